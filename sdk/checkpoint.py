@@ -1,0 +1,126 @@
+"""Safe checkpoint loading and the SDK's model format.
+
+Weights are read from safetensors, or from torch files with `weights_only=True`
+(never a full unpickle). A model is a directory:
+
+    my_model/
+      config.json        ModelConfig (architecture, labels, preprocessing) + format tag
+      model.safetensors  backbone.* and sfc.* tensors
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .errors import CheckpointError, SfcError
+from .model import ModelConfig, SFCModel
+
+MODEL_FORMAT = "sfc-sdk-model"
+MODEL_FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors from a .safetensors file or a weights-only torch file (.pt/.pth/.bin)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise CheckpointError(f"{path}: not a valid safetensors file ({e})") from None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "Weights only load failed" in str(e):
+            raise CheckpointError(
+                f"{path}: refused to load: it holds more than tensors, and unpickling "
+                "arbitrary objects can run code; re-save it as safetensors or a plain state dict"
+            ) from None
+        raise CheckpointError(f"{path}: not a torch checkpoint ({e})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a torch checkpoint ({e})") from None
+    # Training scripts often wrap the state dict; unwrap the usual containers.
+    for wrapper in ("state_dict", "model_state", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
+            obj = obj[wrapper]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path}: expected a dict of tensors (a state dict)")
+    return obj
+
+
+def check_fits(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Raise CheckpointError naming the first keys that are missing, unexpected or mis-shaped."""
+    expected = module.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    problems = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
+        if items:
+            more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
+            problems.append(f"{label}: {', '.join(items[:3])}{more}")
+    if problems:
+        raise CheckpointError(f"checkpoint does not fit {what}: " + "; ".join(problems))
+
+
+def load_weights(module: nn.Module, path: str | Path) -> nn.Module:
+    """Load a state dict file into `module`, strictly (no renaming, nothing left out)."""
+    state = read_state_dict(path)
+    check_fits(module, state, type(module).__name__)
+    module.load_state_dict(state)
+    return module
+
+
+def save_model(model: SFCModel, config: ModelConfig, directory: str | Path) -> Path:
+    """Write `config.json` + `model.safetensors` into `directory` (created if needed)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, **config.to_dict()}
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_FILE))
+    (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return directory
+
+
+def read_config(directory: str | Path) -> ModelConfig:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"model directory not found: {directory}")
+    path = directory / CONFIG_FILE
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{directory}: no {CONFIG_FILE}; not an sfc-sdk model directory") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise CheckpointError(f"{path}: not an sfc-sdk model config (format tag missing)")
+    if meta.get("format_version") != MODEL_FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: model format version {meta.get('format_version')!r} is not supported "
+            f"(this sfc-sdk reads version {MODEL_FORMAT_VERSION})"
+        )
+    meta = {k: v for k, v in meta.items() if k not in ("format", "format_version")}
+    try:
+        return ModelConfig.from_dict(meta)
+    except SfcError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+
+
+def load_model(directory: str | Path) -> tuple[SFCModel, ModelConfig]:
+    """Rebuild an SFCModel from a model directory written by `save_model`."""
+    config = read_config(directory)
+    model = SFCModel.from_config(config)
+    load_weights(model, Path(directory) / WEIGHTS_FILE)
+    return model.eval(), config

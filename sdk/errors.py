@@ -1,0 +1,60 @@
+"""Typed errors. Every failure a user can cause raises a subclass of `SfcError`.
+
+The CLI turns any `SfcError` into a one-line message and a non-zero exit code, so
+the message itself must say what went wrong and, where it helps, what to do.
+"""
+
+from __future__ import annotations
+
+
+class SfcError(Exception):
+    """Base class of every error sfc-sdk raises on purpose."""
+
+
+# --- video input -------------------------------------------------------------
+class VideoError(SfcError):
+    """The video could not be turned into frames."""
+
+
+class VideoNotFoundError(VideoError, FileNotFoundError):
+    """The path does not exist (or is not a file)."""
+
+
+class NotAVideoError(VideoError):
+    """The file exists but no decoder recognises it as a video."""
+
+
+class EmptyVideoError(VideoError):
+    """The video opened but holds zero frames."""
+
+
+class UnreadableStreamError(VideoError):
+    """The container claims frames but none of them decodes."""
+
+
+class InvalidFramesError(VideoError, ValueError):
+    """An in-memory frame array or list has the wrong dtype, shape or values."""
+
+
+# --- models and checkpoints --------------------------------------------------
+class ModelError(SfcError):
+    """A model could not be built or loaded."""
+
+
+class UnknownBackboneError(ModelError, KeyError):
+    """No backbone of that name is registered."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CheckpointError(ModelError):
+    """A checkpoint is missing, unsafe, malformed or does not fit the model."""
+
+
+class ConfigError(SfcError, ValueError):
+    """An argument or a configuration value is out of range."""
+
+
+class RuntimeUnavailableError(SfcError):
+    """The requested runtime or device cannot be used on this machine."""

@@ -1,0 +1,217 @@
+"""`Recognizer`: video in, ranked labels and the moments SFC kept out.
+
+Data flows one way: video -> sampled frames -> normalised tensor -> runtime ->
+logits -> Prediction. The Recognizer owns sampling and preprocessing; the runtime
+(PyTorch now, exported bundles through the same interface) only maps tensors to logits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from sfc_sdk.runtimes import Runtime, create_runtime
+
+from .backbones import backbone_entry
+from .checkpoint import load_model
+from .errors import CheckpointError, ConfigError
+from .model import ModelConfig, SFCModel
+from .results import KeptMoment, LabelScore, Prediction
+from .sampling import Views, clip_indices, uniform_indices
+from .transforms import center_crop, normalize, three_crops
+from .video import SampledFrames, VideoInput, sample_frames
+
+MODES = ("sfc", "dense")
+
+
+def default_model_dir() -> Path:
+    """The model bundled with the package (trained on Weizmann, see the README)."""
+    return Path(__file__).parent / "assets" / "default_model"
+
+
+class Recognizer:
+    """Recognise actions in videos with an SFC model.
+
+        rec = Recognizer("my_model/")             # or Recognizer() for the bundled model
+        pred = rec.predict("clip.mp4")            # SFC: one pass over the whole video
+        pred.label, pred.score, pred.kept_times
+        rec.predict("clip.mp4", mode="dense", views="10x3")   # the 30-view baseline
+    """
+
+    def __init__(self, model: str | Path | None = None, *, runtime: str = "torch", device: str = "auto",
+                 view_batch: int | None = None) -> None:
+        directory = Path(model) if model is not None else default_model_dir()
+        if model is None and not directory.is_dir():
+            raise CheckpointError("no default model is bundled with this install; pass a model directory")
+        net, config = load_model(directory)
+        self._setup(net, config, runtime, device, view_batch, source=str(directory))
+
+    @classmethod
+    def from_model(cls, net: SFCModel, config: ModelConfig, *, runtime: str = "torch", device: str = "auto",
+                   view_batch: int | None = None) -> Recognizer:
+        """Wrap an in-memory model (e.g. straight after training)."""
+        self = cls.__new__(cls)
+        self._setup(net, config, runtime, device, view_batch, source="<in-memory>")
+        return self
+
+    @classmethod
+    def from_backbone(cls, name: str, weights: str | Path | None = None, labels: list[str] | None = None,
+                      num_classes: int | None = None, split: str = "", **kwargs) -> Recognizer:
+        """A pretrained backbone (e.g. a torchvision checkpoint) with an untrained SFC
+        module, which selects uniformly spaced moments until it is trained."""
+        from .checkpoint import load_weights
+
+        if labels is None:
+            labels = [f"class_{i}" for i in range(num_classes or 400)]
+        config = ModelConfig(backbone=name, labels=tuple(labels), split=split, name=name)
+        net = SFCModel.from_config(config)
+        if weights is not None:
+            load_weights(net.backbone, weights)
+        return cls.from_model(net, config, **kwargs)
+
+    def _setup(self, net: SFCModel, config: ModelConfig, runtime: str, device: str, view_batch: int | None,
+               source: str) -> None:
+        self.config = config
+        self.model = net
+        self.source = source
+        self.spec = config.input_spec
+        self.view_batch = view_batch
+        self.runtime: Runtime = create_runtime(runtime, net, device=device)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.config.labels
+
+    # --- prediction ---------------------------------------------------------
+    def predict(self, video: VideoInput, top_k: int = 5, *, mode: str = "sfc", ratio: int | None = None,
+                frames: int | None = None, views: str | Views = "10x3", fps: float | None = None) -> Prediction:
+        """Classify one video: a path, a (T, H, W, 3) uint8 RGB array or a list of frames.
+
+        mode="sfc": `frames` (default from the model) sampled uniformly over the whole
+        video, compressed `ratio` times after the head. mode="dense": `views` clips x
+        crops averaged. `fps` gives time stamps for in-memory frames.
+        """
+        if top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, got {top_k}")
+        if mode == "sfc":
+            return self._predict_sfc(video, top_k, ratio or self.config.sfc.ratio,
+                                     frames or self.config.sfc.frames, fps)
+        if mode == "dense":
+            return self._predict_dense(video, top_k, views if isinstance(views, Views) else Views.parse(views), fps)
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+
+    def predict_batch(self, videos: Iterable[VideoInput], top_k: int = 5, progress: bool = False,
+                      **kwargs) -> list[Prediction]:
+        """`predict` over many videos, in order; stops at the first error."""
+        return list(self.iter_predict(videos, top_k, progress=progress, **kwargs))
+
+    def iter_predict(self, videos: Iterable[VideoInput], top_k: int = 5, progress: bool = False,
+                     **kwargs) -> Iterator[Prediction]:
+        """Like `predict_batch`, yielding each result as soon as it is ready."""
+        items = list(videos)
+        if progress:
+            from tqdm import tqdm
+
+            items = tqdm(items, desc="predict", unit="video")
+        for video in items:
+            yield self.predict(video, top_k, **kwargs)
+
+    def _predict_sfc(self, video: VideoInput, top_k: int, ratio: int, t_in: int, fps: float | None) -> Prediction:
+        # Validate frames and ratio before decoding anything.
+        self.model.sfc.output_length(self.model.head_length(t_in), ratio)
+        start = time.perf_counter()
+        clip = sample_frames(video, lambda n: uniform_indices(n, t_in), self.spec.resize_size, fps)
+        decoded = time.perf_counter()
+        x = normalize(center_crop(clip.frames, self.spec.crop_size), self.spec.mean, self.spec.std)[None]
+        prepared = time.perf_counter()
+        logits, kept = self.runtime.run_sfc(x, ratio)
+        done = time.perf_counter()
+
+        stride = self.model.backbone.head_temporal_stride
+        moments = [_moment(clip, clip.indices[p * stride:(p + 1) * stride]) for p in kept[0].tolist()]
+        notes = _decode_notes(clip)
+        if clip.num_frames < t_in:
+            notes.append(f"video has {clip.num_frames} frames, fewer than the {t_in} SFC samples: frames repeat")
+        return Prediction(
+            source=clip.source, top=self._top(_softmax(logits[0]), top_k), mode="sfc", ratio=ratio, views=None,
+            kept=moments, num_frames=clip.num_frames, fps=clip.fps, sampled_frames=t_in,
+            padded=clip.num_frames < t_in, timings_ms=_timings(start, decoded, prepared, done),
+            runtime=self._runtime_name(), notes=notes,
+        )
+
+    def _predict_dense(self, video: VideoInput, top_k: int, views: Views, fps: float | None) -> Prediction:
+        spec = self.spec
+        plan = lambda n: [i for c in clip_indices(n, views.clips, spec.clip_len, spec.frame_stride) for i in c]  # noqa: E731
+        # 3-crop testing resizes the short side to the crop size and tiles the long side.
+        short = spec.crop_size if views.crops == 3 else spec.resize_size
+        start = time.perf_counter()
+        clip = sample_frames(video, plan, short, fps)
+        decoded = time.perf_counter()
+        per_clip = clip.frames.reshape(views.clips, spec.clip_len, *clip.frames.shape[1:])
+        batch = np.stack([normalize(crop, spec.mean, spec.std) for frames in per_clip
+                          for crop in (three_crops(frames, spec.crop_size) if views.crops == 3
+                                       else [center_crop(frames, spec.crop_size)])])
+        prepared = time.perf_counter()
+        step = self.view_batch or len(batch)
+        logits = np.concatenate([self.runtime.run_views(batch[i:i + step]) for i in range(0, len(batch), step)])
+        done = time.perf_counter()
+
+        span = (spec.clip_len - 1) * spec.frame_stride + 1
+        notes = _decode_notes(clip)
+        if clip.num_frames < span:
+            notes.append(f"video has {clip.num_frames} frames, shorter than one {span}-frame clip: last frame repeats")
+        probs = np.mean([_softmax(row) for row in logits], axis=0)
+        return Prediction(
+            source=clip.source, top=self._top(probs, top_k), mode="dense", ratio=None, views=str(views), kept=[],
+            num_frames=clip.num_frames, fps=clip.fps, sampled_frames=len(clip.indices),
+            padded=clip.num_frames < span, timings_ms=_timings(start, decoded, prepared, done),
+            runtime=self._runtime_name(), notes=notes,
+        )
+
+    def _top(self, probs: np.ndarray, k: int) -> list[LabelScore]:
+        order = np.argsort(-probs, kind="stable")[:k]
+        return [LabelScore(self.labels[i], float(probs[i]), int(i)) for i in order]
+
+    def _runtime_name(self) -> str:
+        info = self.runtime.info()
+        return f"{info.name}/{info.device}/{info.precision}"
+
+    def describe(self) -> dict:
+        """Model and runtime facts, as `sfc-sdk info --model` prints them."""
+        entry = backbone_entry(self.config.backbone)
+        return {
+            "model": self.source, "name": self.config.name, "backbone": entry.name,
+            "split": self.model.backbone.split, "classes": len(self.labels),
+            "sfc_frames": self.config.sfc.frames, "sfc_ratio": self.config.sfc.ratio,
+            "input": f"{self.spec.clip_len}x{self.spec.crop_size}x{self.spec.crop_size}",
+            "runtime": self._runtime_name(),
+        }
+
+
+def _moment(clip: SampledFrames, span: list[int]) -> KeptMoment:
+    centre = (span[0] + span[-1]) / 2
+    return KeptMoment(frame=span[len(span) // 2], first_frame=span[0], last_frame=span[-1],
+                      time_s=None if not clip.fps else round(centre / clip.fps, 3))
+
+
+def _decode_notes(clip: SampledFrames) -> list[str]:
+    """Say so when the container's frame count was wrong by more than a frame or two."""
+    header = clip.header_frames
+    if header and header > 0 and abs(header - clip.num_frames) > max(2, header // 50):
+        return [f"the header claims {header} frames but {clip.num_frames} decode (truncated or damaged file?); "
+                "sampled over the decoded frames"]
+    return []
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def _timings(start: float, decoded: float, prepared: float, done: float) -> dict[str, float]:
+    ms = 1000.0
+    return {"decode": (decoded - start) * ms, "preprocess": (prepared - decoded) * ms,
+            "inference": (done - prepared) * ms, "total": (done - start) * ms}

@@ -1,0 +1,133 @@
+"""The SFC module: shapes, uniform-subsampling init, TopK selection, gradients, export."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sfc_sdk import ModelConfig, SelectiveFeatureCompression, SFCModel
+from sfc_sdk.errors import ConfigError
+
+LABELS = tuple("abcdefghij")
+
+
+def _model(backbone: str = "r2plus1d_tiny") -> SFCModel:
+    torch.manual_seed(0)
+    return SFCModel.from_config(ModelConfig(backbone=backbone, labels=LABELS))
+
+
+@pytest.mark.parametrize("ratio", [2, 4, 8])
+def test_output_is_shaped_for_the_tail(ratio):
+    sfc = SelectiveFeatureCompression(32).eval()
+    feats = torch.randn(2, 32, 32, 6, 6)
+    out, kept = sfc(feats, ratio)
+    assert out.shape == (2, 32, 32 // ratio, 6, 6)
+    assert kept.shape == (2, 32 // ratio) and kept.dtype == torch.int32
+
+
+@pytest.mark.parametrize("ratio", [2, 4, 8])
+def test_untrained_module_is_uniform_temporal_subsampling(ratio):
+    """The pretrained tail works from step zero: an untrained SFC model equals the tail
+    run on head features subsampled uniformly in time."""
+    model = _model().eval()
+    x = torch.randn(1, 3, 64, 64, 64)
+    with torch.no_grad():
+        logits, kept = model(x, ratio)
+        feats = model.backbone.forward_head(x)
+        uniform = feats[:, :, ratio // 2 :: ratio]
+        expected = model.backbone.forward_tail(uniform)
+    assert kept[0].tolist() == list(range(ratio // 2, 32, ratio))
+    torch.testing.assert_close(logits, expected)
+
+
+def _select_channel0(sfc: SelectiveFeatureCompression) -> None:
+    """Weights that make the score the (ReLU'd) spatial mean of feature channel 0."""
+    with torch.no_grad():
+        for conv in (sfc.abstraction[0], sfc.abstraction[2]):
+            conv.weight.zero_()
+            conv.bias.zero_()
+            conv.weight[0, 0, 1] = 1.0
+        sfc.score.weight.zero_()
+        sfc.score.weight[0, 0, 0] = 10.0
+
+
+def test_topk_keeps_the_most_informative_positions_in_temporal_order():
+    sfc = SelectiveFeatureCompression(8).eval()
+    _select_channel0(sfc)
+    feats = torch.randn(1, 8, 32, 4, 4) * 0.01
+    informative = [25, 3, 14, 9]  # deliberately out of order
+    for rank, t in enumerate(informative):
+        feats[0, 0, t] += 5.0 + rank
+    out, kept = sfc(feats, 8)
+    assert kept[0].tolist() == sorted(informative)
+    # Gate at zero: the output is exactly the head features at the kept positions.
+    torch.testing.assert_close(out, feats[:, :, sorted(informative)])
+
+
+def test_kept_positions_are_increasing_for_any_scores():
+    torch.manual_seed(1)
+    sfc = SelectiveFeatureCompression(16, prior=0.0).eval()
+    torch.nn.init.normal_(sfc.score.weight, std=3.0)
+    for _ in range(20):
+        _, kept = sfc(torch.randn(3, 16, 24, 3, 3), 3)
+        assert kept.shape == (3, 8)
+        assert bool((kept[:, 1:] > kept[:, :-1]).all()) and int(kept.min()) >= 0 and int(kept.max()) < 24
+
+
+def test_batch_items_are_independent():
+    model = _model().eval()
+    torch.nn.init.normal_(model.sfc.score.weight, std=1.0)
+    torch.nn.init.constant_(model.sfc.gate, 0.5)
+    x = torch.randn(2, 3, 32, 48, 48)
+    with torch.no_grad():
+        both, kept = model(x, 4)
+        for i in range(2):
+            one, kept_one = model(x[i : i + 1], 4)
+            torch.testing.assert_close(both[i : i + 1], one, rtol=1e-4, atol=1e-5)
+            assert torch.equal(kept[i], kept_one[0])
+
+
+def test_gradients_reach_the_selection_scores_once_the_gate_opens():
+    model = _model().train()
+    for p in model.backbone.parameters():
+        p.requires_grad_(False)
+    torch.nn.init.constant_(model.sfc.gate, 0.1)
+    logits, _ = model(torch.randn(2, 3, 32, 48, 48), 4)
+    torch.nn.functional.cross_entropy(logits, torch.tensor([1, 2])).backward()
+    for name in ("score.weight", "gate", "query.weight", "key.weight", "abstraction.0.weight"):
+        grad = dict(model.sfc.named_parameters())[name].grad
+        assert grad is not None and grad.abs().sum() > 0, name
+    assert all(p.grad is None for p in model.backbone.parameters())
+
+
+def test_ratio_must_divide_the_head_length():
+    model = _model()
+    with pytest.raises(ConfigError, match="ratio 5"):
+        model(torch.zeros(1, 3, 64, 32, 32), 5)
+    with pytest.raises(ConfigError, match="multiple of the head's temporal stride"):
+        model(torch.zeros(1, 3, 63, 32, 32), 4)
+
+
+class _AtRatio(torch.nn.Module):
+    def __init__(self, model: SFCModel, ratio: int) -> None:
+        super().__init__()
+        self.model, self.ratio = model, ratio
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model(x, self.ratio)
+
+
+def test_exports_as_a_static_graph_without_sort():
+    """The selection path exports: topk indices, integer logic, one-hot matmul."""
+    model = _model().eval()
+    torch.nn.init.normal_(model.sfc.score.weight, std=1.0)
+    x = torch.randn(1, 3, 64, 64, 64)
+    exported = torch.export.export(_AtRatio(model, 4), (x,))
+    ops = {str(n.target) for n in exported.graph.nodes if n.op == "call_function"}
+    assert any("topk" in op for op in ops)
+    assert not any("sort" in op for op in ops), ops
+    with torch.no_grad():
+        eager = model(x, 4)
+        graph = exported.module()(x)
+    torch.testing.assert_close(graph[0], eager[0])
+    assert torch.equal(graph[1], eager[1])
