@@ -35,6 +35,10 @@ def measure(name: str, frames: int, ratios: list[int]) -> dict:
     return row
 
 
+def _g(x: float) -> str:
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backbones", default="r3d_18,r2plus1d_18,x3d_s,r2plus1d_tiny")
@@ -50,8 +54,8 @@ def main() -> None:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [row["backbone"], row["split"], row["clip"]]
-        cells += [f"{row[k]:.1f}" for k in ("1 view", "10 views", "30 views")]
-        cells += [f"{row[f'SFC r{r}']:.1f}" for r in ratios]
+        cells += [_g(row[k]) for k in ("1 view", "10 views", "30 views")]
+        cells += [_g(row[f"SFC r{r}"]) for r in ratios]
         cells += [f"{row['30 views'] / row[f'SFC r{r}']:.1f}x" for r in ratios]
         lines.append("| " + " | ".join(cells) + " |")
     split_lines = ["", f"SFC cost split, head / SFC module / tail (GMACs, {args.frames} frames):", ""]

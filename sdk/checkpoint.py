@@ -10,6 +10,7 @@ Weights are read from safetensors, or from torch files with `weights_only=True`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 from pathlib import Path
@@ -82,11 +83,25 @@ def load_weights(module: nn.Module, path: str | Path) -> nn.Module:
     return module
 
 
-def save_model(model: SFCModel, config: ModelConfig, directory: str | Path) -> Path:
-    """Write `config.json` + `model.safetensors` into `directory` (created if needed)."""
+def state_hash(module: nn.Module) -> str:
+    """sha256 of every parameter and buffer (names, dtypes, shapes, values): proof that
+    training left a module unchanged."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def save_model(model: SFCModel, config: ModelConfig, directory: str | Path, training: dict | None = None) -> Path:
+    """Write `config.json` + `model.safetensors` into `directory` (created if needed).
+    `training` (how the model was made) is stored in the config for the record."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, **config.to_dict()}
+    if training:
+        meta["training"] = training
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, str(directory / WEIGHTS_FILE))
     (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")

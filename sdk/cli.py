@@ -133,5 +133,23 @@ def info(model: str | None) -> None:
             click.echo(f"  {k:<12} {v}")
 
 
+@main.command()
+@click.option("--video", type=click.Path(path_type=str), help="Another video instead of the bundled sample.")
+@click.option("--model", "-m", help="Another model directory instead of the bundled one.")
+def demo(video: str | None, model: str | None) -> None:
+    """SFC against 30-view dense sampling on the bundled sample (offline)."""
+    from .demo import SAMPLE, format_demo, run_demo
+
+    click.echo(format_demo(run_demo(video or SAMPLE, model), video or SAMPLE))
+
+
+def _register_subcommands() -> None:
+    from .cli_train import train
+
+    main.add_command(train)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

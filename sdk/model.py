@@ -24,7 +24,7 @@ class SFCSettings:
     frames: int = 64  # T_in: frames sampled uniformly over the whole video
     ratio: int = 4  # default compression ratio (T_out = T_in / ratio)
     dim: int = 64  # width of the abstraction layer and attention
-    prior: float = 1.0  # score bonus for uniformly spaced positions
+    prior: float = 1.0  # score bonus for uniformly spaced positions (see SelectiveFeatureCompression)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ Plan = Callable[[int], Sequence[int]]  # frame count -> frame indices to sample 
 
 @dataclass
 class SampledFrames:
-    """Frames a plan asked for, in plan order, resized so the short side is `short_side`."""
+    """Frames a plan asked for, in plan order, resized so the short side is `short_side`
+    (or at their native size when `short_side` is None)."""
 
     frames: np.ndarray  # (N, h, w, 3) uint8 RGB
     indices: list[int]  # source frame index of each frame
@@ -49,16 +50,17 @@ class SampledFrames:
         return None if not self.fps else frame_index / self.fps
 
 
-def resize_short_side(frame: np.ndarray, size: int) -> np.ndarray:
+def resize_short_side(frame: np.ndarray, size: int | None) -> np.ndarray:
+    """Scale so the short side is `size` (None: leave the frame as it is)."""
     h, w = frame.shape[:2]
-    if min(h, w) == size:
+    if size is None or min(h, w) == size:
         return frame
     scale = size / min(h, w)
     new = (max(size, round(w * scale)), max(size, round(h * scale)))  # cv2 takes (width, height)
     return cv2.resize(frame, new, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
-def sample_frames(video: VideoInput, plan: Plan, short_side: int, fps: float | None = None) -> SampledFrames:
+def sample_frames(video: VideoInput, plan: Plan, short_side: int | None, fps: float | None = None) -> SampledFrames:
     """Decode the frames `plan(num_frames)` names from a path, array or list of frames."""
     if isinstance(video, (str, os.PathLike)):
         return _sample_file(Path(video), plan, short_side)
@@ -117,7 +119,7 @@ def _open(path: Path) -> cv2.VideoCapture:
 
 
 def _decode(
-    path: Path, choose: Callable[[int], set[int]], short_side: int
+    path: Path, choose: Callable[[int], set[int]], short_side: int | None
 ) -> tuple[dict[int, np.ndarray], int, int, float | None]:
     """One sequential pass over the whole file. `choose(header_count)` names the frames
     to keep (resized RGB). Returns them, the decoded frame count, the header's count
@@ -143,7 +145,7 @@ def _decode(
         cap.release()
 
 
-def _sample_file(path: Path, plan: Plan, short_side: int) -> SampledFrames:
+def _sample_file(path: Path, plan: Plan, short_side: int | None) -> SampledFrames:
     first_plan: list[int] = []
 
     def from_header(header: int) -> set[int]:

@@ -43,7 +43,8 @@ def test_untrained_module_is_uniform_temporal_subsampling(ratio):
 def _select_channel0(sfc: SelectiveFeatureCompression) -> None:
     """Weights that make the score the (ReLU'd) spatial mean of feature channel 0."""
     with torch.no_grad():
-        for conv in (sfc.abstraction[0], sfc.abstraction[2]):
+        for layer in (sfc.abstraction[0], sfc.abstraction[2]):
+            conv = layer.conv
             conv.weight.zero_()
             conv.bias.zero_()
             conv.weight[0, 0, 1] = 1.0
@@ -87,17 +88,26 @@ def test_batch_items_are_independent():
             assert torch.equal(kept[i], kept_one[0])
 
 
-def test_gradients_reach_the_selection_scores_once_the_gate_opens():
+def test_gradients_reach_every_trained_part_and_never_the_backbone():
+    """The tail's loss trains attention and gate (once the gate opens); the scores, which
+    TopK cannot pass a gradient to, are trained by their own target distribution."""
     model = _model().train()
     for p in model.backbone.parameters():
         p.requires_grad_(False)
     torch.nn.init.constant_(model.sfc.gate, 0.1)
-    logits, _ = model(torch.randn(2, 3, 32, 48, 48), 4)
+    x = torch.randn(2, 3, 32, 48, 48)
+    logits, _ = model(x, 4)
     torch.nn.functional.cross_entropy(logits, torch.tensor([1, 2])).backward()
-    for name in ("score.weight", "gate", "query.weight", "key.weight", "abstraction.0.weight"):
-        grad = dict(model.sfc.named_parameters())[name].grad
-        assert grad is not None and grad.abs().sum() > 0, name
+    grads = {n: p.grad for n, p in model.sfc.named_parameters()}
+    for name in ("gate", "query.weight", "key.weight", "abstraction.0.conv.weight"):
+        assert grads[name] is not None and grads[name].abs().sum() > 0, name
+    assert grads["score.weight"] is None  # TopK: no gradient from the tail
     assert all(p.grad is None for p in model.backbone.parameters())
+
+    _, learned = model.sfc.scores(model.backbone.forward_head(x))
+    target = torch.softmax(torch.randn(2, learned.shape[1]), dim=1)
+    (-(target * torch.log_softmax(learned, dim=1)).sum(1).mean()).backward()
+    assert model.sfc.score.weight.grad.abs().sum() > 0
 
 
 def test_ratio_must_divide_the_head_length():

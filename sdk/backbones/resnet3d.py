@@ -3,8 +3,8 @@
 State-dict keys and shapes are identical to torchvision's `r3d_18` and
 `r2plus1d_18`, so a torchvision checkpoint loads with no renaming and gives the
 same logits (checked against ../shared/oracles in tests). `r2plus1d_tiny` is the
-same family scaled down (1 block per stage, widths 16-32-64-128, ~1 GMAC per
-16x96x96 clip) for tests and the SDK's bundled model.
+same family scaled down (1 block per stage, widths 16-32-64-128, 0.42 GMAC per
+16x64x64 clip) for tests and the SDK's bundled model.
 """
 
 from __future__ import annotations
@@ -154,7 +154,9 @@ def r2plus1d_18(num_classes: int = 400) -> VideoResNet:
 
 
 @register_backbone("r2plus1d_tiny", default_split="layer2",
-                   input_spec=InputSpec(clip_len=16, frame_stride=2, crop_size=96, resize_size=112,
+                   # 64x64 crops: 2.5x cheaper to train than 80x80 on a 2-core CPU, and no less
+                   # accurate on Weizmann (leave-one-actor-out validation, see benchmarks/).
+                   input_spec=InputSpec(clip_len=16, frame_stride=2, crop_size=64, resize_size=80,
                                         mean=KINETICS_MEAN, std=KINETICS_STD),
                    description="R(2+1)D scaled down: 1 block per stage, widths 16-32-64-128, ~0.9M params",
                    weights_layout="sfc_sdk r2plus1d_tiny (torchvision VideoResNet naming)")

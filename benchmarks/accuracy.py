@@ -1,0 +1,225 @@
+"""Is SFC's single compressed pass as accurate as dense sampling? Weizmann, leave-one-actor-out.
+
+    python benchmarks/accuracy.py                 # all 7 folds (~1 h on 2 CPU cores)
+    python benchmarks/accuracy.py --tiny          # 3 classes x 3 actors, 1 fold, a few steps (CI)
+
+Per fold (test actor A): train the backbone on the other actors' clips, then the SFC
+module (backbone frozen), then test on A's clips in two conditions: as they are
+("trimmed"), and "long": each clip inside a video 3-4x its length of its empty scene,
+written as a real file and read back through the normal decoder. Methods: dense
+1x1 / 10x1 / 10x3 and SFC at each ratio, all with the same backbone weights.
+Latency is per video on this machine, decoding included.
+
+Everything is resumable: trained models and per-video results are kept under --work,
+and a second run only does what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sfc_sdk import Recognizer
+from sfc_sdk.longvideo import make_long_video
+from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
+from sfc_sdk.training.data import scan_folder
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "weizmann"
+ACTORS = ("daria", "denis", "eli", "ido", "lena", "lyova", "moshe")
+TEST_SEED = 7  # long test videos; training uses SFCTrainOptions.seed_long
+
+
+@dataclass(frozen=True)
+class Config:
+    classes: tuple[str, ...] | None  # None: all
+    actors: tuple[str, ...]
+    folds: tuple[str, ...]
+    backbone: TrainSettings
+    sfc: TrainSettings
+    ratios: tuple[int, ...] = (2, 4, 8)
+    views: tuple[str, ...] = ("1x1", "10x1", "10x3")
+
+
+FULL = Config(classes=None, actors=ACTORS, folds=ACTORS,
+              backbone=TrainSettings(epochs=12, steps_per_epoch=200, lr=6e-3),
+              sfc=TrainSettings(epochs=6, steps_per_epoch=100, lr=1e-3))
+TINY = Config(classes=("bend", "jack", "wave1"), actors=("daria", "denis", "eli"), folds=("daria",),
+              backbone=TrainSettings(epochs=2, steps_per_epoch=5, batch_size=4, lr=2e-3),
+              sfc=TrainSettings(epochs=2, steps_per_epoch=5, batch_size=4, lr=1e-3))
+
+
+def subset(data: Path, config: Config, work: Path) -> Path:
+    """A folder-per-class view of the chosen classes and actors (symlinks), so training
+    and testing go through exactly the code a user's dataset would."""
+    if config.classes is None and config.actors == ACTORS:
+        return data
+    root = work / "data"
+    for cls in config.classes or sorted(p.name for p in data.iterdir() if p.is_dir()):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for actor in config.actors:
+            link = root / cls / f"{actor}_{cls}.avi"
+            if not link.exists():
+                link.symlink_to(data / cls / f"{actor}_{cls}.avi")
+    return root
+
+
+def train_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: bool, device: str = "cpu") -> Path:
+    held_out = [f"{actor}_*"]
+    backbone, sfc = fold_dir / "backbone", fold_dir / "sfc"
+    if not (backbone / "config.json").exists():
+        train_backbone(data, "r2plus1d_tiny", backbone, settings=config.backbone, exclude=held_out,
+                       resume=(backbone / "train_state.pt").exists(), progress=progress, device=device)
+    if not (sfc / "config.json").exists():
+        train_sfc(backbone, data, sfc, settings=config.sfc, options=SFCTrainOptions(ratios=config.ratios),
+                  exclude=held_out, resume=(sfc / "train_state.pt").exists(), progress=progress)
+    return sfc
+
+
+def test_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: bool) -> list[dict]:
+    """Per-video results, appended to fold_dir/results.jsonl as they finish."""
+    from tqdm import tqdm
+
+    results_path = fold_dir / "results.jsonl"
+    done = [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
+    seen = {(r["video"], r["condition"], r["method"]) for r in done}
+    classes, items = scan_folder(data, include=[f"{actor}_*"])
+    rec = Recognizer(fold_dir / "sfc", device="cpu")
+    rec.predict(items[0].path)  # warm-up: first-call allocations are not the method's cost
+    methods = [("dense", v) for v in config.views] + [("sfc", r) for r in config.ratios]
+    jobs = []
+    for item in items:
+        long = make_long_video(item.path, fold_dir / "long_test", seed=TEST_SEED)
+        for condition, path in (("trimmed", item.path), ("long", long.path)):
+            for mode, arg in methods:
+                name = f"{arg}" if mode == "dense" else f"SFC r{arg}"
+                if (item.path.name, condition, name) not in seen:
+                    jobs.append((item, condition, path, mode, arg, name, long))
+    with results_path.open("a") as out:
+        for item, condition, path, mode, arg, name, long in tqdm(jobs, desc=f"test {actor}", disable=not progress):
+            kw = {"views": arg} if mode == "dense" else {"ratio": arg}
+            pred = rec.predict(path, mode=mode, **kw)
+            record = {"actor": actor, "video": item.path.name, "condition": condition, "method": name,
+                      "label": classes[item.label], "predicted": pred.label, "hit": pred.top[0].index == item.label,
+                      "latency_ms": pred.timings_ms["total"]}
+            if mode == "sfc" and condition == "long":
+                inside = [long.action_start <= k.frame < long.action_end for k in pred.kept]
+                record["kept_in_action"] = float(np.mean(inside))
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            done.append(record)
+    return done
+
+
+def summarise(results: list[dict], config: Config) -> dict[str, dict[str, float]]:
+    """Per method: top-1 (%) and mean latency (ms) per condition, share of kept moments inside the action."""
+    out = {}
+    for m in list(config.views) + [f"SFC r{r}" for r in config.ratios]:
+        row = {}
+        for cond in ("trimmed", "long"):
+            rows = [r for r in results if r["method"] == m and r["condition"] == cond]
+            row[f"top1_{cond}"] = 100 * float(np.mean([r["hit"] for r in rows])) if rows else float("nan")
+            row[f"ms_{cond}"] = float(np.mean([r["latency_ms"] for r in rows])) if rows else float("nan")
+        kept = [r["kept_in_action"] for r in results if r["method"] == m and "kept_in_action" in r]
+        row["kept_in_action"] = 100 * float(np.mean(kept)) if kept else float("nan")
+        out[m if m.startswith("SFC") else f"dense {m}"] = row
+    return out
+
+
+def table(results: list[dict], config: Config, folds: list[str]) -> str:
+    summary = summarise(results, config)
+    base = summary["dense 10x3"]
+    lines = ["| method | top-1 trimmed | top-1 long | ms/video trimmed | ms/video long | faster than 30-view "
+             "(trimmed / long) | SFC kept in action (long) |", "|---|---|---|---|---|---|---|"]
+    for m, row in summary.items():
+        speed = f"{base['ms_trimmed'] / row['ms_trimmed']:.1f}x / {base['ms_long'] / row['ms_long']:.1f}x"
+        kept = "-" if np.isnan(row["kept_in_action"]) else f"{row['kept_in_action']:.0f}%"
+        lines.append(f"| {m} | {row['top1_trimmed']:.1f} | {row['top1_long']:.1f} | {row['ms_trimmed']:.0f} | "
+                     f"{row['ms_long']:.0f} | {speed} | {kept} |")
+    lines += ["", "Per fold (test actor), top-1 trimmed / long (%):", "",
+              "| method | " + " | ".join(folds) + " |", "|---|" + "---|" * len(folds)]
+    for m in list(config.views) + [f"SFC r{r}" for r in config.ratios]:
+        cells = []
+        for a in folds:
+            acc = [100 * float(np.mean([r["hit"] for r in results
+                                        if r["method"] == m and r["condition"] == c and r["actor"] == a] or [np.nan]))
+                   for c in ("trimmed", "long")]
+            cells.append(f"{acc[0]:.0f} / {acc[1]:.0f}")
+        lines.append(f"| {m if m.startswith('SFC') else 'dense ' + m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: list[dict], config: Config, path: Path) -> None:
+    """Top-1 against latency, one panel per condition."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = summarise(results, config)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, cond in zip(axes, ("trimmed", "long"), strict=True):
+        for m, row in summary.items():
+            ax.scatter(row[f"ms_{cond}"], row[f"top1_{cond}"], marker="o" if m.startswith("SFC") else "s",
+                       color="tab:blue" if m.startswith("SFC") else "tab:gray")
+            ax.annotate(m, (row[f"ms_{cond}"], row[f"top1_{cond}"]), textcoords="offset points", xytext=(4, 4))
+        ax.set_xscale("log")
+        ax.set_xlabel("latency per video, ms (log; this CPU, decoding included)")
+        ax.set_title(f"{cond} videos")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("top-1 (%)")
+    fig.suptitle("Weizmann, leave-one-actor-out: SFC vs dense sampling, same backbone")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--work", type=Path, default=REPO / "runs" / "accuracy")
+    ap.add_argument("--tiny", action="store_true", help="CI configuration: 3 classes, 3 actors, 1 fold, few steps")
+    ap.add_argument("--folds", help="comma-separated test actors (default: all of the configuration's)")
+    ap.add_argument("--out", type=Path, help="markdown table (default: benchmarks/results/accuracy.md; tiny: --work)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--train-device", default="cpu", help="device for backbone training (cpu, cuda)")
+    ap.add_argument("--phase", choices=["all", "train", "test"], default="all",
+                    help="train: only train the folds; test: only test (trains what is missing first)")
+    args = ap.parse_args(argv)
+    if not args.data.is_dir():
+        sys.exit(f"error: Weizmann data not found at {args.data} (see ../shared/data/README.md)")
+    config = TINY if args.tiny else FULL
+    folds = args.folds.split(",") if args.folds else list(config.folds)
+    work = args.work / ("tiny" if args.tiny else "full")
+    data = subset(args.data, config, work)
+    results = []
+    for actor in folds:
+        fold_dir = work / f"fold_{actor}"
+        train_fold(data, actor, config, fold_dir, not args.quiet, args.train_device)
+        if args.phase != "train":
+            results += test_fold(data, actor, config, fold_dir, not args.quiet)
+    if args.phase == "train":
+        return
+    cpu = platform.processor() or platform.machine()
+    stamp = (f"Measured {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, torch CPU, "
+             f"`python benchmarks/accuracy.py{' --tiny' if args.tiny else ''}`; "
+             f"leave-one-actor-out over {', '.join(folds)}; r2plus1d_tiny, SFC from 64 frames.")
+    text = stamp + "\n\n" + table(results, config, folds) + "\n"
+    print(text)
+    out = args.out or (work / "accuracy.md" if args.tiny else REPO / "benchmarks" / "results" / "accuracy.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    (out.with_suffix(".jsonl")).write_text("".join(json.dumps(r) + "\n" for r in results))
+    plot(results, config, out.with_suffix(".png"))
+    print(f"written: {out} (+ .jsonl, .png)")
+
+
+if __name__ == "__main__":
+    main()

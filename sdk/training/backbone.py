@@ -1,0 +1,88 @@
+"""`sfc-sdk train backbone`: train a backbone from scratch on short clips of a
+folder-per-class dataset (for data that has no pretrained weights, like Weizmann).
+
+The output is a model directory `Recognizer` loads: the trained backbone plus an
+untrained SFC module (uniform subsampling) for `train sfc` to fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sfc_sdk.runtimes.torch_runtime import resolve_device
+
+from ..backbones import InputSpec
+from ..checkpoint import save_model
+from ..model import ModelConfig, SFCModel, SFCSettings
+from ..sampling import clip_indices
+from ..transforms import center_crop, normalize
+from .data import augment, decode_all, random_clip_indices, scan_folder
+from .loop import TrainSettings, fit
+
+
+def train_backbone(data_dir: str | Path, arch: str, out_dir: str | Path, *, settings: TrainSettings | None = None,
+                   val: Sequence[str] = (), exclude: Sequence[str] = (), stride_range: tuple[float, float] = (1.0, 3.0),
+                   scale_range: tuple[float, float] = (0.8, 1.0),
+                   sfc: SFCSettings | None = None, resume: bool = False, progress: bool = True,
+                   device: str = "cpu", label_smoothing: float = 0.1, input_spec: InputSpec | None = None) -> Path:
+    """Train `arch` on `data_dir`; videos matching the `val` globs are held out for the
+    per-epoch score, those matching `exclude` are not used at all. Returns `out_dir`."""
+    out_dir = Path(out_dir)
+    settings = settings or TrainSettings()
+    sfc = sfc or SFCSettings()
+    classes, items = scan_folder(data_dir, exclude=exclude)
+    _, val_items = scan_folder(data_dir, include=val, exclude=exclude) if val else ([], [])
+    val_paths = {i.path for i in val_items}
+    train_items = [i for i in items if i.path not in val_paths]
+
+    torch.manual_seed(settings.seed)
+    config = ModelConfig(backbone=arch, labels=tuple(classes), sfc=sfc, input=input_spec,
+                         name=f"{arch}-{Path(data_dir).name}")
+    model = SFCModel.from_config(config)
+    dev = resolve_device(device)
+    net = model.backbone.to(dev, memory_format=torch.channels_last_3d)  # 1.5x faster Conv3d on CPU here
+    spec = config.input_spec
+    train_frames = decode_all(train_items, spec.resize_size, progress)
+    val_frames = decode_all(val_items, spec.resize_size, progress)
+    labels = torch.tensor([i.label for i in train_items], device=dev)
+
+    def to_input(clips: list[np.ndarray]) -> torch.Tensor:
+        x = torch.from_numpy(np.stack([normalize(c, spec.mean, spec.std) for c in clips]))
+        return x.to(dev).contiguous(memory_format=torch.channels_last_3d)
+
+    def step_loss(step: int, rng: np.random.Generator) -> torch.Tensor:
+        net.train()
+        pick = rng.integers(0, len(train_items), settings.batch_size)
+        clips = []
+        for i in pick:
+            frames = train_frames[i]
+            clips.append(augment(frames[random_clip_indices(len(frames), spec.clip_len, rng, stride_range)],
+                                 spec.crop_size, rng, scale_range))
+        return F.cross_entropy(net(to_input(clips)), labels[pick], label_smoothing=label_smoothing)
+
+    @torch.no_grad()
+    def validate() -> dict[str, float]:
+        """Top-1 of the centre clip (dense 1x1) on the held-out videos."""
+        if not val_items:
+            return {}
+        net.eval()
+        hits = 0
+        for item, frames in zip(val_items, val_frames, strict=True):
+            idx = clip_indices(len(frames), 1, spec.clip_len, spec.frame_stride)[0]
+            hits += int(net(to_input([center_crop(frames[idx], spec.crop_size)])).argmax()) == item.label
+        return {"val_top1": hits / len(val_items)}
+
+    history = fit(net, step_loss, validate, settings, out_dir, resume=resume, desc=f"train {arch}",
+                  progress=progress)
+    net.eval().cpu()
+    training = {"stage": "backbone", "data": str(data_dir), "train_videos": len(train_items),
+                "val_videos": len(val_items), "exclude": list(exclude), "val": list(val),
+                "settings": asdict(settings), "stride_range": list(stride_range), "scale_range": list(scale_range),
+                "history": history}
+    return save_model(model, config, out_dir, training=training)

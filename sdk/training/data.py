@@ -1,0 +1,103 @@
+"""Training data: a folder-per-class video dataset, decoded once, sampled with augmentation.
+
+    data/
+      bend/  daria_bend.avi  denis_bend.avi ...
+      jack/  ...
+
+Each video is decoded once, at the model's resize size, into memory (uint8): small
+datasets of the kind one fine-tunes on for an edge device fit easily (Weizmann at
+short side 96: ~200 MB), and every training step then costs no decoding.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..video import cv2, sample_frames
+
+VIDEO_SUFFIXES = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v"}
+
+
+@dataclass(frozen=True)
+class VideoItem:
+    path: Path
+    label: int
+
+
+def scan_folder(root: str | Path, include: Sequence[str] = (), exclude: Sequence[str] = ()
+                ) -> tuple[list[str], list[VideoItem]]:
+    """Classes (sorted sub-folder names) and the videos in them. `include` / `exclude`
+    are file-name globs (e.g. "lena_*"), so a dataset can be split by actor."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"dataset folder not found: {root}")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    items = []
+    for label, name in enumerate(classes):
+        for path in sorted((root / name).iterdir()):
+            if path.suffix.lower() not in VIDEO_SUFFIXES:
+                continue
+            if include and not any(fnmatch.fnmatch(path.name, g) for g in include):
+                continue
+            if any(fnmatch.fnmatch(path.name, g) for g in exclude):
+                continue
+            items.append(VideoItem(path, label))
+    if not classes or not items:
+        raise ConfigError(f"{root}: expected one sub-folder of videos per class, found no videos")
+    return classes, items
+
+
+def decode_all(items: Sequence[VideoItem], short_side: int, progress: bool = True) -> list[np.ndarray]:
+    """Every frame of every video, resized so the short side is `short_side`."""
+    from tqdm import tqdm
+
+    out = []
+    for item in tqdm(items, desc="decode", unit="video", disable=not progress, leave=False):
+        out.append(sample_frames(item.path, lambda n: range(n), short_side).frames)
+    return out
+
+
+def random_clip_indices(n: int, clip_len: int, rng: np.random.Generator,
+                        stride_range: tuple[float, float] = (1.0, 3.0)) -> np.ndarray:
+    """`clip_len` indices at a random (log-uniform, possibly fractional) frame step and
+    start. Varying the step teaches the backbone the temporal scales it meets at test
+    time: dense clips at a fixed step, SFC's uniform samples over short and long videos."""
+    lo, hi = stride_range
+    hi = min(hi, max(lo, (n - 1) / max(clip_len - 1, 1)))
+    step = float(np.exp(rng.uniform(np.log(lo), np.log(max(hi, lo)))))
+    span = (clip_len - 1) * step
+    start = rng.uniform(0, max(n - 1 - span, 0))
+    return np.minimum(np.round(start + step * np.arange(clip_len)).astype(int), n - 1)
+
+
+def jittered_uniform_indices(n: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` frames over the whole video, one at a random point of each equal segment
+    (TSN-style): the training-time version of SFC's uniform sampling."""
+    return np.minimum(((np.arange(count) + rng.uniform(0, 1, count)) * n / count).astype(int), n - 1)
+
+
+def augment(frames: np.ndarray, crop: int, rng: np.random.Generator, scale: tuple[float, float] = (0.8, 1.0)
+            ) -> np.ndarray:
+    """Random square crop (side `scale` x the short side, resized to `crop`) and
+    horizontal flip, the same for every frame. The scale jitter
+    covers both test protocols: 1-crop (short side resized above the crop size) and
+    3-crop (short side resized to the crop size)."""
+    t, h, w, _ = frames.shape
+    side = max(1, min(h, w, round(min(h, w) * rng.uniform(*scale))))
+    top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    out = frames[:, top:top + side, left:left + side]
+    if side != crop:
+        out = np.stack([cv2.resize(f, (crop, crop), interpolation=cv2.INTER_AREA if side > crop else cv2.INTER_LINEAR)
+                        for f in out])
+    if rng.random() < 0.5:
+        out = out[:, :, ::-1]
+    # No brightness/contrast jitter: measured on Weizmann, a +-20% gain and +-20 offset
+    # per clip kept a from-scratch backbone at chance level for 120 steps, where the
+    # same run without it learned (see the README's notes on training).
+    return np.ascontiguousarray(out)
