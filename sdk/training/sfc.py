@@ -11,6 +11,7 @@ and each step only runs the SFC module and the tail.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -207,7 +208,8 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     after = state_hash(backbone)
     if after != before:  # cannot happen unless the code above is changed: fail loudly then
         raise RuntimeError("the backbone changed during SFC training")
-    training = {"stage": "sfc", "base_model": str(model_dir), "data": str(data_dir),
+    base_meta = json.loads((Path(model_dir) / "config.json").read_text()).get("training")
+    training = {"stage": "sfc", "base_model": str(model_dir), "base_training": base_meta, "data": str(data_dir),
                 "train_videos": len(train_videos), "val_videos": len(val_videos), "exclude": list(exclude),
                 "val": list(val), "settings": asdict(settings), "options": asdict(options),
                 "teacher_top1_train": float(teacher_right.float().mean()),
