@@ -22,7 +22,7 @@ import json
 import os
 import platform
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,15 @@ class Config:
     sfc: TrainSettings
     ratios: tuple[int, ...] = (2, 4, 8)
     views: tuple[str, ...] = ("1x1", "10x1", "10x3")
+    sfc_frames: tuple[int, ...] = (64,)  # SFC input lengths to test; 64 is what the models are trained with
+
+    def methods(self) -> list[tuple[str, str, dict]]:
+        """(row label, predict mode, predict keyword arguments) for every method tested."""
+        out = [(f"dense {v}", "dense", {"views": v}) for v in self.views]
+        for frames in self.sfc_frames:
+            suffix = "" if frames == 64 else f" @{frames}f"
+            out += [(f"SFC r{r}{suffix}", "sfc", {"ratio": r, "frames": frames}) for r in self.ratios]
+        return out
 
 
 FULL = Config(classes=None, actors=ACTORS, folds=ACTORS,
@@ -94,19 +103,16 @@ def test_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: 
     classes, items = scan_folder(data, include=[f"{actor}_*"])
     rec = Recognizer(fold_dir / "sfc", device="cpu")
     rec.predict(items[0].path)  # warm-up: first-call allocations are not the method's cost
-    methods = [("dense", v) for v in config.views] + [("sfc", r) for r in config.ratios]
     jobs = []
     for item in items:
         long = make_long_video(item.path, fold_dir / "long_test", seed=TEST_SEED)
         for condition, path in (("trimmed", item.path), ("long", long.path)):
-            for mode, arg in methods:
-                name = f"{arg}" if mode == "dense" else f"SFC r{arg}"
+            for name, mode, kwargs in config.methods():
                 if (item.path.name, condition, name) not in seen:
-                    jobs.append((item, condition, path, mode, arg, name, long))
+                    jobs.append((item, condition, path, mode, kwargs, name, long))
     with results_path.open("a") as out:
-        for item, condition, path, mode, arg, name, long in tqdm(jobs, desc=f"test {actor}", disable=not progress):
-            kw = {"views": arg} if mode == "dense" else {"ratio": arg}
-            pred = rec.predict(path, mode=mode, **kw)
+        for item, condition, path, mode, kwargs, name, long in tqdm(jobs, desc=f"test {actor}", disable=not progress):
+            pred = rec.predict(path, mode=mode, **kwargs)
             record = {"actor": actor, "video": item.path.name, "condition": condition, "method": name,
                       "label": classes[item.label], "predicted": pred.label, "hit": pred.top[0].index == item.label,
                       "latency_ms": pred.timings_ms["total"]}
@@ -122,7 +128,7 @@ def test_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: 
 def summarise(results: list[dict], config: Config) -> dict[str, dict[str, float]]:
     """Per method: top-1 (%) and mean latency (ms) per condition, share of kept moments inside the action."""
     out = {}
-    for m in list(config.views) + [f"SFC r{r}" for r in config.ratios]:
+    for m, _, _ in config.methods():
         row = {}
         for cond in ("trimmed", "long"):
             rows = [r for r in results if r["method"] == m and r["condition"] == cond]
@@ -130,7 +136,7 @@ def summarise(results: list[dict], config: Config) -> dict[str, dict[str, float]
             row[f"ms_{cond}"] = float(np.mean([r["latency_ms"] for r in rows])) if rows else float("nan")
         kept = [r["kept_in_action"] for r in results if r["method"] == m and "kept_in_action" in r]
         row["kept_in_action"] = 100 * float(np.mean(kept)) if kept else float("nan")
-        out[m if m.startswith("SFC") else f"dense {m}"] = row
+        out[m] = row
     return out
 
 
@@ -146,14 +152,14 @@ def table(results: list[dict], config: Config, folds: list[str]) -> str:
                      f"{row['ms_long']:.0f} | {speed} | {kept} |")
     lines += ["", "Per fold (test actor), top-1 trimmed / long (%):", "",
               "| method | " + " | ".join(folds) + " |", "|---|" + "---|" * len(folds)]
-    for m in list(config.views) + [f"SFC r{r}" for r in config.ratios]:
+    for m, _, _ in config.methods():
         cells = []
         for a in folds:
             acc = [100 * float(np.mean([r["hit"] for r in results
                                         if r["method"] == m and r["condition"] == c and r["actor"] == a] or [np.nan]))
                    for c in ("trimmed", "long")]
             cells.append(f"{acc[0]:.0f} / {acc[1]:.0f}")
-        lines.append(f"| {m if m.startswith('SFC') else 'dense ' + m} | " + " | ".join(cells) + " |")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -189,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--folds", help="comma-separated test actors (default: all of the configuration's)")
     ap.add_argument("--out", type=Path, help="markdown table (default: benchmarks/results/accuracy.md; tiny: --work)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--sfc-frames", help="SFC input lengths to test, e.g. 32,64,128 (default: 64)")
     ap.add_argument("--train-device", default="cpu", help="device for backbone training (cpu, cuda)")
     ap.add_argument("--phase", choices=["all", "train", "test"], default="all",
                     help="train: only train the folds; test: only test (trains what is missing first)")
@@ -196,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.data.is_dir():
         sys.exit(f"error: Weizmann data not found at {args.data} (see ../shared/data/README.md)")
     config = TINY if args.tiny else FULL
+    if args.sfc_frames:
+        config = replace(config, sfc_frames=tuple(int(f) for f in args.sfc_frames.split(",")))
     folds = args.folds.split(",") if args.folds else list(config.folds)
     work = args.work / ("tiny" if args.tiny else "full")
     data = subset(args.data, config, work)
