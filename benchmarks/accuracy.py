@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from machine import describe_machine
 
 from sfc_sdk import Recognizer
 from sfc_sdk.longvideo import make_long_video
@@ -216,8 +215,7 @@ def main(argv: list[str] | None = None) -> None:
             results += test_fold(data, actor, config, fold_dir, not args.quiet)
     if args.phase == "train":
         return
-    cpu = platform.processor() or platform.machine()
-    stamp = (f"Measured {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, torch CPU, "
+    stamp = (f"Measured {datetime.date.today()} on {describe_machine()}, torch CPU, "
              f"`python benchmarks/accuracy.py{' --tiny' if args.tiny else ''}`; "
              f"leave-one-actor-out over {', '.join(folds)}; r2plus1d_tiny, SFC from 64 frames.")
     text = stamp + "\n\n" + table(results, config, folds) + "\n"

@@ -1,33 +1,63 @@
-"""The export formats, as one declarative table (cf. Ultralytics' `export_formats()`).
+"""The export formats and targets, as declarative tables (cf. Ultralytics' `export_formats()`).
 
-This table is the single source for the CLI's choices, the docs and validation.
-Converters themselves (one file per format) implement `converters.base.Converter`.
+These tables are the single source for the CLI's choices, `sfc-sdk convert --help`,
+the README's table and validation. Each converter lives in its own file and is
+looked up here by format name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sfc_sdk.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class ExportFormat:
     name: str  # --format value
-    suffix: str  # model file suffix inside a bundle
-    runtime: str  # runtime adapter that runs it (sfc_sdk.runtimes)
-    precisions: tuple[str, ...]  # what the converter can produce
+    converter: str  # module in sfc_sdk.converters with a `Converter` subclass named CONVERTER
+    runtimes: tuple[str, ...]  # runtime adapters that run it, preferred first (ordered fallback)
+    precisions: tuple[str, ...]  # what the converter produces, default first
     extra: str  # pip extra with the exporter's dependencies
     note: str
 
 
 FORMATS: tuple[ExportFormat, ...] = (
-    ExportFormat("onnx", ".onnx", "onnxruntime", ("fp32", "fp16"), "onnx",
-                 "single-file ONNX, opset 18; feeds ONNX Runtime, OpenVINO and TensorRT"),
-    ExportFormat("openvino", ".xml", "openvino", ("fp32", "fp16", "bf16", "int8"), "openvino",
-                 "OpenVINO IR; INT8 by NNCF post-training quantization"),
-    ExportFormat("tflite", ".tflite", "tflite", ("fp32", "fp16"), "tflite",
-                 "LiteRT via litert-torch; one static clip length per export"),
-    ExportFormat("tensorrt", ".onnx", "tensorrt", ("fp16",), "tensorrt",
-                 "ONNX FP16; the engine is built and cached on the device at first load"),
+    ExportFormat("onnx", "onnx_converter", ("onnxruntime", "openvino"), ("fp32", "fp16"), "onnx",
+                 "single-file ONNX, opset 18; runs in ONNX Runtime and OpenVINO. No INT8: ONNX Runtime's "
+                 "QDQ Conv3d is slower than FP32 on CPU"),
+    ExportFormat("openvino", "openvino_converter", ("openvino",), ("fp32", "fp16", "bf16", "int8"), "openvino",
+                 "OpenVINO IR; fp16 compresses weights, bf16 runs an FP32 IR with the bf16 hint (2x on CPUs "
+                 "with AMX/AVX512-BF16), INT8 by NNCF post-training quantization with calibration clips"),
+    ExportFormat("tflite", "tflite_converter", ("tflite",), ("fp32", "fp16"), "tflite-export",
+                 "LiteRT via litert-torch; one static clip length per export. fp16 stores weights the "
+                 "LiteRT quantizer supports in fp16; CONV_3D stays fp32. No INT8: LiteRT keeps CONV_3D float"),
+    ExportFormat("tensorrt", "tensorrt_converter", ("tensorrt", "onnxruntime"), ("fp16", "fp32"), "tensorrt",
+                 "ONNX for TensorRT; the engine is built on the device at first load and cached beside "
+                 "the bundle (engines are not portable between GPUs or TensorRT versions)"),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What users type after --target: a format, or a device family with its defaults."""
+
+    name: str
+    format: str
+    precision: str
+    note: str
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("onnx", "onnx", "fp32", "ONNX Runtime on any CPU"),
+    Target("openvino", "openvino", "fp32", "OpenVINO on Intel CPU/GPU/NPU"),
+    Target("tflite", "tflite", "fp32", "LiteRT on ARM and mobile CPUs"),
+    Target("tensorrt", "tensorrt", "fp16", "TensorRT on NVIDIA GPUs"),
+    Target("jetson", "tensorrt", "fp16", "NVIDIA Jetson: TensorRT FP16"),
+    Target("cuda", "tensorrt", "fp16", "desktop/server NVIDIA GPU: TensorRT FP16"),
+    Target("intel", "openvino", "int8", "Intel CPU: OpenVINO INT8 (NNCF), the fastest measured here"),
+    Target("raspberry-pi", "tflite", "fp32", "Raspberry Pi: LiteRT FP32 (XNNPACK)"),
+    Target("cpu", "onnx", "fp32", "any CPU: ONNX Runtime FP32"),
 )
 
 
@@ -35,8 +65,32 @@ def export_formats() -> tuple[ExportFormat, ...]:
     return FORMATS
 
 
+def targets() -> tuple[Target, ...]:
+    return TARGETS
+
+
 def get_format(name: str) -> ExportFormat:
     for f in FORMATS:
         if f.name == name:
             return f
-    raise KeyError(f"unknown format {name!r}; choose one of {', '.join(f.name for f in FORMATS)}")
+    raise ConfigError(f"unknown format {name!r}; choose one of {', '.join(f.name for f in FORMATS)}")
+
+
+def get_target(name: str) -> Target:
+    for t in TARGETS:
+        if t.name == name:
+            return t
+    raise ConfigError(f"unknown target {name!r}; choose one of {', '.join(t.name for t in TARGETS)}")
+
+
+def resolve(target: str, fmt: str | None = None, precision: str | None = None) -> tuple[ExportFormat, str]:
+    """Format and precision for a target, with the user's overrides checked against the table."""
+    t = get_target(target)
+    f = get_format(fmt or t.format)
+    p = precision or (t.precision if f.name == t.format else f.precisions[0])
+    if p not in f.precisions:
+        why = ""
+        if p == "int8":
+            why = " (INT8 is offered only where it is faster: OpenVINO; use --format openvino)"
+        raise ConfigError(f"{f.name} export offers {', '.join(f.precisions)}, not {p}{why}")
+    return f, p

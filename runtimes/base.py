@@ -15,6 +15,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from sfc_sdk.bundle import Bundle
+from sfc_sdk.errors import ConfigError, RuntimeUnavailableError
+
 
 @dataclass(frozen=True)
 class RuntimeInfo:
@@ -40,3 +43,35 @@ class Runtime(ABC):
     def warmup(self, frames_shape: tuple[int, ...], ratio: int) -> None:
         """Run once on zeros so first-call costs (allocation, kernel selection) are paid."""
         self.run_sfc(np.zeros(frames_shape, np.float32), ratio)
+
+
+class ExportedRuntime(Runtime):
+    """A runtime over an exported bundle: one fixed input shape and ratio, SFC only.
+
+    Subclasses load `bundle.model_path` in `__init__` and implement `_run`.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
+        if not isinstance(bundle, Bundle):
+            raise RuntimeUnavailableError(f"the {self.name} runtime runs exported bundles (sfc-sdk convert); "
+                                          "use runtime='torch' for a model directory")
+        self.bundle = bundle
+        self.manifest = bundle.manifest
+
+    @abstractmethod
+    def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(1, 3, T_in, H, W) float32 -> logits (1, classes) float32, kept (1, K) int."""
+
+    def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
+        m = self.manifest
+        if ratio != m.ratio:
+            raise ConfigError(f"this bundle was exported for ratio {m.ratio}; re-export with --ratio {ratio}")
+        expected = m.inputs[0].shape
+        if tuple(frames.shape) != tuple(expected):
+            raise ConfigError(f"this bundle takes input {tuple(expected)}, got {tuple(frames.shape)}")
+        logits, kept = self._run(np.ascontiguousarray(frames, dtype=np.float32))
+        return np.asarray(logits, dtype=np.float32), np.asarray(kept).astype(np.int64)
+
+    def run_views(self, views: np.ndarray) -> np.ndarray:
+        raise ConfigError("an exported bundle holds the SFC single pass only; dense mode needs the "
+                          "PyTorch model directory")

@@ -19,13 +19,13 @@ from .base import Runtime
 @dataclass(frozen=True)
 class RuntimeEntry:
     name: str
-    module: str  # Python package the runtime needs
+    module: str  # Python package the runtime needs ("a|b": either will do)
     extra: str  # pip extra that installs it
     factory: Callable[..., Runtime]
     description: str
 
     def installed(self) -> bool:
-        return importlib.util.find_spec(self.module) is not None
+        return any(importlib.util.find_spec(m) is not None for m in self.module.split("|"))
 
 
 _REGISTRY: dict[str, RuntimeEntry] = {}
@@ -52,7 +52,7 @@ def create_runtime(names: str | Sequence[str], source: Any, **options: Any) -> R
         if entry is None:
             reasons.append(f"{name}: unknown runtime (known: {', '.join(_REGISTRY)})")
         elif not entry.installed():
-            reasons.append(f'{name}: needs {entry.module}; pip install "sfc-sdk[{entry.extra}]"')
+            reasons.append(f'{name}: needs {entry.module.replace("|", " or ")}; pip install "sfc-sdk[{entry.extra}]"')
         else:
             try:
                 return entry.factory(source, **options)

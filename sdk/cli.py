@@ -33,7 +33,7 @@ def main() -> None:
 
 
 def _load_recognizer(model: str | None, backbone: str | None, weights: str | None, labels: str | None,
-                     device: str):
+                     device: str, runtime: str | None = None):
     from .recognizer import Recognizer
 
     if backbone:
@@ -48,12 +48,14 @@ def _load_recognizer(model: str | None, backbone: str | None, weights: str | Non
         return Recognizer.from_backbone(backbone, weights=weights, labels=names, device=device)
     if weights or labels:
         raise ConfigError("--weights and --labels go with --backbone")
-    return Recognizer(model, device=device)
+    return Recognizer(model, device=device, runtime=runtime)
 
 
 @main.command()
 @click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--model", "-m", help="Model directory (config.json + model.safetensors). Default: bundled model.")
+@click.option("--model", "-m", help="Model directory (config.json + model.safetensors) or a bundle from "
+              "`sfc-sdk convert` (directory or .tar.gz). Default: the bundled model.")
+@click.option("--runtime", help="For bundles: runtime adapter instead of the manifest's (onnxruntime, openvino, ...).")
 @click.option("--backbone", help="Instead of --model: a registered backbone name (see `sfc-sdk backbones`).")
 @click.option("--weights", help="With --backbone: a checkpoint (.safetensors, or a torch state dict).")
 @click.option("--labels", help="With --backbone: a text file with one class name per line.")
@@ -65,9 +67,10 @@ def _load_recognizer(model: str | None, backbone: str | None, weights: str | Non
 @click.option("--top-k", "-k", type=int, default=5, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per video on stdout.")
-def predict(videos, model, backbone, weights, labels, mode, ratio, frames, views, top_k, device, as_json) -> None:
+def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, views, top_k, device,
+            as_json) -> None:
     """Recognise the action in each VIDEO."""
-    rec = _load_recognizer(model, backbone, weights, labels, device)
+    rec = _load_recognizer(model, backbone, weights, labels, device, runtime)
     failed = 0
     for video in videos:
         try:
@@ -144,9 +147,12 @@ def demo(video: str | None, model: str | None) -> None:
 
 
 def _register_subcommands() -> None:
+    from .cli_convert import convert, formats
     from .cli_train import train
 
     main.add_command(train)
+    main.add_command(convert)
+    main.add_command(formats)
 
 
 _register_subcommands()

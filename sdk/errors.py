@@ -58,3 +58,11 @@ class ConfigError(SfcError, ValueError):
 
 class RuntimeUnavailableError(SfcError):
     """The requested runtime or device cannot be used on this machine."""
+
+
+class BundleError(ModelError):
+    """A deployment bundle is missing, tampered with, or of an unknown schema."""
+
+
+class ExportError(SfcError):
+    """A converter failed, or its output did not match PyTorch closely enough."""

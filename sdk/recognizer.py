@@ -15,7 +15,8 @@ import numpy as np
 
 from sfc_sdk.runtimes import Runtime, create_runtime
 
-from .backbones import backbone_entry
+from .backbones import InputSpec, backbone_entry
+from .bundle import Bundle, is_bundle
 from .checkpoint import load_model
 from .errors import CheckpointError, ConfigError
 from .model import ModelConfig, SFCModel
@@ -41,13 +42,24 @@ class Recognizer:
         rec.predict("clip.mp4", mode="dense", views="10x3")   # the 30-view baseline
     """
 
-    def __init__(self, model: str | Path | None = None, *, runtime: str = "torch", device: str = "auto",
-                 view_batch: int | None = None) -> None:
+    def __init__(self, model: str | Path | None = None, *, runtime: str | None = None, device: str = "auto",
+                 view_batch: int | None = None, threads: int | None = None) -> None:
+        """`model`: a model directory, an exported bundle (directory or .tar.gz), or None
+        for the bundled default model. `runtime`: for bundles, the adapter to use instead
+        of the manifest's (with its fallbacks); for model directories, "torch"."""
         directory = Path(model) if model is not None else default_model_dir()
         if model is None and not directory.is_dir():
             raise CheckpointError("no default model is bundled with this install; pass a model directory")
+        if is_bundle(directory):
+            self._setup_bundle(Bundle.open(directory), runtime, device, threads)
+            return
         net, config = load_model(directory)
-        self._setup(net, config, runtime, device, view_batch, source=str(directory))
+        self._setup(net, config, runtime or "torch", device, view_batch, source=str(directory))
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs) -> Recognizer:
+        """A model directory or a bundle from `sfc-sdk convert`; same results API either way."""
+        return cls(path, **kwargs)
 
     @classmethod
     def from_model(cls, net: SFCModel, config: ModelConfig, *, runtime: str = "torch", device: str = "auto",
@@ -75,11 +87,45 @@ class Recognizer:
     def _setup(self, net: SFCModel, config: ModelConfig, runtime: str, device: str, view_batch: int | None,
                source: str) -> None:
         self.config = config
-        self.model = net
+        self.model: SFCModel | None = net
+        self.bundle: Bundle | None = None
         self.source = source
         self.spec = config.input_spec
         self.view_batch = view_batch
+        self.head_stride = net.backbone.head_temporal_stride
         self.runtime: Runtime = create_runtime(runtime, net, device=device)
+
+    def _setup_bundle(self, bundle: Bundle, runtime: str | None, device: str, threads: int | None) -> None:
+        from sfc_sdk.converters.formats import get_format
+
+        m = bundle.manifest
+        order = [runtime] if runtime else list(dict.fromkeys([m.runtime, *get_format(m.format).runtimes]))
+        self.config = m.model
+        self.model = None
+        self.bundle = bundle
+        self.source = str(bundle.directory)
+        self.spec = m.model.input_spec
+        self.view_batch = None
+        self.head_stride = m.head_stride
+        self.runtime = create_runtime(order, bundle, device=device, threads=threads)
+
+    def _check_sfc(self, t_in: int, ratio: int) -> None:
+        """Validate frames and ratio before decoding anything."""
+        if self.bundle is not None:
+            m = self.bundle.manifest
+            if (t_in, ratio) != (m.frames, m.ratio):
+                raise ConfigError(f"this bundle was exported for {m.frames} frames at ratio {m.ratio}; "
+                                  f"asked for {t_in} at ratio {ratio} (re-export with --frames/--ratio)")
+            return
+        self.model.sfc.output_length(self.model.head_length(t_in), ratio)
+
+    @property
+    def default_ratio(self) -> int:
+        return self.bundle.manifest.ratio if self.bundle else self.config.sfc.ratio
+
+    @property
+    def default_frames(self) -> int:
+        return self.bundle.manifest.frames if self.bundle else self.config.sfc.frames
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -97,8 +143,7 @@ class Recognizer:
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {top_k}")
         if mode == "sfc":
-            return self._predict_sfc(video, top_k, ratio or self.config.sfc.ratio,
-                                     frames or self.config.sfc.frames, fps)
+            return self._predict_sfc(video, top_k, ratio or self.default_ratio, frames or self.default_frames, fps)
         if mode == "dense":
             return self._predict_dense(video, top_k, views if isinstance(views, Views) else Views.parse(views), fps)
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -120,17 +165,16 @@ class Recognizer:
             yield self.predict(video, top_k, **kwargs)
 
     def _predict_sfc(self, video: VideoInput, top_k: int, ratio: int, t_in: int, fps: float | None) -> Prediction:
-        # Validate frames and ratio before decoding anything.
-        self.model.sfc.output_length(self.model.head_length(t_in), ratio)
+        self._check_sfc(t_in, ratio)
         start = time.perf_counter()
         clip = sample_frames(video, lambda n: uniform_indices(n, t_in), self.spec.resize_size, fps)
         decoded = time.perf_counter()
-        x = normalize(center_crop(clip.frames, self.spec.crop_size), self.spec.mean, self.spec.std)[None]
+        x = sfc_input(clip.frames, self.spec)
         prepared = time.perf_counter()
         logits, kept = self.runtime.run_sfc(x, ratio)
         done = time.perf_counter()
 
-        stride = self.model.backbone.head_temporal_stride
+        stride = self.head_stride
         moments = [_moment(clip, clip.indices[p * stride:(p + 1) * stride]) for p in kept[0].tolist()]
         notes = _decode_notes(clip)
         if clip.num_frames < t_in:
@@ -143,6 +187,9 @@ class Recognizer:
         )
 
     def _predict_dense(self, video: VideoInput, top_k: int, views: Views, fps: float | None) -> Prediction:
+        if self.bundle is not None:
+            raise ConfigError("an exported bundle holds the SFC single pass only; dense mode needs the "
+                              "PyTorch model directory")
         spec = self.spec
         plan = lambda n: [i for c in clip_indices(n, views.clips, spec.clip_len, spec.frame_stride) for i in c]  # noqa: E731
         # 3-crop testing resizes the short side to the crop size and tiles the long side.
@@ -184,11 +231,17 @@ class Recognizer:
         entry = backbone_entry(self.config.backbone)
         return {
             "model": self.source, "name": self.config.name, "backbone": entry.name,
-            "split": self.model.backbone.split, "classes": len(self.labels),
-            "sfc_frames": self.config.sfc.frames, "sfc_ratio": self.config.sfc.ratio,
+            "split": self.model.backbone.split if self.model else self.config.split or entry.default_split,
+            "classes": len(self.labels),
+            "sfc_frames": self.default_frames, "sfc_ratio": self.default_ratio,
             "input": f"{self.spec.clip_len}x{self.spec.crop_size}x{self.spec.crop_size}",
             "runtime": self._runtime_name(),
         }
+
+
+def sfc_input(frames: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Decoded frames (T, H, W, 3) uint8 -> the SFC network input (1, 3, T, crop, crop) float32."""
+    return normalize(center_crop(frames, spec.crop_size), spec.mean, spec.std)[None]
 
 
 def _moment(clip: SampledFrames, span: list[int]) -> KeptMoment:

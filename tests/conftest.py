@@ -69,3 +69,21 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.nn.init.normal_(model.sfc.score.weight, std=0.5)
     torch.nn.init.constant_(model.sfc.gate, 0.3)
     return save_model(model, config, tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def bundles(tmp_path_factory: pytest.TempPathFactory):
+    """(format, precision) -> a bundle of the bundled model, converted on first use."""
+    from sfc_sdk.converters.convert import convert
+
+    root = tmp_path_factory.mktemp("bundles")
+    made: dict[tuple[str, str], Path] = {}
+
+    def get(fmt: str, precision: str) -> Path:
+        if (fmt, precision) not in made:
+            out = root / f"{fmt}-{precision}"
+            convert(None, fmt, out, precision=precision, log=lambda _: None)
+            made[(fmt, precision)] = out
+        return made[(fmt, precision)]
+
+    return get

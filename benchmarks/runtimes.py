@@ -1,0 +1,198 @@
+"""Every runtime x precision available here, on the bundled model and real Weizmann clips.
+
+    python benchmarks/runtimes.py                  # converts what is missing, then measures
+    python benchmarks/runtimes.py --runs 50
+
+For each configuration, in a fresh process of its own (so peak memory is its own):
+  * model latency: median of --runs calls on one preprocessed input, after warm-up
+  * end-to-end latency per video (decode + preprocess + model), mean over the clips
+  * peak memory: the process's resident-set high-water mark, and what loading the
+    model and running it added to a bare Python + sfc_sdk process
+  * top-1 on all 70 Weizmann clips, and on actor lena's 10 (the actor the bundled
+    model never saw). 60 of the 70 clips were in its training set, so the 70-clip
+    figure measures what export and quantization change, not generalization.
+
+Writes benchmarks/results/runtimes.md, .json and .png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import multiprocessing as mp
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from machine import describe_machine
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "weizmann"
+RESULTS = REPO / "benchmarks" / "results"
+
+# (runtime, bundle format, bundle precision): torch runs the model directory itself.
+CONFIGS = [
+    ("torch", None, "fp32"),
+    ("onnxruntime", "onnx", "fp32"),
+    ("onnxruntime", "onnx", "fp16"),
+    ("openvino", "openvino", "fp32"),
+    ("openvino", "openvino", "bf16"),
+    ("openvino", "openvino", "fp16"),
+    ("openvino", "openvino", "int8"),
+    ("tflite", "tflite", "fp32"),
+    ("tflite", "tflite", "fp16"),
+]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _measure(runtime: str, bundle: str | None, clips: list[str], runs: int, queue: mp.Queue) -> None:
+    """One configuration, in its own process."""
+    try:
+        import numpy as np
+
+        from sfc_sdk import Recognizer
+        from sfc_sdk.recognizer import sfc_input
+        from sfc_sdk.sampling import uniform_indices
+        from sfc_sdk.video import sample_frames
+
+        bare = _rss_mb()
+        rec = Recognizer(bundle, runtime=runtime) if bundle else Recognizer(device="cpu")
+        frames, ratio = rec.default_frames, rec.default_ratio
+        x = sfc_input(sample_frames(clips[0], lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames,
+                      rec.spec)
+        for _ in range(3):
+            rec.runtime.run_sfc(x, ratio)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            rec.runtime.run_sfc(x, ratio)
+            times.append((time.perf_counter() - start) * 1000)
+        preds = [rec.predict(c) for c in clips]
+        truth = [Path(c).parent.name for c in clips]
+        correct = [p.label == t for p, t in zip(preds, truth, strict=True)]
+        held_out = [ok for ok, c in zip(correct, clips, strict=True) if Path(c).name.startswith("lena_")]
+        queue.put({
+            "model_ms": statistics.median(times), "model_p90_ms": float(np.percentile(times, 90)),
+            "video_ms": statistics.fmean(p.timings_ms["total"] for p in preds),
+            "top1": float(np.mean(correct)), "top1_heldout": float(np.mean(held_out)),
+            "labels": [p.label for p in preds], "peak_mb": _rss_mb(), "added_mb": _rss_mb() - bare,
+            "runtime": preds[0].runtime,
+        })
+    except Exception as e:  # reported in the table instead of stopping the benchmark
+        queue.put({"error": f"{type(e).__name__}: {e}"})
+
+
+def measure(runtime: str, bundle: str | None, clips: list[str], runs: int) -> dict:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_measure, args=(runtime, bundle, clips, runs, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def ensure_bundle(work: Path, fmt: str, precision: str) -> Path:
+    from sfc_sdk.converters.convert import convert
+
+    out = work / f"{fmt}-{precision}"
+    if not (out / "manifest.json").is_file():
+        print(f"converting {fmt} {precision} ...", flush=True)
+        convert(None, fmt, out, precision=precision, overwrite=True, log=lambda _: None)
+    return out
+
+
+def write_table(rows: list[dict], out: Path, meta: dict) -> str:
+    ref = next(r for r in rows if r["runtime_name"] == "torch")
+    lines = [
+        "# Runtimes: the bundled model on every runtime x precision",
+        "",
+        f"{meta['date']}, {meta['machine']}. Model: {meta['model']} (SFC, {meta['frames']} frames, ratio "
+        f"{meta['ratio']}). Model latency: median of {meta['runs']} calls after warm-up on one preprocessed input. "
+        "Per video: decode + preprocess + model, mean over 70 clips. Peak memory: RSS high-water mark of a fresh "
+        "process per row; 'added' is what loading and running the model added to Python + sfc_sdk. "
+        "Top-1: all 70 Weizmann clips (60 were in the model's training set: this column shows what export "
+        "changes) and the 10 of held-out actor lena.",
+        "",
+        "| runtime | precision | model ms | speedup vs torch | per video ms | peak MB | added MB | top-1 (70) "
+        "| top-1 lena (10) | agrees with torch |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['runtime_name']} | {r['precision']} | failed: {r['error']} |||||||")
+            continue
+        agree = sum(a == b for a, b in zip(r["labels"], ref["labels"], strict=True)) / len(ref["labels"])
+        lines.append(
+            f"| {r['runtime_name']} | {r['precision']} | {r['model_ms']:.1f} | {ref['model_ms'] / r['model_ms']:.2f}x "
+            f"| {r['video_ms']:.1f} | {r['peak_mb']:.0f} | {r['added_mb']:.0f} | {r['top1']:.1%} "
+            f"| {r['top1_heldout']:.0%} | {agree:.1%} |")
+    text = "\n".join(lines) + "\n"
+    out.with_suffix(".md").write_text(text)
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    return text
+
+
+def plot(rows: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if "error" not in r]
+    names = [f"{r['runtime_name']}\n{r['precision']}" for r in ok]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    bars = ax.bar(names, [r["model_ms"] for r in ok], color="#4c72b0")
+    for bar, r in zip(bars, ok, strict=True):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{r['top1']:.0%}", ha="center", va="bottom",
+                fontsize=8)
+    ax.set_ylabel("model latency per video, ms (lower is better)")
+    ax.set_title("Bundled SFC model per runtime x precision (labels: top-1 on 70 Weizmann clips)")
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--work", type=Path, default=REPO / "runs" / "bench_bundles")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=RESULTS / "runtimes.md")
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        sys.exit(f"error: Weizmann data not found at {args.data}")
+    clips = [str(p) for p in sorted(args.data.glob("*/*.avi"))]
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    from sfc_sdk.runtimes import list_runtimes
+
+    installed = {e.name for e in list_runtimes() if e.installed()}
+    rows = []
+    for runtime, fmt, precision in CONFIGS:
+        if runtime not in installed:
+            print(f"skip {runtime}: not installed")
+            continue
+        bundle = str(ensure_bundle(args.work, fmt, precision)) if fmt else None
+        print(f"measuring {runtime} {precision} ...", flush=True)
+        row = {"runtime_name": runtime, "precision": precision, **measure(runtime, bundle, clips, args.runs)}
+        rows.append(row)
+        print({k: v for k, v in row.items() if k != "labels"}, flush=True)
+
+    from sfc_sdk.recognizer import Recognizer
+
+    rec = Recognizer(device="cpu")
+    meta = {"date": datetime.date.today().isoformat(),
+            "machine": describe_machine(),
+            "model": rec.config.name, "frames": rec.default_frames, "ratio": rec.default_ratio, "runs": args.runs}
+    print(write_table(rows, args.out, meta))
+    plot(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()

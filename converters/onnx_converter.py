@@ -1,0 +1,60 @@
+"""ONNX: one self-contained file (opset 18), FP32 or FP16 weights with FP32 inputs and outputs.
+
+The same file feeds ONNX Runtime and OpenVINO, and TensorRT builds its engine from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+
+import torch
+
+from sfc_sdk.errors import ExportError
+from sfc_sdk.export import INPUT_NAME, OUTPUT_NAMES, ExportableSFC, ExportShape
+
+from .base import Converter, ExportRequest, ExportResult, require
+
+OPSET = 18
+
+
+def export_onnx(module: ExportableSFC, shape: ExportShape, path: Path) -> Path:
+    """torch.export-based ONNX export into a single file (weights embedded)."""
+    require("onnx", "onnx", "ONNX export")
+    require("onnxscript", "onnx", "ONNX export")
+    # The exporter narrates each step on stdout; keep the CLI's own progress readable.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        try:
+            torch.onnx.export(module, (shape.example(),), str(path), input_names=[INPUT_NAME],
+                              output_names=list(OUTPUT_NAMES), opset_version=OPSET, dynamo=True,
+                              external_data=False, verbose=False)
+        except Exception as e:  # the exporter raises many types; all mean the same to a user
+            raise ExportError(f"ONNX export failed: {type(e).__name__}: {str(e).splitlines()[0]}") from e
+    return path
+
+
+def to_fp16(path: Path) -> Path:
+    """FP16 weights and activations, FP32 at the inputs and outputs so callers need not change.
+    Integer ops (TopK indices, the selection arithmetic) are left as they are."""
+    onnx = require("onnx", "onnx", "ONNX FP16 conversion")
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
+    onnx.save(model, str(path))
+    return path
+
+
+class OnnxConverter(Converter):
+    def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
+        path = export_onnx(module, request.shape, out_dir / "model.onnx")
+        if request.precision == "fp16":
+            to_fp16(path)
+        return ExportResult(path.name, (path.name,))
+
+
+CONVERTER = OnnxConverter

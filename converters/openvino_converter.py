@@ -1,0 +1,63 @@
+"""OpenVINO IR from the ONNX export: FP32, FP16-compressed weights, or INT8 by NNCF.
+
+INT8 is NNCF post-training quantization with the calibration inputs of the request.
+The SFC module itself (scores, TopK, attention: a few thousand MACs) stays in float:
+quantizing it saves nothing and could move the kept moments. `bf16` is not a file
+format: it is an FP32 IR that the runtime executes with OpenVINO's bf16 hint.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from sfc_sdk.errors import ExportError
+from sfc_sdk.export import ExportableSFC
+
+from .base import Converter, ExportRequest, ExportResult, require
+from .onnx_converter import export_onnx
+
+SFC_SCOPE = "model.sfc"
+
+
+def sfc_node_names(onnx_path: Path) -> list[str]:
+    """ONNX nodes that belong to the SFC module, from the exporter's name-scope metadata.
+    OpenVINO keeps ONNX node names as its operations' friendly names."""
+    onnx = require("onnx", "onnx", "OpenVINO export")
+    names = []
+    for node in onnx.load(str(onnx_path), load_external_data=False).graph.node:
+        scopes = {p.value for p in node.metadata_props if p.key == "pkg.torch.onnx.name_scopes"}
+        if any(f"'{SFC_SCOPE}'" in s for s in scopes):
+            names.append(node.name)
+    return names
+
+
+class OpenVINOConverter(Converter):
+    def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
+        ov = require("openvino", "openvino", "OpenVINO export")
+        notes: list[str] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx_path = export_onnx(module, request.shape, Path(tmp) / "model.onnx")
+            model = ov.Core().read_model(str(onnx_path))
+            if request.precision == "int8":
+                model = self._quantize(model, request, sfc_node_names(onnx_path))
+                notes.append(f"int8: NNCF post-training quantization on {len(request.calibration)} calibration "
+                             "inputs; the SFC module stays float")
+            xml = out_dir / "model.xml"
+            ov.save_model(model, str(xml), compress_to_fp16=request.precision == "fp16")
+        if request.precision == "bf16":
+            notes.append("bf16: FP32 IR executed with INFERENCE_PRECISION_HINT=bf16")
+        return ExportResult(xml.name, (xml.name, "model.bin"), tuple(notes))
+
+    @staticmethod
+    def _quantize(model, request: ExportRequest, keep_float: list[str]):
+        nncf = require("nncf", "openvino", "OpenVINO INT8 quantization")
+        if not request.calibration:
+            raise ExportError("INT8 needs calibration inputs (--calib DIR of videos)")
+        ignored = nncf.IgnoredScope(patterns=[re.escape(n) + "(/.*)?" for n in keep_float], validate=False)
+        return nncf.quantize(model, nncf.Dataset(request.calibration), subset_size=len(request.calibration),
+                             ignored_scope=ignored)
+
+
+CONVERTER = OpenVINOConverter

@@ -1,0 +1,46 @@
+"""TFLite (LiteRT) via litert-torch, straight from the torch module.
+
+The SFC module is already written the way LiteRT needs it (topk indices, integer
+marks, one-hot matmul; see `sfc_sdk.sfc`). Backbones with grouped Conv3d or 3D
+pooling are refused up front (`export.check_tflite_compatible`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+from pathlib import Path
+
+from sfc_sdk.errors import ExportError
+from sfc_sdk.export import ExportableSFC, check_tflite_compatible
+
+from .base import Converter, ExportRequest, ExportResult, require
+
+
+class TFLiteConverter(Converter):
+    def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
+        check_tflite_compatible(module.model)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        litert_torch = require("litert_torch", "tflite-export", "TFLite export")
+        kwargs = {}
+        notes: tuple[str, ...] = ()
+        if request.precision == "fp16":
+            from litert_torch.generative.quantize import quant_recipes
+
+            kwargs["quant_config"] = quant_recipes.full_fp16_recipe()
+            notes = ("fp16: weights of the ops LiteRT's quantizer supports are stored in fp16; "
+                     "CONV_3D weights and all activations stay fp32",)
+        path = out_dir / "model.tflite"
+        logging.getLogger("absl").setLevel(logging.ERROR)
+        # litert-torch prints a step-by-step log on stdout; the CLI shows its own progress.
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                litert_torch.convert(module.eval(), (request.shape.example(),), **kwargs).export(str(path))
+            except Exception as e:  # the converter raises many types; all mean the same to a user
+                raise ExportError(f"TFLite export failed: {type(e).__name__}: {str(e).splitlines()[0]}") from e
+        return ExportResult(path.name, (path.name,), notes)
+
+
+CONVERTER = TFLiteConverter

@@ -1,0 +1,56 @@
+"""ONNX Runtime: CPU, and CUDA or TensorRT execution providers when they really work.
+
+onnxruntime-gpu quietly falls back to the CPU when CUDA libraries are missing; asking
+for `device="cuda"` therefore checks the providers the session actually got.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sfc_sdk.bundle import Bundle
+from sfc_sdk.errors import RuntimeUnavailableError
+
+from .base import ExportedRuntime, RuntimeInfo
+from .registry import register_runtime
+
+PROVIDERS = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
+
+
+@register_runtime("onnxruntime", module="onnxruntime", extra="onnx",
+                  description="ONNX Runtime: CPU; CUDA/TensorRT providers where installed and usable")
+class OnnxRuntime(ExportedRuntime):
+    name = "onnxruntime"
+
+    def __init__(self, bundle: Bundle, device: str = "cpu", threads: int | None = None) -> None:
+        super().__init__(bundle)
+        import onnxruntime as ort
+
+        device = "cpu" if device == "auto" else device
+        if device not in PROVIDERS:
+            raise RuntimeUnavailableError(f"onnxruntime device must be one of {', '.join(PROVIDERS)}, not {device!r}")
+        wanted = PROVIDERS[device]
+        if wanted[0] not in ort.get_available_providers():
+            raise RuntimeUnavailableError(f"{wanted[0]} is not in this onnxruntime build "
+                                          f"(available: {', '.join(ort.get_available_providers())})")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(bundle.model_path), options, providers=wanted)
+        if self.session.get_providers()[0] != wanted[0]:
+            raise RuntimeUnavailableError(f"{wanted[0]} failed to initialise (missing CUDA/cuDNN libraries?); "
+                                          "onnxruntime would silently run on the CPU")
+        self.device = device
+        self._input = self.session.get_inputs()[0].name
+
+    def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, kept = self.session.run(None, {self._input: frames})
+        return logits, kept
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(self.name, self.device, self.manifest.precision)

@@ -1,0 +1,54 @@
+"""TFLite (LiteRT): ai-edge-litert's Interpreter, else tflite-runtime's (needs numpy<2).
+
+Outputs are matched by shape and dtype, not by position: the converter names them
+`output_0`, `output_1` but does not promise their order.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from sfc_sdk.bundle import Bundle
+from sfc_sdk.errors import RuntimeUnavailableError
+
+from .base import ExportedRuntime, RuntimeInfo
+from .registry import register_runtime
+
+INTERPRETERS = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")
+
+
+def load_interpreter_class():
+    reasons = []
+    for name in INTERPRETERS:
+        try:
+            return importlib.import_module(name).Interpreter
+        except ImportError as e:
+            reasons.append(f"{name}: {e}")
+    raise RuntimeUnavailableError('no LiteRT interpreter: pip install "sfc-sdk[tflite]" (' + "; ".join(reasons) + ")")
+
+
+@register_runtime("tflite", module="ai_edge_litert|tflite_runtime", extra="tflite",
+                  description="LiteRT (TFLite) interpreter with XNNPACK, CPU")
+class TFLiteRuntime(ExportedRuntime):
+    name = "tflite"
+
+    def __init__(self, bundle: Bundle, device: str = "cpu", threads: int | None = None) -> None:
+        super().__init__(bundle)
+        if device not in ("cpu", "auto"):
+            raise RuntimeUnavailableError(f"the tflite runtime runs on the CPU, not {device!r}")
+        self.interpreter = load_interpreter_class()(model_path=str(bundle.model_path), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self._input = self.interpreter.get_input_details()[0]["index"]
+        outputs = self.interpreter.get_output_details()
+        self._logits = next(o["index"] for o in outputs if o["dtype"] == np.float32)
+        self._kept = next(o["index"] for o in outputs if np.issubdtype(o["dtype"], np.integer))
+
+    def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.interpreter.set_tensor(self._input, frames)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._logits).copy(), self.interpreter.get_tensor(self._kept).copy()
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(self.name, "cpu", self.manifest.precision)

@@ -1,0 +1,233 @@
+"""Deployment bundles: what `sfc-sdk convert` writes and `Recognizer.load` reads.
+
+A bundle is a directory (or a .tar.gz of one) that describes itself:
+
+    my_bundle/
+      manifest.json   schema, model (labels, preprocessing), export shape, target,
+                      runtime, precision, input/output names and shapes, parity,
+                      and the sha256 of every other file
+      model.onnx      (or model.xml + model.bin, model.tflite, ...)
+
+Loading checks the schema and every checksum before any model file is parsed, so a
+tampered or half-copied bundle is refused with the name of the file at fault.
+Unpacking an archive never writes outside the destination folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import BundleError, SfcError
+from .model import ModelConfig
+
+SCHEMA = "sfc-sdk-bundle"
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything a runtime and the Recognizer need to use the bundle's model."""
+
+    model: ModelConfig
+    format: str  # converters.formats name: onnx, openvino, tflite, tensorrt
+    runtime: str  # preferred runtime adapter
+    precision: str  # fp32, fp16, bf16, int8
+    target: str  # what the user asked for (a format or a device family)
+    frames: int  # T_in baked into the export
+    ratio: int  # compression ratio baked into the export
+    head_stride: int  # input frames per head time step (kept positions -> frames)
+    model_file: str  # the file the runtime opens
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    files: dict[str, str]  # relative path -> sha256, every file but the manifest
+    parity: dict[str, Any] = field(default_factory=dict)
+    sdk_version: str = ""
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["model"] = self.model.to_dict()
+        d["inputs"] = [asdict(t) for t in self.inputs]
+        d["outputs"] = [asdict(t) for t in self.outputs]
+        d["notes"] = list(self.notes)
+        return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **d}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Manifest:
+        """Parse and type-check a manifest; every problem is a BundleError."""
+        if not isinstance(d, dict):
+            raise BundleError(f"manifest must be a JSON object, got {type(d).__name__}")
+        if d.get("schema") != SCHEMA:
+            raise BundleError(f"not an sfc-sdk bundle manifest (schema {d.get('schema')!r}, expected {SCHEMA!r})")
+        if d.get("schema_version") != SCHEMA_VERSION:
+            raise BundleError(f"bundle schema version {d.get('schema_version')!r} is not supported "
+                              f"(this sfc-sdk reads version {SCHEMA_VERSION}); re-export with this version")
+        try:
+            model = ModelConfig.from_dict(_typed(d, "model", dict))
+        except SfcError as e:
+            raise BundleError(f"manifest model: {e}") from None
+        files = _typed(d, "files", dict)
+        if not all(isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in files.items()):
+            raise BundleError("manifest files must map file names to sha256 hex digests")
+        manifest = cls(
+            model=model, format=_typed(d, "format", str), runtime=_typed(d, "runtime", str),
+            precision=_typed(d, "precision", str), target=_typed(d, "target", str),
+            frames=_positive(d, "frames"), ratio=_positive(d, "ratio"), head_stride=_positive(d, "head_stride"),
+            model_file=_typed(d, "model_file", str),
+            inputs=_tensors(d, "inputs"), outputs=_tensors(d, "outputs"), files=files,
+            parity=d.get("parity") if isinstance(d.get("parity"), dict) else {},
+            sdk_version=str(d.get("sdk_version", "")),
+            notes=tuple(str(n) for n in d.get("notes", []) if isinstance(d.get("notes"), list)),
+        )
+        if manifest.model_file not in files:
+            raise BundleError(f"manifest model_file {manifest.model_file!r} is not among its checksummed files")
+        for name in files:
+            _safe_relative(name)
+        return manifest
+
+
+def _typed(d: dict, key: str, kind: type) -> Any:
+    if key not in d:
+        raise BundleError(f"manifest is missing {key!r}")
+    if not isinstance(d[key], kind) or isinstance(d[key], bool):
+        raise BundleError(f"manifest {key!r} must be {kind.__name__}, got {type(d[key]).__name__}")
+    return d[key]
+
+
+def _positive(d: dict, key: str) -> int:
+    value = _typed(d, key, int)
+    if value < 1:
+        raise BundleError(f"manifest {key!r} must be positive, got {value}")
+    return value
+
+
+def _tensors(d: dict, key: str) -> tuple[TensorSpec, ...]:
+    items = _typed(d, key, list)
+    try:
+        specs = tuple(TensorSpec(str(t["name"]), tuple(int(s) for s in t["shape"]), str(t["dtype"])) for t in items)
+    except (TypeError, KeyError, ValueError) as e:
+        raise BundleError(f"manifest {key!r} entries need name, shape and dtype ({type(e).__name__}: {e})") from None
+    if not specs:
+        raise BundleError(f"manifest {key!r} is empty")
+    return specs
+
+
+def _safe_relative(name: str) -> PurePosixPath:
+    """A bundle path must stay inside the bundle: relative, no '..', no backslashes."""
+    path = PurePosixPath(name)
+    if not name or path.is_absolute() or ".." in path.parts or "\\" in name or name.startswith("~"):
+        raise BundleError(f"bundle path {name!r} would escape the bundle folder")
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- writing ---------------------------------------------------------------------------------
+def write_manifest(directory: Path, manifest: Manifest) -> Path:
+    path = Path(directory) / MANIFEST
+    path.write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
+    return path
+
+
+def checksums(directory: Path, names: list[str]) -> dict[str, str]:
+    return {name: sha256_file(Path(directory) / name) for name in sorted(names)}
+
+
+def pack(directory: Path, archive: Path) -> Path:
+    """Write the bundle directory as a .tar.gz with relative member names only."""
+    directory, archive = Path(directory), Path(archive)
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
+    return archive
+
+
+# --- reading ---------------------------------------------------------------------------------
+def is_bundle(path: str | Path) -> bool:
+    path = Path(path)
+    return (path / MANIFEST).is_file() or (path.is_file() and path.name.endswith(ARCHIVE_SUFFIXES))
+
+
+def unpack(archive: Path, destination: Path) -> Path:
+    """Extract a bundle archive, refusing any member that is not a plain file or folder
+    or whose path would land outside `destination`."""
+    destination = Path(destination)
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for m in members:
+                _safe_relative(m.name)
+                if not (m.isfile() or m.isdir()):
+                    raise BundleError(f"{archive}: member {m.name!r} is a link or device; refused")
+            tar.extractall(destination, members=members, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise BundleError(f"{archive}: not a readable bundle archive ({type(e).__name__}: {e})") from None
+    return destination
+
+
+def load_manifest(directory: str | Path, verify: bool = True) -> Manifest:
+    """Read and validate `manifest.json`; with `verify`, check every file's sha256."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise BundleError(f"bundle not found: {directory}")
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BundleError(f"{directory}: no {MANIFEST}; not an sfc-sdk bundle") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BundleError(f"{path}: not valid JSON ({e})") from None
+    manifest = Manifest.from_dict(data)
+    if verify:
+        for name, expected in manifest.files.items():
+            file = directory / name
+            if not file.is_file():
+                raise BundleError(f"{directory}: file {name} listed in the manifest is missing")
+            if sha256_file(file) != expected:
+                raise BundleError(f"{directory}: checksum mismatch for {name}: the file was changed or corrupted")
+    return manifest
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A validated bundle on disk (an archive is unpacked into a temporary folder)."""
+
+    directory: Path
+    manifest: Manifest
+
+    @property
+    def model_path(self) -> Path:
+        return self.directory / self.manifest.model_file
+
+    @classmethod
+    def open(cls, path: str | Path) -> Bundle:
+        path = Path(path)
+        if path.is_file() and path.name.endswith(ARCHIVE_SUFFIXES):
+            # Kept for the life of the process: runtimes may memory-map the model files.
+            target = Path(tempfile.mkdtemp(prefix="sfc-bundle-"))
+            path = unpack(path, target)
+        elif not path.exists():
+            raise BundleError(f"bundle not found: {path}")
+        return cls(path, load_manifest(path))

@@ -1,0 +1,77 @@
+"""`sfc-sdk convert`: export a model for a target into a checked bundle.
+
+The choices for --target, --format and --precision come from the tables in
+`sfc_sdk.converters.formats`, so the CLI, the docs and validation never disagree.
+"""
+
+from __future__ import annotations
+
+import click
+
+from sfc_sdk.converters.formats import export_formats, targets
+
+PRECISIONS = sorted({p for f in export_formats() for p in f.precisions})
+
+
+def _target_help() -> str:
+    return "; ".join(f"{t.name}: {t.note}" for t in targets())
+
+
+@click.command()
+@click.argument("model", required=False)
+@click.option("--target", "-t", required=True, type=click.Choice([t.name for t in targets()]),
+              help=_target_help())
+@click.option("--format", "fmt", type=click.Choice([f.name for f in export_formats()]),
+              help="Override the target's format.")
+@click.option("--precision", "-p", type=click.Choice(PRECISIONS), help="Override the target's precision.")
+@click.option("--ratio", type=int, help="Compression ratio baked into the export (default: the model's).")
+@click.option("--frames", type=int, help="Input frames baked into the export (default: the model's).")
+@click.option("--calib", type=click.Path(path_type=str),
+              help="Folder of videos for INT8 calibration and parity (added to the bundled sample clip).")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=str),
+              help="Bundle directory, or an archive ending in .tar.gz.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+def convert(model, target, fmt, precision, ratio, frames, calib, output, overwrite) -> None:
+    """Export MODEL (a model directory; default: the bundled model) for a target."""
+    from sfc_sdk.converters.convert import convert as run
+
+    report = run(model, target, output, fmt=fmt, precision=precision, ratio=ratio, frames=frames, calib=calib,
+                 overwrite=overwrite, log=lambda line: click.echo(line, err=True))
+    m, p = report.manifest, report.manifest.parity
+    click.echo(f"bundle     {report.path}")
+    click.echo(f"model      {m.model.name or m.model.backbone}: {m.frames} frames, ratio {m.ratio}, "
+               f"{m.format} {m.precision}, runtime {p.get('runtime', m.runtime)}")
+    for name, size in report.sizes.items():
+        click.echo(f"file       {name:<20} {size / 1e6:8.2f} MB")
+    click.echo(f"parity     top-1 agreement {p['top1_agreement']:.0%}, kept moments identical "
+               f"{p['kept_agreement']:.0%}, centred-logit cosine min {p['cosine_min']:.5f} "
+               f"({p['inputs']} real clip inputs vs PyTorch FP32)")
+    click.echo(f"latency    {report.latency_ms:.1f} ms per video on this machine (model only, median of 10)")
+    for note in m.notes:
+        click.echo(f"note       {note}")
+    click.echo(f"took       {report.seconds:.0f} s")
+
+
+@click.command()
+@click.option("--markdown", is_flag=True, help="As the markdown tables in the README.")
+def formats(markdown: bool) -> None:
+    """Export targets and formats (the table `convert` is driven by)."""
+    from sfc_sdk.runtimes import list_runtimes
+
+    installed = {e.name for e in list_runtimes() if e.installed()}
+    if markdown:
+        click.echo("| --target | format | precision | for |\n|---|---|---|---|")
+        for t in targets():
+            click.echo(f"| `{t.name}` | {t.format} | {t.precision} | {t.note} |")
+        click.echo("\n| format | precisions | runtimes (fallback order) | pip extra | notes |\n|---|---|---|---|---|")
+        for f in export_formats():
+            click.echo(f"| `{f.name}` | {', '.join(f.precisions)} | {', '.join(f.runtimes)} | `{f.extra}` "
+                       f"| {f.note} |")
+        return
+    click.echo(f"{'target':<14} {'format':<10} {'precision':<10} for")
+    for t in targets():
+        click.echo(f"{t.name:<14} {t.format:<10} {t.precision:<10} {t.note}")
+    click.echo(f"\n{'format':<10} {'precisions':<22} runtimes (fallback order, * = installed here)")
+    for f in export_formats():
+        runtimes = ", ".join(f"{r}{'*' if r in installed else ''}" for r in f.runtimes)
+        click.echo(f"{f.name:<10} {', '.join(f.precisions):<22} {runtimes}")

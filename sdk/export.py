@@ -1,0 +1,80 @@
+"""The module every converter exports: the SFC single pass at one fixed shape.
+
+Exported graphs are static: one input length T_in and one compression ratio per
+export (TFLite requires it; for the others it lets the compiler fold shapes). The
+graph takes preprocessed frames and returns logits and the kept head positions:
+
+    frames (1, 3, T_in, crop, crop) float32 -> logits (1, classes) float32
+                                            -> kept   (1, K)      int32
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .model import ModelConfig, SFCModel
+
+INPUT_NAME = "frames"
+OUTPUT_NAMES = ("logits", "kept")
+
+
+@dataclass(frozen=True)
+class ExportShape:
+    """The one shape an export is built for."""
+
+    frames: int  # T_in
+    ratio: int
+    crop: int
+    head_stride: int  # input frames per head time step
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int, int]:
+        return (1, 3, self.frames, self.crop, self.crop)
+
+    @property
+    def kept(self) -> int:
+        return self.frames // self.head_stride // self.ratio
+
+    def example(self) -> torch.Tensor:
+        return torch.zeros(self.input_shape)
+
+
+class ExportableSFC(nn.Module):
+    """`SFCModel.forward` with the ratio bound, so the graph has one tensor input."""
+
+    def __init__(self, model: SFCModel, ratio: int) -> None:
+        super().__init__()
+        self.model = model.eval()
+        self.ratio = ratio
+
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model(frames, self.ratio)
+
+
+def export_shape(model: SFCModel, config: ModelConfig, ratio: int | None = None,
+                 frames: int | None = None) -> ExportShape:
+    """Validated export shape; defaults come from the model's config."""
+    ratio = ratio or config.sfc.ratio
+    frames = frames or config.sfc.frames
+    head_t = model.head_length(frames)  # raises unless frames is a multiple of the head stride
+    model.sfc.output_length(head_t, ratio)  # raises unless ratio divides the head length
+    if ratio < 1:
+        raise ConfigError(f"ratio must be positive, got {ratio}")
+    return ExportShape(frames=frames, ratio=ratio, crop=config.input_spec.crop_size,
+                       head_stride=model.backbone.head_temporal_stride)
+
+
+def check_tflite_compatible(model: SFCModel) -> None:
+    """TFLite has no grouped or depthwise CONV_3D and no 3D pooling kernels: refuse
+    early, with the reason, instead of failing deep inside the converter."""
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv3d) and m.groups != 1:
+            raise ConfigError(f"TFLite cannot run grouped/depthwise Conv3d ({name}, groups={m.groups}); "
+                              "export this backbone to ONNX or OpenVINO instead")
+        if isinstance(m, (nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d)):
+            raise ConfigError(f"TFLite has no 3D pooling ({name}: {type(m).__name__}); "
+                              "export this backbone to ONNX or OpenVINO instead")
