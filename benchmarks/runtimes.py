@@ -21,7 +21,6 @@ import argparse
 import datetime
 import json
 import multiprocessing as mp
-import resource
 import statistics
 import sys
 import time
@@ -44,11 +43,8 @@ CONFIGS = [
     ("openvino", "openvino", "int8"),
     ("tflite", "tflite", "fp32"),
     ("tflite", "tflite", "fp16"),
+    ("torch", None, "fp32"),  # again at the end: shows how much this shared machine drifted during the run
 ]
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _measure(runtime: str, bundle: str | None, clips: list[str], runs: int, queue: mp.Queue) -> None:
@@ -57,16 +53,17 @@ def _measure(runtime: str, bundle: str | None, clips: list[str], runs: int, queu
         import numpy as np
 
         from sfc_sdk import Recognizer
+        from sfc_sdk.memory import peak_rss_mb
         from sfc_sdk.recognizer import sfc_input
         from sfc_sdk.sampling import uniform_indices
         from sfc_sdk.video import sample_frames
 
-        bare = _rss_mb()
+        bare = peak_rss_mb()
         rec = Recognizer(bundle, runtime=runtime) if bundle else Recognizer(device="cpu")
         frames, ratio = rec.default_frames, rec.default_ratio
         x = sfc_input(sample_frames(clips[0], lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames,
                       rec.spec)
-        for _ in range(3):
+        for _ in range(10):  # warm-up: allocations, kernel selection, thread pools
             rec.runtime.run_sfc(x, ratio)
         times = []
         for _ in range(runs):
@@ -81,7 +78,7 @@ def _measure(runtime: str, bundle: str | None, clips: list[str], runs: int, queu
             "model_ms": statistics.median(times), "model_p90_ms": float(np.percentile(times, 90)),
             "video_ms": statistics.fmean(p.timings_ms["total"] for p in preds),
             "top1": float(np.mean(correct)), "top1_heldout": float(np.mean(held_out)),
-            "labels": [p.label for p in preds], "peak_mb": _rss_mb(), "added_mb": _rss_mb() - bare,
+            "labels": [p.label for p in preds], "peak_mb": peak_rss_mb(), "added_mb": peak_rss_mb() - bare,
             "runtime": preds[0].runtime,
         })
     except Exception as e:  # reported in the table instead of stopping the benchmark
@@ -98,13 +95,24 @@ def measure(runtime: str, bundle: str | None, clips: list[str], runs: int) -> di
     return result
 
 
-def ensure_bundle(work: Path, fmt: str, precision: str) -> Path:
+def calibration_folder(data: Path, work: Path) -> Path:
+    """The bundled model's own training clips (every actor but lena), as `--calib`."""
+    folder = work / "calib"
+    folder.mkdir(parents=True, exist_ok=True)
+    for clip in sorted(data.glob("*/*.avi")):
+        link = folder / clip.name
+        if not clip.name.startswith("lena_") and not link.exists():
+            link.symlink_to(clip.resolve())
+    return folder
+
+
+def ensure_bundle(work: Path, fmt: str, precision: str, calib: Path) -> Path:
     from sfc_sdk.converters.convert import convert
 
     out = work / f"{fmt}-{precision}"
     if not (out / "manifest.json").is_file():
         print(f"converting {fmt} {precision} ...", flush=True)
-        convert(None, fmt, out, precision=precision, overwrite=True, log=lambda _: None)
+        convert(None, fmt, out, precision=precision, calib=calib, overwrite=True, log=lambda _: None)
     return out
 
 
@@ -117,20 +125,22 @@ def write_table(rows: list[dict], out: Path, meta: dict) -> str:
         f"{meta['ratio']}). Model latency: median of {meta['runs']} calls after warm-up on one preprocessed input. "
         "Per video: decode + preprocess + model, mean over 70 clips. Peak memory: RSS high-water mark of a fresh "
         "process per row; 'added' is what loading and running the model added to Python + sfc_sdk. "
+        "torch runs first and again last: the difference is the machine's drift during the run. "
         "Top-1: all 70 Weizmann clips (60 were in the model's training set: this column shows what export "
         "changes) and the 10 of held-out actor lena.",
         "",
-        "| runtime | precision | model ms | speedup vs torch | per video ms | peak MB | added MB | top-1 (70) "
-        "| top-1 lena (10) | agrees with torch |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| runtime | precision | model file MB | model ms | speedup vs torch | per video ms | peak MB | added MB "
+        "| top-1 (70) | top-1 lena (10) | agrees with torch |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['runtime_name']} | {r['precision']} | failed: {r['error']} |||||||")
+            lines.append(f"| {r['runtime_name']} | {r['precision']} | failed: {r['error']} ||||||||")
             continue
         agree = sum(a == b for a, b in zip(r["labels"], ref["labels"], strict=True)) / len(ref["labels"])
         lines.append(
-            f"| {r['runtime_name']} | {r['precision']} | {r['model_ms']:.1f} | {ref['model_ms'] / r['model_ms']:.2f}x "
+            f"| {r['runtime_name']} | {r['precision']} | {r['size_mb']:.2f} | {r['model_ms']:.1f} "
+            f"| {ref['model_ms'] / r['model_ms']:.2f}x "
             f"| {r['video_ms']:.1f} | {r['peak_mb']:.0f} | {r['added_mb']:.0f} | {r['top1']:.1%} "
             f"| {r['top1_heldout']:.0%} | {agree:.1%} |")
     text = "\n".join(lines) + "\n"
@@ -173,14 +183,18 @@ def main() -> None:
     from sfc_sdk.runtimes import list_runtimes
 
     installed = {e.name for e in list_runtimes() if e.installed()}
+    calib = calibration_folder(args.data, args.work)
     rows = []
     for runtime, fmt, precision in CONFIGS:
         if runtime not in installed:
             print(f"skip {runtime}: not installed")
             continue
-        bundle = str(ensure_bundle(args.work, fmt, precision)) if fmt else None
+        bundle = str(ensure_bundle(args.work, fmt, precision, calib)) if fmt else None
         print(f"measuring {runtime} {precision} ...", flush=True)
-        row = {"runtime_name": runtime, "precision": precision, **measure(runtime, bundle, clips, args.runs)}
+        folder = Path(bundle) if bundle else REPO / "sdk" / "assets" / "default_model"
+        files = [f for f in folder.iterdir() if f.name.startswith("model.")]
+        row = {"runtime_name": runtime, "precision": precision, "size_mb": sum(f.stat().st_size for f in files) / 1e6,
+               **measure(runtime, bundle, clips, args.runs)}
         rows.append(row)
         print({k: v for k, v in row.items() if k != "labels"}, flush=True)
 

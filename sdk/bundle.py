@@ -94,10 +94,10 @@ class Manifest:
             sdk_version=str(d.get("sdk_version", "")),
             notes=tuple(str(n) for n in d.get("notes", []) if isinstance(d.get("notes"), list)),
         )
-        if manifest.model_file not in files:
-            raise BundleError(f"manifest model_file {manifest.model_file!r} is not among its checksummed files")
         for name in files:
             _safe_relative(name)
+        if manifest.model_file not in files:
+            raise BundleError(f"manifest model_file {manifest.model_file!r} is not among its checksummed files")
         return manifest
 
 

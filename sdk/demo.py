@@ -8,10 +8,10 @@ calls (the first pays one-off allocations).
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .memory import peak_rss_mb
 
 SAMPLE = Path(__file__).parent / "assets" / "sample" / "lena_jack.avi"
 
@@ -25,21 +25,16 @@ class DemoRun:
     inference_peak_mb: float  # what inference added on top of the loaded model
 
 
-def _rss_mb() -> float:
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux, bytes on macOS
-    return kb / 1024 / (1024 if sys.platform == "darwin" else 1)
-
-
 def _run(mode: str, video: str, model: str | None, queue: mp.Queue) -> None:
     try:
         from sfc_sdk import Recognizer
 
         rec = Recognizer(model, device="cpu")
-        loaded = _rss_mb()
+        loaded = peak_rss_mb()
         kwargs = {"mode": "dense", "views": "10x3"} if mode == "dense" else {"mode": "sfc"}
         rec.predict(video, **kwargs)
         pred = rec.predict(video, **kwargs)
-        queue.put(DemoRun(mode, pred.to_dict(), pred.timings_ms["total"], _rss_mb(), _rss_mb() - loaded))
+        queue.put(DemoRun(mode, pred.to_dict(), pred.timings_ms["total"], peak_rss_mb(), peak_rss_mb() - loaded))
     except Exception as e:  # noqa: BLE001 - reported by the parent as one line
         queue.put(e)
 

@@ -71,8 +71,21 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_model(model, config, tmp_path_factory.mktemp("models") / "tiny")
 
 
+CALIB_ACTORS = ("daria", "denis", "eli", "ido")  # calibration clips; the export tests measure on the others
+
+
 @pytest.fixture(scope="session")
-def bundles(tmp_path_factory: pytest.TempPathFactory):
+def calib_dir(weizmann_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Weizmann clips of four actors, as a user's `--calib` folder (links to the real files)."""
+    folder = tmp_path_factory.mktemp("calib")
+    for clip in sorted(weizmann_dir.glob("*/*.avi")):
+        if clip.name.split("_")[0] in CALIB_ACTORS:
+            (folder / clip.name).symlink_to(clip)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bundles(tmp_path_factory: pytest.TempPathFactory, calib_dir: Path):
     """(format, precision) -> a bundle of the bundled model, converted on first use."""
     from sfc_sdk.converters.convert import convert
 
@@ -82,7 +95,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory):
     def get(fmt: str, precision: str) -> Path:
         if (fmt, precision) not in made:
             out = root / f"{fmt}-{precision}"
-            convert(None, fmt, out, precision=precision, log=lambda _: None)
+            convert(None, fmt, out, precision=precision, calib=calib_dir, log=lambda _: None)
             made[(fmt, precision)] = out
         return made[(fmt, precision)]
 
