@@ -59,8 +59,17 @@ class Manifest:
     sdk_version: str = ""
     notes: tuple[str, ...] = ()
 
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        """How to turn a video into the input tensor, for readers that are not sfc_sdk."""
+        spec = self.model.input_spec
+        return {"frames": self.frames, "sampling": "uniform over the whole video (centre of equal segments)",
+                "color": "RGB", "resize_short_side": spec.resize_size, "crop": spec.crop_size, "crops": 1,
+                "scale": 1 / 255, "mean": list(spec.mean), "std": list(spec.std), "layout": "NCTHW"}
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["preprocessing"] = self.preprocessing  # derived from model.input; written for other readers
         d["model"] = self.model.to_dict()
         d["inputs"] = [asdict(t) for t in self.inputs]
         d["outputs"] = [asdict(t) for t in self.outputs]

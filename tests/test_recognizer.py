@@ -27,7 +27,7 @@ def _softmax(x: torch.Tensor) -> np.ndarray:
 
 
 def test_sfc_prediction_matches_the_pipeline_done_by_hand(rec, run_clip):
-    pred = rec.predict(run_clip, top_k=3)
+    pred = rec.predict(run_clip, top_k=3, short="repeat")
     frames = _decode_all(run_clip)
     spec = rec.spec
     picked = np.stack([resize_short_side(frames[i], spec.resize_size) for i in uniform_indices(len(frames), 64)])
@@ -47,6 +47,23 @@ def test_sfc_prediction_matches_the_pipeline_done_by_hand(rec, run_clip):
     assert any("fewer than the 64" in n for n in pred.notes)
     assert set(pred.timings_ms) == {"decode", "preprocess", "inference", "total"}
     assert pred.runtime == "torch/cpu/fp32"
+
+
+def test_short_video_samples_each_frame_once_and_keeps_as_many_moments(rec, run_clip):
+    """42 frames < 64: sample 32 distinct frames at ratio 2 (still 8 kept moments), as by hand."""
+    pred = rec.predict(run_clip, top_k=3)
+    frames = _decode_all(run_clip)
+    idx = uniform_indices(len(frames), 32)
+    assert len(set(idx)) == 32
+    spec = rec.spec
+    picked = np.stack([resize_short_side(frames[i], spec.resize_size) for i in idx])
+    x = torch.from_numpy(normalize(center_crop(picked, spec.crop_size), spec.mean, spec.std))[None]
+    with torch.no_grad():
+        logits, kept = rec.model(x, 2)
+    assert [t.index for t in pred.top] == list(np.argsort(-_softmax(logits[0]))[:3])
+    assert pred.ratio == 2 and pred.sampled_frames == 32 and not pred.padded and len(pred.kept) == 8
+    assert [k.frame for k in pred.kept] == [idx[p * 2 + 1] for p in kept[0].tolist()]
+    assert any("sampled 32 frames once each at ratio 2" in n for n in pred.notes)
 
 
 def test_dense_views_match_the_pipeline_done_by_hand(rec, clips_dir):
@@ -80,7 +97,7 @@ def test_batch_and_arrays(rec, run_clip, clips_dir):
     preds = rec.predict_batch(videos, top_k=2)
     assert [p.source for p in preds] == [str(v) for v in videos] and all(len(p.top) == 2 for p in preds)
     short = np.stack(_decode_all(run_clip)[:10])
-    pred = rec.predict(short, fps=25.0)
+    pred = rec.predict(short, fps=25.0)  # fewer frames than even one ratio step: frames repeat
     assert pred.padded and pred.num_frames == 10 and pred.kept_times[-1] <= 0.4
     json.loads(pred.to_json())  # serialisable as the CLI prints it
 
