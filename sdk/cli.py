@@ -63,18 +63,21 @@ def _load_recognizer(model: str | None, backbone: str | None, weights: str | Non
               help="sfc: one compressed pass over the whole video; dense: clips x crops averaged.")
 @click.option("--ratio", type=int, help="SFC compression ratio (default: the model's).")
 @click.option("--frames", type=int, help="SFC input frames sampled over the video (default: the model's).")
+@click.option("--short", type=click.Choice(["adapt", "repeat"]), default="adapt", show_default=True,
+              help="Videos with fewer frames than --frames: sample each frame once and lower the ratio "
+                   "(adapt), or repeat frames (repeat, as exported bundles do).")
 @click.option("--views", default="10x3", show_default=True, help="Dense views, CLIPSxCROPS: 1x1, 10x1, 10x3.")
 @click.option("--top-k", "-k", type=int, default=5, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per video on stdout.")
-def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, views, top_k, device,
+def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, views, top_k, device,
             as_json) -> None:
     """Recognise the action in each VIDEO."""
     rec = _load_recognizer(model, backbone, weights, labels, device, runtime)
     failed = 0
     for video in videos:
         try:
-            pred = rec.predict(video, top_k=top_k, mode=mode, ratio=ratio, frames=frames, views=views)
+            pred = rec.predict(video, top_k=top_k, mode=mode, ratio=ratio, frames=frames, views=views, short=short)
         except SfcError as e:
             if isinstance(e, ConfigError):
                 raise  # a bad option fails the same way for every video

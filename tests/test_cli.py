@@ -21,7 +21,8 @@ def test_predict_prints_ranked_labels_and_kept_moments(tiny_model_dir, run_clip)
     out = sfc_sdk("predict", run_clip, "--model", tiny_model_dir, "--top-k", "3")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert "daria_run.avi" in lines[0] and "sfc ratio 4" in lines[0]
+    # 42 frames, fewer than the 64 SFC samples: 32 distinct frames at ratio 2, still 8 moments kept
+    assert "daria_run.avi" in lines[0] and "sfc ratio 2" in lines[0]
     assert lines[1].lstrip().startswith("1. ") and lines[3].lstrip().startswith("3. ")
     assert any(line.strip().startswith("kept:") and line.count("s") >= 8 for line in lines)
 
@@ -33,9 +34,12 @@ def test_predict_json_for_several_videos_and_modes(tiny_model_dir, run_clip, cli
     results = [json.loads(line) for line in out.stdout.splitlines()]
     assert [Path(r["source"]).name for r in results] == ["daria_run.avi", "arm_wrestling_kinetics.mp4"]
     assert all(r["mode"] == "dense" and r["views"] == "10x1" and len(r["top"]) == 5 for r in results)
-    out = sfc_sdk("predict", run_clip, "-m", tiny_model_dir, "--json", "--ratio", "8")
+    out = sfc_sdk("predict", run_clip, "-m", tiny_model_dir, "--json", "--ratio", "8", "--short", "repeat")
     result = json.loads(out.stdout)
-    assert result["ratio"] == 8 and len(result["kept"]) == 4
+    assert result["ratio"] == 8 and len(result["kept"]) == 4 and result["padded"]
+    out = sfc_sdk("predict", run_clip, "-m", tiny_model_dir, "--json", "--ratio", "8")
+    result = json.loads(out.stdout)  # 42 frames: 40 sampled once each, ratio 5 keeps the same 4 moments
+    assert result["ratio"] == 5 and len(result["kept"]) == 4 and not result["padded"]
 
 
 def test_errors_are_one_line_and_exit_non_zero(tiny_model_dir, run_clip, tmp_path):

@@ -133,7 +133,8 @@ def test_accuracy_benchmark_tiny_configuration(weizmann_dir, tmp_path):
                           "--work", str(tmp_path)], capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     table = (tmp_path / "tiny" / "accuracy.md").read_text()
-    for method in ("dense 1x1", "dense 10x1", "dense 10x3", "SFC r2", "SFC r4", "SFC r8"):
+    methods = ("dense 1x1", "dense 10x1", "dense 10x3", "SFC r2", "SFC r4", "SFC r8", "SFC r4 repeat")
+    for method in methods:
         assert f"| {method} |" in table
     rows = [json.loads(x) for x in (tmp_path / "tiny" / "accuracy.jsonl").read_text().splitlines()]
-    assert len(rows) == 3 * 2 * 6  # 3 test clips x 2 conditions x 6 methods
+    assert len(rows) == 3 * 2 * len(methods)  # 3 test clips x 2 conditions x each method
