@@ -6,6 +6,8 @@
    load their state dicts into ours with no renaming, and compare logits.
 2. CUDA: where a GPU is visible, run the bundled model through `Recognizer` on CPU
    and CUDA (SFC and 30-view dense), compare scores and kept moments, and time both.
+3. TensorRT and ONNX Runtime CUDA: where a GPU is visible, convert the bundled model
+   for `--target cuda`, build the engine, and compare it with PyTorch on the sample.
 Prints a short report; exits non-zero if a check fails.
 """
 
@@ -62,11 +64,45 @@ def cuda_check(video: str) -> list[str]:
     return lines
 
 
+def tensorrt_check(video: str) -> list[str]:
+    if not torch.cuda.is_available():
+        return ["tensorrt: no GPU visible; skipped"]
+    import tempfile
+
+    from sfc_sdk.converters.convert import convert
+    from sfc_sdk.errors import SfcError
+
+    lines = []
+    out = tempfile.mkdtemp() + "/bundle"
+    convert(None, "cuda", out, log=lambda _: None)
+    ref = Recognizer(device="cpu").predict(video, short="repeat")
+    for runtime, device in (("tensorrt", "cuda"), ("onnxruntime", "cuda")):
+        try:
+            rec = Recognizer.load(out, runtime=runtime, device=device)
+            start = time.perf_counter()
+            rec.predict(video)  # first call: engine build or provider set-up
+            first = (time.perf_counter() - start) * 1000
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                pred = rec.predict(video)
+                times.append(pred.timings_ms["inference"])
+        except SfcError as e:
+            lines.append(f"{runtime}/{device}: unavailable: {e}")
+            continue
+        same = pred.label == ref.label and pred.kept == ref.kept
+        diff = abs(pred.score - ref.score)
+        lines.append(f"{runtime}/{device}: label {pred.label} (torch {ref.label}), kept same={pred.kept == ref.kept}, "
+                     f"|score diff| {diff:.1e}, first call {first:.0f} ms, inference median {sorted(times)[2]:.1f} ms "
+                     f"{'OK' if same and diff < 1e-2 else 'FAIL'}")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--video", default=str(SAMPLE))
     args = ap.parse_args()
-    lines = torchvision_parity() + cuda_check(args.video)
+    lines = torchvision_parity() + cuda_check(args.video) + tensorrt_check(args.video)
     print("\n".join(lines))
     sys.exit(1 if any(line.endswith("FAIL") for line in lines) else 0)
 
