@@ -14,7 +14,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from sfc_sdk.sampling import uniform_indices
 from sfc_sdk.video import sample_frames
 
 from .base import ExportRequest, converter_for
-from .formats import resolve
+from .formats import resolve, targets, with_overrides
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v")
 MAX_USER_CLIPS = 16
@@ -113,20 +113,62 @@ def median_latency_ms(runtime, x: np.ndarray, ratio: int, runs: int = 10) -> flo
     return statistics.median(times)
 
 
+def resolve_target(target: str, fmt: str | None, precision: str | None, profiles: Sequence[str | Path] = ()):
+    """A format target (onnx, openvino, tflite, tensorrt), or a device, a device family or
+    `auto`, whose profile picks format and precision. Returns (format, precision, device)."""
+    if target in {t.name for t in targets()}:
+        return (*resolve(target, fmt, precision), None)
+    from sfc_sdk.devices import resolve_device
+
+    device = resolve_device(target, profiles)
+    return (*with_overrides(device.profile.target, device.profile.precision, fmt, precision), device)
+
+
+def choose_device_ratio(device, model_dir: Path, net: SFCModel, config: ModelConfig, fmt: str, precision: str,
+                        ratio: int | None, frames: int | None, latency_ms: float | None) -> tuple[int, dict]:
+    """The ratio for a device target, and the record of why, for the manifest."""
+    from sfc_sdk.devices import choose_ratio, cost_model_options
+    from sfc_sdk.devices.profiler import measured_options, model_id
+
+    profile = device.profile
+    budget = latency_ms or profile.latency_budget_ms
+    record = {"device": profile.name, "how": device.how, "budget_ms": budget,
+              "memory_budget_mb": profile.memory_budget_mb}
+    if ratio is not None:
+        return ratio, {**record, "ratio": ratio, "reason": f"ratio {ratio} set by the user"}
+    measured = None if frames not in (None, config.sfc.frames) else measured_options(
+        profile.name, model_id(model_dir), fmt, precision)
+    options = measured or cost_model_options(net, config, profile, frames=frames)
+    choice = choose_ratio(options, budget, profile.memory_budget_mb, preferred=config.sfc.ratio)
+    if not measured:
+        record["throughput_source"] = profile.throughput_source
+    return choice.option.ratio, {**record, **choice.to_dict()}
+
+
 def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str | None = None,
             precision: str | None = None, ratio: int | None = None, frames: int | None = None,
-            calib: str | Path | None = None, overwrite: bool = False,
-            log: Callable[[str], None] = print) -> ConvertReport:
+            calib: str | Path | None = None, overwrite: bool = False, latency_ms: float | None = None,
+            profiles: Sequence[str | Path] = (), log: Callable[[str], None] = print) -> ConvertReport:
     """Export `model` (a model directory; None: the bundled default) for `target` into `out`
-    (a directory, or an archive when it ends in .tar.gz)."""
+    (a directory, or an archive when it ends in .tar.gz). For a device target, the ratio
+    that meets `latency_ms` (default: the device's budget) is chosen unless `ratio` is given."""
     started = time.perf_counter()
-    export_format, precision = resolve(target, fmt, precision)
+    export_format, precision, device = resolve_target(target, fmt, precision, profiles)
+    if latency_ms is not None and device is None:
+        raise ConfigError("--latency-ms needs a device target (a device, a family such as jetson, or auto)")
     out = Path(out)
     archive = out.name.endswith((".tar.gz", ".tgz"))
     if _occupied(out) and not overwrite:
         raise ConfigError(f"{out} exists; pass --overwrite to replace it")
 
-    net, config = load_model(model if model is not None else default_model_dir())
+    model_dir = Path(model) if model is not None else default_model_dir()
+    net, config = load_model(model_dir)
+    selection: dict = {}
+    if device is not None:
+        ratio, selection = choose_device_ratio(device, model_dir, net, config, export_format.name, precision, ratio,
+                                               frames, latency_ms)
+        log(f"device: {device.how}")
+        log(f"ratio: {selection['reason']}")
     shape = export_shape(net, config, ratio, frames)
     steps = 5
     log(f"[1/{steps}] {config.name or config.backbone}: {shape.frames} frames at ratio {shape.ratio} -> "
@@ -148,6 +190,7 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
             outputs=(TensorSpec(OUTPUT_NAMES[0], (1, config.num_classes), "float32"),
                      TensorSpec(OUTPUT_NAMES[1], (1, shape.kept), "int32")),
             files=checksums(work, list(result.files)), sdk_version=__version__, notes=result.notes,
+            selection=selection,
         )
         write_manifest(work, manifest)
 

@@ -48,16 +48,13 @@ class Target:
     note: str
 
 
+# Format targets. Devices and device families (jetson, raspberry-pi, intel, cuda, cpu,
+# auto) are targets too: their profiles in sfc_sdk.devices pick the format and precision.
 TARGETS: tuple[Target, ...] = (
     Target("onnx", "onnx", "fp32", "ONNX Runtime on any CPU"),
     Target("openvino", "openvino", "fp32", "OpenVINO on Intel CPU/GPU/NPU"),
     Target("tflite", "tflite", "fp32", "LiteRT on ARM and mobile CPUs"),
     Target("tensorrt", "tensorrt", "fp16", "TensorRT on NVIDIA GPUs"),
-    Target("jetson", "tensorrt", "fp16", "NVIDIA Jetson: TensorRT FP16"),
-    Target("cuda", "tensorrt", "fp16", "desktop/server NVIDIA GPU: TensorRT FP16"),
-    Target("intel", "openvino", "int8", "Intel CPU: OpenVINO INT8 (NNCF), the fastest measured here"),
-    Target("raspberry-pi", "tflite", "fp32", "Raspberry Pi: LiteRT FP32 (XNNPACK)"),
-    Target("cpu", "onnx", "fp32", "any CPU: ONNX Runtime FP32"),
 )
 
 
@@ -84,10 +81,15 @@ def get_target(name: str) -> Target:
 
 
 def resolve(target: str, fmt: str | None = None, precision: str | None = None) -> tuple[ExportFormat, str]:
-    """Format and precision for a target, with the user's overrides checked against the table."""
+    """Format and precision for a format target, with the user's overrides checked against the table."""
     t = get_target(target)
-    f = get_format(fmt or t.format)
-    p = precision or (t.precision if f.name == t.format else f.precisions[0])
+    return with_overrides(t.format, t.precision, fmt, precision)
+
+
+def with_overrides(default_format: str, default_precision: str, fmt: str | None,
+                   precision: str | None) -> tuple[ExportFormat, str]:
+    f = get_format(fmt or default_format)
+    p = precision or (default_precision if f.name == default_format else f.precisions[0])
     if p not in f.precisions:
         why = ""
         if p == "int8":

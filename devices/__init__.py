@@ -1,9 +1,14 @@
-"""Device profiles: which runtime, precision and compression ratio meet a latency budget.
+"""Devices: profiles, detection, on-device profiling, and the ratio that meets a budget.
 
-Status: the `DeviceProfile` record is in place; shipped profiles, detection and
-on-device profiling are the subject of a later milestone.
+    from sfc_sdk.devices import resolve_device, choose_ratio
+    device = resolve_device("jetson").profile          # a family, a name, or "auto"
 """
 
-from .profile import DeviceProfile
+from .detect import HostFacts, detect_device, read_host
+from .planner import NoFitError, RatioChoice, RatioOption, choose_ratio, cost_model_options
+from .profile import DeviceProfile, ProfileError, read_profile
+from .registry import ResolvedDevice, list_devices, load_profiles, resolve_device
 
-__all__ = ["DeviceProfile"]
+__all__ = ["DeviceProfile", "HostFacts", "NoFitError", "ProfileError", "RatioChoice", "RatioOption",
+           "ResolvedDevice", "choose_ratio", "cost_model_options", "detect_device", "list_devices", "load_profiles",
+           "read_host", "read_profile", "resolve_device"]

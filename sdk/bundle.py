@@ -58,6 +58,7 @@ class Manifest:
     parity: dict[str, Any] = field(default_factory=dict)
     sdk_version: str = ""
     notes: tuple[str, ...] = ()
+    selection: dict[str, Any] = field(default_factory=dict)  # device target: the ratio chosen and why
 
     @property
     def preprocessing(self) -> dict[str, Any]:
@@ -102,6 +103,7 @@ class Manifest:
             parity=d.get("parity") if isinstance(d.get("parity"), dict) else {},
             sdk_version=str(d.get("sdk_version", "")),
             notes=tuple(str(n) for n in d.get("notes", []) if isinstance(d.get("notes"), list)),
+            selection=d.get("selection") if isinstance(d.get("selection"), dict) else {},
         )
         for name in files:
             _safe_relative(name)

@@ -151,11 +151,14 @@ def demo(video: str | None, model: str | None) -> None:
 
 def _register_subcommands() -> None:
     from .cli_convert import convert, formats
+    from .cli_devices import devices, profile
     from .cli_train import train
 
     main.add_command(train)
     main.add_command(convert)
     main.add_command(formats)
+    main.add_command(devices)
+    main.add_command(profile)
 
 
 _register_subcommands()

@@ -14,13 +14,13 @@ PRECISIONS = sorted({p for f in export_formats() for p in f.precisions})
 
 
 def _target_help() -> str:
-    return "; ".join(f"{t.name}: {t.note}" for t in targets())
+    return ("A format (" + ", ".join(t.name for t in targets()) + "), a device (see `sfc-sdk devices`), a device "
+            "family (jetson, raspberry-pi, intel, cuda, cpu) or auto (detect this machine).")
 
 
 @click.command()
 @click.argument("model", required=False)
-@click.option("--target", "-t", required=True, type=click.Choice([t.name for t in targets()]),
-              help=_target_help())
+@click.option("--target", "-t", required=True, help=_target_help())
 @click.option("--format", "fmt", type=click.Choice([f.name for f in export_formats()]),
               help="Override the target's format.")
 @click.option("--precision", "-p", type=click.Choice(PRECISIONS), help="Override the target's precision.")
@@ -30,13 +30,22 @@ def _target_help() -> str:
               help="Folder of videos for INT8 calibration and parity (added to the bundled sample clip).")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=str),
               help="Bundle directory, or an archive ending in .tar.gz.")
+@click.option("--latency-ms", type=float,
+              help="Device targets: latency budget per video (default: the device profile's).")
+@click.option("--profiles", "profiles", multiple=True, type=click.Path(path_type=str),
+              help="Folder of extra device profiles (JSON); repeatable.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-def convert(model, target, fmt, precision, ratio, frames, calib, output, overwrite) -> None:
-    """Export MODEL (a model directory; default: the bundled model) for a target."""
+def convert(model, target, fmt, precision, ratio, frames, calib, output, latency_ms, profiles, overwrite) -> None:
+    """Export MODEL (a model directory; default: the bundled model) for a target.
+
+    For a device target the compression ratio is chosen to meet the latency budget,
+    from `sfc-sdk profile` measurements of that device when stored, else from the
+    cost model (GMACs / the device's throughput)."""
     from sfc_sdk.converters.convert import convert as run
 
     report = run(model, target, output, fmt=fmt, precision=precision, ratio=ratio, frames=frames, calib=calib,
-                 overwrite=overwrite, log=lambda line: click.echo(line, err=True))
+                 overwrite=overwrite, latency_ms=latency_ms, profiles=profiles,
+                 log=lambda line: click.echo(line, err=True))
     m, p = report.manifest, report.manifest.parity
     click.echo(f"bundle     {report.path}")
     click.echo(f"model      {m.model.name or m.model.backbone}: {m.frames} frames, ratio {m.ratio}, "
@@ -47,6 +56,8 @@ def convert(model, target, fmt, precision, ratio, frames, calib, output, overwri
                f"{p['kept_agreement']:.0%}, centred-logit cosine min {p['cosine_min']:.5f} "
                f"({p['inputs']} real clip inputs vs PyTorch FP32)")
     click.echo(f"latency    {report.latency_ms:.1f} ms per video on this machine (model only, median of 10)")
+    if m.selection:
+        click.echo(f"device     {m.selection['device']}: {m.selection['reason']}")
     for note in m.notes:
         click.echo(f"note       {note}")
     click.echo(f"took       {report.seconds:.0f} s")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 
-def sfc_sdk(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def sfc_sdk(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("sfc-sdk")
     cmd = [str(exe)] if exe.exists() else [shutil.which("sfc-sdk") or "sfc-sdk"]
-    return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def test_predict_prints_ranked_labels_and_kept_moments(tiny_model_dir, run_clip):

@@ -1,0 +1,112 @@
+"""Which device is this? Read the files that say so, under a root folder so tests can
+point it at recorded samples:
+
+    /proc/device-tree/model    Jetson and Raspberry Pi boards name themselves here
+    /etc/nv_tegra_release      present on every Jetson (L4T), with its release (R32, R36)
+    /proc/cpuinfo              vendor_id (GenuineIntel, AuthenticAMD) or CPU implementer (ARM)
+    torch.cuda                 a CUDA GPU (only asked on the real root)
+
+Boards are matched first (device tree), then a CUDA GPU, then the CPU vendor, then
+the fallback profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .profile import DeviceProfile
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    device_tree_model: str = ""
+    tegra_release: str = ""  # e.g. "R36"
+    cpu_vendor: str = ""  # GenuineIntel, AuthenticAMD, ARM, ...
+    cpu_model: str = ""
+    cuda: str = ""  # GPU name, "" if none
+
+    def describe(self) -> str:
+        parts = [f"device-tree model {self.device_tree_model!r}" if self.device_tree_model else "",
+                 f"L4T {self.tegra_release}" if self.tegra_release else "",
+                 f"CPU {self.cpu_vendor} {self.cpu_model}".strip() if self.cpu_vendor else "",
+                 f"CUDA GPU {self.cuda}" if self.cuda else ""]
+        return ", ".join(p for p in parts if p) or "nothing recognisable"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().replace(b"\x00", b"").decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def read_host(root: str | Path = "/", cuda: bool | None = None) -> HostFacts:
+    """Facts about the machine under `root`. `cuda=None` asks torch, on the real root only."""
+    root = Path(root)
+    tegra = _read(root / "etc" / "nv_tegra_release")
+    release = tegra.split()[1] if tegra.startswith("#") and len(tegra.split()) > 1 else ""
+    vendor = model = ""
+    for line in _read(root / "proc" / "cpuinfo").splitlines():
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "vendor_id" and not vendor:
+            vendor = value
+        elif key == "CPU implementer" and not vendor:
+            vendor = "ARM"
+        elif key in ("model name", "Model") and not model:
+            model = value
+    gpu = ""
+    if cuda is None and root == Path("/"):
+        try:
+            import torch
+
+            gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
+        except Exception:  # noqa: BLE001 - a broken CUDA install means "no usable GPU"
+            gpu = ""
+    elif cuda:
+        gpu = "CUDA GPU"
+    return HostFacts(_read(root / "proc" / "device-tree" / "model"), release, vendor, model, gpu)
+
+
+def _matches(profile: DeviceProfile, facts: HostFacts) -> bool:
+    rules = profile.detect
+    if "device_tree_model" in rules and not any(s in facts.device_tree_model for s in rules["device_tree_model"]):
+        return False
+    if "tegra_release" in rules and facts.tegra_release not in rules["tegra_release"]:
+        return False
+    if "cpu_vendor" in rules and facts.cpu_vendor not in rules["cpu_vendor"]:
+        return False
+    if rules.get("cuda") and (not facts.cuda or facts.tegra_release):
+        return False
+    return any(k in rules for k in ("device_tree_model", "cpu_vendor", "cuda"))
+
+
+@dataclass(frozen=True)
+class Detection:
+    profile: DeviceProfile
+    facts: HostFacts
+    how: str
+
+
+def detect_device(profiles: Iterable[DeviceProfile], facts: HostFacts) -> Detection | None:
+    profiles = list(profiles)
+
+    def first(group: str) -> DeviceProfile | None:
+        return next((p for p in profiles if group in p.detect and _matches(p, facts)), None)
+
+    board = first("device_tree_model")
+    if board:
+        return Detection(board, facts, f"detected {board.name} from {facts.describe()}")
+    if facts.tegra_release:  # a Jetson we have no profile for: its family's default
+        member = next((p for p in profiles if p.family == "jetson" and p.family_default), None)
+        if member:
+            return Detection(member, facts, f"an unlisted Jetson ({facts.describe()}): using {member.name}")
+    for group in ("cuda", "cpu_vendor"):
+        found = first(group)
+        if found:
+            return Detection(found, facts, f"detected {found.name} from {facts.describe()}")
+    fallback = next((p for p in profiles if p.detect.get("fallback")), None)
+    if fallback:
+        return Detection(fallback, facts, f"no specific profile matches {facts.describe()}: using {fallback.name}")
+    return None

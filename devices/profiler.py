@@ -1,0 +1,221 @@
+"""On-device profiling: latency, memory, throughput (and top-1) per ratio and precision.
+
+Each configuration is exported (as `sfc-sdk convert` would), then measured in a fresh
+process of its own so its peak memory is its own. Results are written as JSON + PNG
+and stored in the profile cache, where `convert` finds them for this device and model
+and prefers them over the cost model.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sfc_sdk.errors import ConfigError
+
+from .planner import RatioOption
+from .profile import DeviceProfile
+
+PROFILE_SCHEMA = "sfc-sdk-profile"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SFC_SDK_CACHE", Path.home() / ".cache" / "sfc-sdk")) / "profiles"
+
+
+def model_id(model_dir: Path) -> str:
+    """Identifies a model's weights: measured figures are only reused for the same weights."""
+    digest = hashlib.sha256((Path(model_dir) / "model.safetensors").read_bytes()).hexdigest()
+    return digest[:16]
+
+
+def stored_profile_path(device: str, mid: str) -> Path:
+    return cache_dir() / device / f"{mid}.json"
+
+
+def measured_options(device: str, mid: str, fmt: str, precision: str) -> list[RatioOption] | None:
+    """Options from a stored measured profile of this device and model, if any."""
+    path = stored_profile_path(device, mid)
+    if not path.is_file():
+        return None
+    try:
+        rows = json.loads(path.read_text())["rows"]
+        return [RatioOption(int(r["ratio"]), float(r["latency_ms"]), "measured", r.get("top1"), r.get("peak_mb"))
+                for r in rows if r["format"] == fmt and r["precision"] == precision and "error" not in r] or None
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None  # a damaged cache file is ignored: the cost model still works
+
+
+def _measure(model: str, runtime: str | None, videos: list[tuple[str, str]], runs: int, threads: int | None,
+             queue: mp.Queue) -> None:
+    """One configuration, in a fresh process: latency, peak memory, top-1."""
+    try:
+        import numpy as np
+
+        from sfc_sdk import Recognizer
+        from sfc_sdk.demo import SAMPLE
+        from sfc_sdk.memory import peak_rss_mb
+        from sfc_sdk.recognizer import sfc_input
+        from sfc_sdk.sampling import uniform_indices
+        from sfc_sdk.video import sample_frames
+
+        kwargs = {"runtime": runtime, "threads": threads} if runtime != "torch" else {"device": "cpu"}
+        rec = Recognizer(model, **kwargs)
+        frames, ratio = rec.default_frames, rec.default_ratio
+        x = sfc_input(sample_frames(SAMPLE, lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames,
+                      rec.spec)
+        import time
+
+        for _ in range(5):
+            rec.runtime.run_sfc(x, ratio)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            rec.runtime.run_sfc(x, ratio)
+            times.append((time.perf_counter() - start) * 1000)
+        hits = [rec.predict(path, short="repeat").label == label for path, label in videos]
+        queue.put({"latency_ms": statistics.median(times), "p90_ms": float(np.percentile(times, 90)),
+                   "throughput_vps": 1000 / statistics.median(times), "peak_mb": peak_rss_mb(),
+                   "top1": float(np.mean(hits)) if hits else None, "videos": len(hits),
+                   "runtime": rec.runtime.info().name})
+    except Exception as e:  # reported in the profile instead of stopping it
+        queue.put({"error": f"{type(e).__name__}: {e}"})
+
+
+def _in_process(*args) -> dict:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_measure, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def labeled_videos(data: str | Path | None, labels: Sequence[str], limit: int | None) -> list[tuple[str, str]]:
+    """(path, class) for a folder-per-class dataset whose classes are the model's labels."""
+    if data is None:
+        return []
+    from sfc_sdk.training.data import scan_folder
+
+    classes, items = scan_folder(Path(data))
+    unknown = sorted(set(classes) - set(labels))
+    if unknown:
+        raise ConfigError(f"--data classes the model does not know: {unknown[:5]}")
+    step = max(1, len(items) // limit) if limit else 1
+    return [(str(i.path), classes[i.label]) for i in items[::step]][:limit]
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    json_path: Path
+    png_path: Path
+    stored: Path
+    data: dict
+
+
+def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str, ratios: Sequence[int],
+                  precisions: Sequence[str], data: str | Path | None = None, limit: int | None = None,
+                  runs: int = 20, out: str | Path | None = None, runtime: str | None = None,
+                  progress: bool = True) -> ProfileRun:
+    """Measure `model_dir` (None: the bundled model) on this machine, as `device` runs it."""
+    from tqdm import tqdm
+
+    from sfc_sdk.checkpoint import load_model
+    from sfc_sdk.converters.convert import convert
+    from sfc_sdk.converters.formats import get_format
+    from sfc_sdk.recognizer import default_model_dir
+
+    from .planner import valid_ratios
+
+    model_dir = Path(model_dir) if model_dir else default_model_dir()
+    net, config = load_model(model_dir)
+    ratios = valid_ratios(net, config.sfc.frames, ratios)
+    if not ratios:
+        raise ConfigError(f"none of the ratios divides the head's {net.head_length(config.sfc.frames)} steps")
+    fmt = get_format(device.target)
+    for p in precisions:
+        if runtime != "torch" and p not in fmt.precisions:
+            raise ConfigError(f"{fmt.name} offers {', '.join(fmt.precisions)}, not {p}")
+    videos = labeled_videos(data, config.labels, limit)
+    threads = device.threads or None
+    rows = []
+    jobs = [(p, r) for p in precisions for r in ratios]
+    with tempfile.TemporaryDirectory() as work:
+        for precision, ratio in tqdm(jobs, desc=f"profile {device.name}", unit="config", disable=not progress):
+            row = {"ratio": ratio, "precision": precision, "format": "torch" if runtime == "torch" else fmt.name}
+            try:
+                if runtime == "torch":
+                    target = _torch_model_at_ratio(net, config, ratio, Path(work) / f"torch-{ratio}")
+                else:
+                    target = Path(work) / f"{fmt.name}-{precision}-{ratio}"
+                    convert(model_dir, fmt.name, target, precision=precision, ratio=ratio, log=lambda _: None)
+                row.update(_in_process(str(target), runtime, videos, runs, threads))
+            except Exception as e:  # noqa: BLE001 - one failed configuration must not lose the others
+                row["error"] = f"{type(e).__name__}: {e}"
+            rows.append(row)
+    result = {
+        "schema": PROFILE_SCHEMA, "schema_version": 1, "device": device.name, "how": how,
+        "date": datetime.datetime.now().isoformat(timespec="seconds"), "model": config.name or config.backbone,
+        "model_id": model_id(model_dir), "frames": config.sfc.frames, "runs": runs,
+        "budget_ms": device.latency_budget_ms, "memory_budget_mb": device.memory_budget_mb, "rows": rows,
+    }
+    json_path = Path(out) if out else Path(f"profile-{device.name}.json")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    stored = stored_profile_path(device.name, result["model_id"])
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(json_path.read_text())
+    png = json_path.with_suffix(".png")
+    plot_profile(result, png)
+    return ProfileRun(json_path, png, stored, result)
+
+
+def _torch_model_at_ratio(net, config, ratio: int, out: Path) -> Path:
+    """A model directory whose default ratio is `ratio` (the torch runtime takes any ratio)."""
+    from dataclasses import replace
+
+    from sfc_sdk.checkpoint import save_model
+
+    return save_model(net, replace(config, sfc=replace(config.sfc, ratio=ratio)), out)
+
+
+def plot_profile(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result["rows"] if "error" not in r]
+    with_acc = [r for r in rows if r.get("top1") is not None]
+    fig, axes = plt.subplots(1, 2 if with_acc else 1, figsize=(10 if with_acc else 6, 4), squeeze=False)
+    ax = axes[0][0]
+    for precision in sorted({r["precision"] for r in rows}):
+        pts = sorted((r["ratio"], r["latency_ms"]) for r in rows if r["precision"] == precision)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=precision)
+    ax.axhline(result["budget_ms"], color="red", linestyle="--", label=f"budget {result['budget_ms']:.0f} ms")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("compression ratio")
+    ax.set_ylabel("latency per video, ms (model, median)")
+    ax.set_title(f"{result['model']} on {result['device']}")
+    ax.legend()
+    if with_acc:
+        ax = axes[0][1]
+        for r in with_acc:
+            ax.scatter(r["latency_ms"], 100 * r["top1"])
+            ax.annotate(f"r{r['ratio']} {r['precision']}", (r["latency_ms"], 100 * r["top1"]), fontsize=8)
+        ax.axvline(result["budget_ms"], color="red", linestyle="--")
+        ax.set_xlabel("latency per video, ms")
+        ax.set_ylabel("top-1 (%)")
+        ax.set_title(f"accuracy vs latency ({with_acc[0]['videos']} videos)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,67 @@
+"""Shipped and user device profiles, looked up by name, family, or `auto`.
+
+User profiles: JSON files in the folders of `SFC_SDK_DEVICES` (os.pathsep-separated),
+in `~/.config/sfc-sdk/devices`, or passed explicitly (`--profiles DIR` in the CLI).
+A user profile with a shipped profile's name replaces it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .detect import HostFacts, detect_device, read_host
+from .profile import DeviceProfile, ProfileError, read_profile
+
+SHIPPED = Path(__file__).parent / "profiles"
+
+
+def profile_folders(extra: Sequence[str | Path] = ()) -> list[Path]:
+    env = [Path(p) for p in os.environ.get("SFC_SDK_DEVICES", "").split(os.pathsep) if p]
+    return [SHIPPED, Path.home() / ".config" / "sfc-sdk" / "devices", *env, *map(Path, extra)]
+
+
+def load_profiles(extra: Sequence[str | Path] = ()) -> dict[str, DeviceProfile]:
+    profiles: dict[str, DeviceProfile] = {}
+    for folder in profile_folders(extra):
+        if folder in map(Path, extra) and not folder.is_dir():
+            raise ProfileError(f"profiles folder not found: {folder}")
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            profile = read_profile(path)
+            profiles[profile.name] = profile
+    return profiles
+
+
+def list_devices(extra: Sequence[str | Path] = ()) -> list[DeviceProfile]:
+    return list(load_profiles(extra).values())
+
+
+@dataclass(frozen=True)
+class ResolvedDevice:
+    profile: DeviceProfile
+    how: str  # one line for the user: why this profile
+
+
+def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts | None = None) -> ResolvedDevice:
+    """A profile name, a family name (`jetson`, `raspberry-pi`, `intel`, ...) or `auto`."""
+    profiles = load_profiles(extra)
+    if name in profiles:
+        return ResolvedDevice(profiles[name], f"device {name}")
+    facts = facts if facts is not None else read_host()
+    detected = detect_device(profiles.values(), facts)
+    if name == "auto":
+        if detected is None:
+            raise ProfileError(f"could not recognise this device ({facts.describe()}); name one: "
+                               f"{', '.join(profiles)}")
+        return ResolvedDevice(detected.profile, detected.how)
+    members = [p for p in profiles.values() if p.family == name]
+    if not members:
+        families = sorted({p.family for p in profiles.values()})
+        raise ProfileError(f"unknown device {name!r}; devices: {', '.join(profiles)}; families: {', '.join(families)}")
+    if detected and detected.profile.family == name:
+        return ResolvedDevice(detected.profile, f"family {name}: {detected.how}")
+    default = next((p for p in members if p.family_default), members[0])
+    return ResolvedDevice(default, f"family {name}: not running on one, so its default member {default.name} "
+                                   f"(others: {', '.join(p.name for p in members if p is not default) or 'none'})")
