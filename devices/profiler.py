@@ -1,7 +1,7 @@
 """On-device profiling: latency, memory, throughput (and top-1) per ratio and precision.
 
 Each configuration is exported (as `sfc-sdk convert` would), then measured in a fresh
-process of its own so its peak memory is its own. Results are written as JSON + PNG
+interpreter of its own (`measure.py`) so its peak memory is its own. Results are written as JSON + PNG
 and stored in the profile cache, where `convert` finds them for this device and model
 and prefers them over the cost model.
 """
@@ -11,9 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import multiprocessing as mp
 import os
-import statistics
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from pathlib import Path
 
 from sfc_sdk.errors import ConfigError
 
+from .measure import measure_in_fresh_process
 from .planner import RatioOption
 from .profile import DeviceProfile
 
@@ -52,52 +51,6 @@ def measured_options(device: str, mid: str, fmt: str, precision: str) -> list[Ra
                 for r in rows if r["format"] == fmt and r["precision"] == precision and "error" not in r] or None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         return None  # a damaged cache file is ignored: the cost model still works
-
-
-def _measure(model: str, runtime: str | None, videos: list[tuple[str, str]], runs: int, threads: int | None,
-             queue: mp.Queue) -> None:
-    """One configuration, in a fresh process: latency, peak memory, top-1."""
-    try:
-        import numpy as np
-
-        from sfc_sdk import Recognizer
-        from sfc_sdk.demo import SAMPLE
-        from sfc_sdk.memory import peak_rss_mb
-        from sfc_sdk.recognizer import sfc_input
-        from sfc_sdk.sampling import uniform_indices
-        from sfc_sdk.video import sample_frames
-
-        kwargs = {"runtime": runtime, "threads": threads} if runtime != "torch" else {"device": "cpu"}
-        rec = Recognizer(model, **kwargs)
-        frames, ratio = rec.default_frames, rec.default_ratio
-        x = sfc_input(sample_frames(SAMPLE, lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames,
-                      rec.spec)
-        import time
-
-        for _ in range(5):
-            rec.runtime.run_sfc(x, ratio)
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            rec.runtime.run_sfc(x, ratio)
-            times.append((time.perf_counter() - start) * 1000)
-        hits = [rec.predict(path, short="repeat").label == label for path, label in videos]
-        queue.put({"latency_ms": statistics.median(times), "p90_ms": float(np.percentile(times, 90)),
-                   "throughput_vps": 1000 / statistics.median(times), "peak_mb": peak_rss_mb(),
-                   "top1": float(np.mean(hits)) if hits else None, "videos": len(hits),
-                   "runtime": rec.runtime.info().name})
-    except Exception as e:  # reported in the profile instead of stopping it
-        queue.put({"error": f"{type(e).__name__}: {e}"})
-
-
-def _in_process(*args) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_measure, args=(*args, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 def labeled_videos(data: str | Path | None, labels: Sequence[str], limit: int | None) -> list[tuple[str, str]]:
@@ -158,7 +111,8 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
                 else:
                     target = Path(work) / f"{fmt.name}-{precision}-{ratio}"
                     convert(model_dir, fmt.name, target, precision=precision, ratio=ratio, log=lambda _: None)
-                row.update(_in_process(str(target), runtime, videos, runs, threads))
+                row.update(measure_in_fresh_process(model=str(target), runtime=runtime, videos=videos, runs=runs,
+                                                    threads=threads))
             except Exception as e:  # noqa: BLE001 - one failed configuration must not lose the others
                 row["error"] = f"{type(e).__name__}: {e}"
             rows.append(row)

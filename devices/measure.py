@@ -1,0 +1,66 @@
+"""Measure one configuration in a fresh interpreter: `python -m sfc_sdk.devices.measure SPEC_JSON`.
+
+A fresh `python -m` process rather than a multiprocessing child: its peak memory is its
+own, and a spawned child that re-imports a parent's heavy main module (torch, OpenVINO)
+ran OpenVINO about 2x slower here (9.9 vs 5.4 ms for the same INT8 bundle).
+Prints one JSON object on its last line of stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+
+def measure(model: str, runtime: str | None, videos: list[list[str]], runs: int, threads: int | None) -> dict:
+    import numpy as np
+
+    from sfc_sdk import Recognizer
+    from sfc_sdk.demo import SAMPLE
+    from sfc_sdk.memory import peak_rss_mb
+    from sfc_sdk.recognizer import sfc_input
+    from sfc_sdk.sampling import uniform_indices
+    from sfc_sdk.video import sample_frames
+
+    kwargs = {"runtime": runtime, "threads": threads} if runtime != "torch" else {"device": "cpu"}
+    rec = Recognizer(model, **kwargs)
+    frames, ratio = rec.default_frames, rec.default_ratio
+    x = sfc_input(sample_frames(SAMPLE, lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames, rec.spec)
+    for _ in range(5):  # warm-up: allocations, kernel selection, thread pools
+        rec.runtime.run_sfc(x, ratio)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        rec.runtime.run_sfc(x, ratio)
+        times.append((time.perf_counter() - start) * 1000)
+    hits = [rec.predict(path, short="repeat").label == label for path, label in videos]
+    return {"latency_ms": statistics.median(times), "p90_ms": float(np.percentile(times, 90)),
+            "throughput_vps": 1000 / statistics.median(times), "peak_mb": peak_rss_mb(),
+            "top1": float(np.mean(hits)) if hits else None, "videos": len(hits),
+            "runtime": rec.runtime.info().name}
+
+
+def measure_in_fresh_process(timeout: float = 1800, **spec) -> dict:
+    """Run `measure(**spec)` in a new interpreter; failures come back as {"error": ...}."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "sfc_sdk.devices.measure", json.dumps(spec)],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"measurement took over {timeout:.0f} s"}
+    lines = done.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"measurement process failed (exit {done.returncode}): {tail}"}
+
+
+if __name__ == "__main__":
+    try:
+        result = measure(**json.loads(sys.argv[1]))
+    except Exception as e:  # reported in the profile instead of stopping it
+        result = {"error": f"{type(e).__name__}: {e}"}
+    print(json.dumps(result))
