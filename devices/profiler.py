@@ -163,13 +163,18 @@ def plot_profile(result: dict, path: Path) -> None:
     ax.legend()
     if with_acc:
         ax = axes[0][1]
-        for r in with_acc:
-            ax.scatter(r["latency_ms"], 100 * r["top1"])
-            ax.annotate(f"r{r['ratio']} {r['precision']}", (r["latency_ms"], 100 * r["top1"]), fontsize=8)
-        ax.axvline(result["budget_ms"], color="red", linestyle="--")
-        ax.set_xlabel("latency per video, ms")
+        for precision in sorted({r["precision"] for r in with_acc}):
+            pts = [r for r in with_acc if r["precision"] == precision]
+            ax.scatter([r["latency_ms"] for r in pts], [100 * r["top1"] for r in pts], label=precision)
+            for r in pts:
+                ax.annotate(f"r{r['ratio']}", (r["latency_ms"], 100 * r["top1"]), fontsize=8,
+                            xytext=(3, 3), textcoords="offset points")
+        ax.axvline(result["budget_ms"], color="red", linestyle="--", label="budget")
+        ax.set_xscale("log")
+        ax.set_xlabel("latency per video, ms (log)")
         ax.set_ylabel("top-1 (%)")
         ax.set_title(f"accuracy vs latency ({with_acc[0]['videos']} videos)")
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
