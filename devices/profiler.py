@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sfc_sdk.bundle import is_bundle
 from sfc_sdk.errors import ConfigError
 
 from .measure import measure_in_fresh_process
@@ -71,7 +72,7 @@ def labeled_videos(data: str | Path | None, labels: Sequence[str], limit: int | 
 class ProfileRun:
     json_path: Path
     png_path: Path
-    stored: Path
+    stored: Path | None  # where convert finds it (None: a bundle's profile is not reused)
     data: dict
 
 
@@ -79,7 +80,9 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
                   precisions: Sequence[str], data: str | Path | None = None, limit: int | None = None,
                   runs: int = 20, out: str | Path | None = None, runtime: str | None = None,
                   progress: bool = True) -> ProfileRun:
-    """Measure `model_dir` (None: the bundled model) on this machine, as `device` runs it."""
+    """Measure `model_dir` (None: the bundled model) on this machine, as `device` runs it.
+    A bundle is measured as it is (its one ratio and precision) and not stored for
+    `convert`, which keys measurements by the model's weights."""
     from tqdm import tqdm
 
     from sfc_sdk.checkpoint import load_model
@@ -90,6 +93,8 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
     from .planner import valid_ratios
 
     model_dir = Path(model_dir) if model_dir else default_model_dir()
+    if is_bundle(model_dir):
+        return _profile_bundle(model_dir, device, how, data, limit, runs, out)
     net, config = load_model(model_dir)
     ratios = valid_ratios(net, config.sfc.frames, ratios)
     if not ratios:
@@ -116,18 +121,38 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
             except Exception as e:  # noqa: BLE001 - one failed configuration must not lose the others
                 row["error"] = f"{type(e).__name__}: {e}"
             rows.append(row)
-    result = {
+    result = _result(device, how, config, model_id(model_dir), runs, rows)
+    return _write(result, out, stored_profile_path(device.name, result["model_id"]))
+
+
+def _profile_bundle(bundle_dir: Path, device: DeviceProfile, how: str, data, limit, runs: int, out) -> ProfileRun:
+    from sfc_sdk.bundle import Bundle
+
+    m = Bundle.open(bundle_dir).manifest
+    videos = labeled_videos(data, m.model.labels, limit)
+    row = {"ratio": m.ratio, "precision": m.precision, "format": m.format}
+    row.update(measure_in_fresh_process(model=str(bundle_dir), runtime=None, videos=videos, runs=runs,
+                                        threads=device.threads or None))
+    result = _result(device, how, m.model, m.files[m.model_file][:16], runs, [row])
+    return _write(result, out, None)
+
+
+def _result(device: DeviceProfile, how: str, config, mid: str, runs: int, rows: list[dict]) -> dict:
+    return {
         "schema": PROFILE_SCHEMA, "schema_version": 1, "device": device.name, "how": how,
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "model": config.name or config.backbone,
-        "model_id": model_id(model_dir), "frames": config.sfc.frames, "runs": runs,
+        "model_id": mid, "frames": config.sfc.frames, "runs": runs,
         "budget_ms": device.latency_budget_ms, "memory_budget_mb": device.memory_budget_mb, "rows": rows,
     }
-    json_path = Path(out) if out else Path(f"profile-{device.name}.json")
+
+
+def _write(result: dict, out: str | Path | None, stored: Path | None) -> ProfileRun:
+    json_path = Path(out) if out else Path(f"profile-{result['device']}.json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=1) + "\n")
-    stored = stored_profile_path(device.name, result["model_id"])
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    stored.write_text(json_path.read_text())
+    if stored is not None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_text(json_path.read_text())
     png = json_path.with_suffix(".png")
     plot_profile(result, png)
     return ProfileRun(json_path, png, stored, result)

@@ -50,7 +50,8 @@ def _ints(text: str) -> list[int]:
 @click.option("--profiles", multiple=True, type=click.Path(path_type=str), help="Folder of extra profiles.")
 @click.option("--output", "-o", type=click.Path(path_type=str), help="JSON path (default profile-DEVICE.json).")
 def profile(model, device_name, ratios, precision, runtime, data, limit, runs, profiles, output) -> None:
-    """Measure MODEL (default: the bundled model) on this machine per ratio and precision."""
+    """Measure MODEL (a model directory, default the bundled model, or a bundle) on this machine,
+    per ratio and precision."""
     from sfc_sdk.devices import resolve_device
     from sfc_sdk.devices.profiler import profile_model
 
@@ -70,4 +71,5 @@ def profile(model, device_name, ratios, precision, runtime, data, limit, runs, p
         fits = "" if r["latency_ms"] <= dev.latency_budget_ms else "  over budget"
         click.echo(f"{r['ratio']:>5} {r['format']:<9} {r['precision']:<5} {r['latency_ms']:9.1f} {r['p90_ms']:7.1f} "
                    f"{r['throughput_vps']:8.1f} {r['peak_mb']:7.0f} {top1:>6}{fits}")
-    click.echo(f"written: {result.json_path} and {result.png_path}; stored for convert: {result.stored}")
+    stored = f"; stored for convert: {result.stored}" if result.stored else " (a bundle: not stored for convert)"
+    click.echo(f"written: {result.json_path} and {result.png_path}{stored}")

@@ -188,3 +188,13 @@ def test_readme_shows_the_device_table_the_cli_prints():
     assert out.returncode == 0, out.stderr
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert out.stdout.strip() in readme, "README's device table is stale: paste `sfc-sdk devices --markdown`"
+
+
+def test_profile_of_a_bundle_measures_it_as_exported(bundles, tmp_path):
+    env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache")}
+    out = sfc_sdk("profile", bundles("onnx", "fp32"), "--device", "generic-cpu", "--runs", "3",
+                  "-o", tmp_path / "b.json", env=env)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads((tmp_path / "b.json").read_text())["rows"]
+    assert len(rows) == 1 and rows[0]["ratio"] == 4 and rows[0]["format"] == "onnx" and rows[0]["latency_ms"] > 0
+    assert "not stored for convert" in out.stdout and not (tmp_path / "cache").exists()
