@@ -9,6 +9,7 @@ labels or sampling: that is the Recognizer's job, shared by every backend.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -48,8 +49,13 @@ class Runtime(ABC):
 class ExportedRuntime(Runtime):
     """A runtime over an exported bundle: one fixed input shape and ratio, SFC only.
 
-    Subclasses load `bundle.model_path` in `__init__` and implement `_run`.
+    Subclasses load `bundle.model_path` in `__init__` and implement `_run`. Calls are
+    serialised with a lock unless the backend says it is safe to call from many
+    threads at once (`thread_safe`): an OpenVINO infer request, a LiteRT interpreter
+    and a TensorRT execution context each hold one set of buffers.
     """
+
+    thread_safe: ClassVar[bool] = False
 
     def __init__(self, bundle: Bundle) -> None:
         if not isinstance(bundle, Bundle):
@@ -57,6 +63,7 @@ class ExportedRuntime(Runtime):
                                           "use runtime='torch' for a model directory")
         self.bundle = bundle
         self.manifest = bundle.manifest
+        self._lock = threading.Lock()
 
     @abstractmethod
     def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +76,12 @@ class ExportedRuntime(Runtime):
         expected = m.inputs[0].shape
         if tuple(frames.shape) != tuple(expected):
             raise ConfigError(f"this bundle takes input {tuple(expected)}, got {tuple(frames.shape)}")
-        logits, kept = self._run(np.ascontiguousarray(frames, dtype=np.float32))
+        frames = np.ascontiguousarray(frames, dtype=np.float32)
+        if self.thread_safe:
+            logits, kept = self._run(frames)
+        else:
+            with self._lock:
+                logits, kept = self._run(frames)
         return np.asarray(logits, dtype=np.float32), np.asarray(kept).astype(np.int64)
 
     def run_views(self, views: np.ndarray) -> np.ndarray:

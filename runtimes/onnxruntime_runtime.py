@@ -25,6 +25,7 @@ PROVIDERS = {
                   description="ONNX Runtime: CPU; CUDA/TensorRT providers where installed and usable")
 class OnnxRuntime(ExportedRuntime):
     name = "onnxruntime"
+    thread_safe = True  # InferenceSession.run may be called from many threads
 
     def __init__(self, bundle: Bundle, device: str = "cpu", threads: int | None = None) -> None:
         super().__init__(bundle)

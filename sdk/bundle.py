@@ -100,10 +100,10 @@ class Manifest:
             frames=_positive(d, "frames"), ratio=_positive(d, "ratio"), head_stride=_positive(d, "head_stride"),
             model_file=_typed(d, "model_file", str),
             inputs=_tensors(d, "inputs"), outputs=_tensors(d, "outputs"), files=files,
-            parity=d.get("parity") if isinstance(d.get("parity"), dict) else {},
+            parity=_optional(d, "parity", dict),
             sdk_version=str(d.get("sdk_version", "")),
-            notes=tuple(str(n) for n in d.get("notes", []) if isinstance(d.get("notes"), list)),
-            selection=d.get("selection") if isinstance(d.get("selection"), dict) else {},
+            notes=tuple(str(n) for n in _optional(d, "notes", list)),
+            selection=_optional(d, "selection", dict),
         )
         for name in files:
             _safe_relative(name)
@@ -118,6 +118,11 @@ def _typed(d: dict, key: str, kind: type) -> Any:
     if not isinstance(d[key], kind) or isinstance(d[key], bool):
         raise BundleError(f"manifest {key!r} must be {kind.__name__}, got {type(d[key]).__name__}")
     return d[key]
+
+
+def _optional(d: dict, key: str, kind: type) -> Any:
+    """An optional entry: absent means empty; present must have the right type."""
+    return _typed(d, key, kind) if key in d else kind()
 
 
 def _positive(d: dict, key: str) -> int:

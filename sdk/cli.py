@@ -70,14 +70,28 @@ def _load_recognizer(model: str | None, backbone: str | None, weights: str | Non
 @click.option("--top-k", "-k", type=int, default=5, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per video on stdout.")
+@click.option("--output", "-o", type=click.Path(path_type=str),
+              help="Append one JSON line per video to this file as each finishes; a re-run skips videos "
+                   "already in it, and failures are recorded with their reason.")
 def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, views, top_k, device,
-            as_json) -> None:
-    """Recognise the action in each VIDEO."""
+            as_json, output) -> None:
+    """Recognise the action in each VIDEO (files, or folders of videos)."""
+    from .batch import expand_inputs, run_batch
+
     rec = _load_recognizer(model, backbone, weights, labels, device, runtime)
+    videos = expand_inputs(videos)
+    if not videos:
+        raise ConfigError("no videos found in the given folders")
+    kwargs = {"top_k": top_k, "mode": mode, "ratio": ratio, "frames": frames, "views": views, "short": short}
+    if output:
+        summary = run_batch(rec, videos, output, **kwargs)
+        click.echo(f"{output}: {summary.done} done, {summary.failed} failed, {summary.skipped} already there "
+                   f"(of {summary.total})", err=True)
+        sys.exit(1 if summary.failed else 0)
     failed = 0
     for video in videos:
         try:
-            pred = rec.predict(video, top_k=top_k, mode=mode, ratio=ratio, frames=frames, views=views, short=short)
+            pred = rec.predict(video, **kwargs)
         except SfcError as e:
             if isinstance(e, ConfigError):
                 raise  # a bad option fails the same way for every video
