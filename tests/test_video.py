@@ -146,3 +146,47 @@ def test_bad_frame_arrays_raise_typed_errors():
         sample_frames([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 8, 3), np.uint8)], _plan, 8)
     with pytest.raises(InvalidFramesError, match="not int"):
         sample_frames(42, _plan, 8)
+
+
+def _loop_video(src: Path, out: Path, frames: int, fourcc: str) -> Path:
+    cap = cv2.VideoCapture(str(src))
+    source = []
+    while (got := cap.read())[0]:
+        source.append(got[1])
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*fourcc), 25, source[0].shape[1::-1])
+    for i in range(frames):
+        writer.write(source[(i * 7) % len(source)])  # every frame differs from its neighbours
+    writer.release()
+    return out
+
+
+@pytest.mark.parametrize("fourcc,ext", [("MJPG", "avi"), ("mp4v", "mp4")])
+def test_long_videos_seek_to_the_same_frames_a_full_decode_gives(tmp_path, clips_dir, fourcc, ext, monkeypatch):
+    from sfc_sdk import video
+    from sfc_sdk.sampling import clip_indices, uniform_indices
+
+    monkeypatch.setattr(video, "SEEK_MIN_GAP", 100)  # mp4v keyframes every 12 frames; keeps the file small
+    path = _loop_video(clips_dir / "arm_wrestling_kinetics.mp4", tmp_path / f"long.{ext}", 8000, fourcc)
+    for plan in (lambda n: uniform_indices(n, 64), lambda n: [i for c in clip_indices(n, 10, 16, 2) for i in c]):
+        seeked = video._sample_by_seeking(path, plan, 64)
+        assert seeked is not None, "a long video with wide gaps should be sampled by seeking"
+        saved, video.SEEK_MIN_GAP = video.SEEK_MIN_GAP, 10**9  # force the full decode
+        try:
+            full = sample_frames(path, plan, 64)
+        finally:
+            video.SEEK_MIN_GAP = saved
+        assert seeked.indices == full.indices and seeked.num_frames == full.num_frames == 8000
+        np.testing.assert_array_equal(seeked.frames, full.frames)
+
+
+def test_seeking_is_refused_when_the_header_miscounts(clips_dir, monkeypatch):
+    from sfc_sdk import video
+
+    monkeypatch.setattr(video, "SEEK_MIN_GAP", 20)
+    wide = lambda n: [0, n // 2, n - 1]  # noqa: E731
+    assert video._sample_by_seeking(clips_dir / "flipping_pancake_kinetics.mkv", wide, 64) is None  # 311 vs 310
+    seeked = video._sample_by_seeking(clips_dir / "arm_wrestling_kinetics.mp4", wide, 64)
+    assert seeked is not None and seeked.num_frames == 280
+    monkeypatch.setattr(video, "SEEK_MIN_GAP", 10**9)
+    full = sample_frames(clips_dir / "arm_wrestling_kinetics.mp4", wide, 64)
+    np.testing.assert_array_equal(seeked.frames, full.frames)
