@@ -1,10 +1,17 @@
 """Converters: export the compressed model per target into a self-describing bundle.
 
-Status: the format table and the `Converter` interface are in place; the converters
-themselves (ONNX, OpenVINO, TFLite, TensorRT) are the subject of a later milestone.
+    from sfc_sdk.converters import convert
+    report = convert("my_model/", "openvino", "out/", precision="int8", calib="clips/")
+
+`formats.py` is the table (formats, precisions, runtimes, pip extras) that the CLI, the
+docs and validation read; each format's converter is one file (`onnx_converter.py`,
+`openvino_converter.py`, `tflite_converter.py`, `tensorrt_converter.py`); `convert.py`
+runs the export, checks parity on real clips and writes the manifest.
 """
 
-from .base import Converter, ExportRequest
-from .formats import ExportFormat, export_formats, get_format
+from .base import Converter, ExportRequest, ExportResult
+from .convert import ConvertReport, convert
+from .formats import ExportFormat, Target, export_formats, get_format, targets
 
-__all__ = ["Converter", "ExportFormat", "ExportRequest", "export_formats", "get_format"]
+__all__ = ["ConvertReport", "Converter", "ExportFormat", "ExportRequest", "ExportResult", "Target", "convert",
+           "export_formats", "get_format", "targets"]

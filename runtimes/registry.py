@@ -23,6 +23,11 @@ class RuntimeEntry:
     extra: str  # pip extra that installs it
     factory: Callable[..., Runtime]
     description: str
+    install: str = ""  # how to install it, when a pip extra cannot
+
+    @property
+    def install_hint(self) -> str:
+        return self.install or f'pip install "sfc-sdk[{self.extra}]"'
 
     def installed(self) -> bool:
         return any(importlib.util.find_spec(m) is not None for m in self.module.split("|"))
@@ -31,9 +36,9 @@ class RuntimeEntry:
 _REGISTRY: dict[str, RuntimeEntry] = {}
 
 
-def register_runtime(name: str, *, module: str, extra: str, description: str):
+def register_runtime(name: str, *, module: str, extra: str, description: str, install: str = ""):
     def wrap(factory: Callable[..., Runtime]) -> Callable[..., Runtime]:
-        _REGISTRY[name] = RuntimeEntry(name, module, extra, factory, description)
+        _REGISTRY[name] = RuntimeEntry(name, module, extra, factory, description, install)
         return factory
 
     return wrap
@@ -52,7 +57,7 @@ def create_runtime(names: str | Sequence[str], source: Any, **options: Any) -> R
         if entry is None:
             reasons.append(f"{name}: unknown runtime (known: {', '.join(_REGISTRY)})")
         elif not entry.installed():
-            reasons.append(f'{name}: needs {entry.module.replace("|", " or ")}; pip install "sfc-sdk[{entry.extra}]"')
+            reasons.append(f'{name}: needs {entry.module.replace("|", " or ")}; {entry.install_hint}')
         else:
             try:
                 return entry.factory(source, **options)

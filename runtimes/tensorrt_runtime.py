@@ -68,7 +68,8 @@ def build_engine(trt, onnx_path: Path, fp16: bool) -> bytes:
     return bytes(serialized)
 
 
-@register_runtime("tensorrt", module="tensorrt", extra="tensorrt", description="TensorRT engine on an NVIDIA GPU")
+@register_runtime("tensorrt", module="tensorrt", extra="tensorrt", description="TensorRT engine on an NVIDIA GPU",
+                  install="on Jetson it comes with JetPack; elsewhere NVIDIA's wheel from NVIDIA's package index")
 class TensorRTRuntime(ExportedRuntime):
     name = "tensorrt"
 

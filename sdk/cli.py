@@ -141,7 +141,7 @@ def info(model: str | None) -> None:
         f"opencv       {cv2.__version__}",
     ]
     for entry in list_runtimes():
-        state = "installed" if entry.installed() else f'missing: pip install "sfc-sdk[{entry.extra}]"'
+        state = "installed" if entry.installed() else f"missing: {entry.install_hint}"
         lines.append(f"runtime      {entry.name:<12} {state}")
     bundled = default_model_dir()
     lines.append(f"default model {bundled if bundled.is_dir() else 'not bundled in this install'}")
