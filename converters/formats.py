@@ -30,8 +30,9 @@ FORMATS: tuple[ExportFormat, ...] = (
                  "OpenVINO IR; fp16 compresses weights, bf16 runs an FP32 IR with the bf16 hint (2x on CPUs "
                  "with AMX/AVX512-BF16), INT8 by NNCF post-training quantization with calibration clips"),
     ExportFormat("tflite", "tflite_converter", ("tflite",), ("fp32", "fp16"), "tflite-export",
-                 "LiteRT via litert-torch; one static clip length per export. fp16 stores weights the "
-                 "LiteRT quantizer supports in fp16; CONV_3D stays fp32. No INT8: LiteRT keeps CONV_3D float"),
+                 "LiteRT via litert-torch; one static clip length per export; factorised Conv3d exported as "
+                 "CONV_2D (XNNPACK). fp16 stores those weights in fp16 (any remaining CONV_3D stays fp32). "
+                 "No INT8: LiteRT keeps CONV_3D float"),
     ExportFormat("tensorrt", "tensorrt_converter", ("tensorrt", "onnxruntime"), ("fp16", "fp32"), "tensorrt",
                  "ONNX for TensorRT; the engine is built on the device at first load and cached beside "
                  "the bundle (engines are not portable between GPUs or TensorRT versions)"),
