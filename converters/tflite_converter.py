@@ -35,8 +35,8 @@ class TFLiteConverter(Converter):
             from litert_torch.generative.quantize import quant_recipes
 
             kwargs["quant_config"] = quant_recipes.full_fp16_recipe()
-            notes += ("fp16: weights of the ops LiteRT's quantizer supports are stored in fp16; "
-                     "CONV_3D weights and all activations stay fp32",)
+            notes += ("fp16: weights of the ops LiteRT's quantizer supports (CONV_2D, FULLY_CONNECTED) are "
+                      "stored in fp16; any CONV_3D weights and all activations stay fp32",)
         path = out_dir / "model.tflite"
         logging.getLogger("absl").setLevel(logging.ERROR)
         # litert-torch prints a step-by-step log on stdout; the CLI shows its own progress.
