@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from machine import describe_machine
 
-from sfc_sdk import Recognizer
+from sfc_sdk import Recognizer, SFCModel, load_model, read_state_dict, save_model
 from sfc_sdk.longvideo import make_long_video
 from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
 from sfc_sdk.training.data import scan_folder
@@ -48,16 +48,22 @@ class Config:
     views: tuple[str, ...] = ("1x1", "10x1", "10x3")
     sfc_frames: tuple[int, ...] = (64,)  # SFC input lengths to test; 64 is what the models are trained with
     short: str = "adapt"  # videos shorter than the SFC input: "adapt" (the SDK's default) or "repeat" frames
+    split: str = ""  # head/tail split point; "" is the backbone's default (layer2 for r2plus1d_tiny)
+
+    @property
+    def sfc_name(self) -> str:
+        """Model folder of this configuration's SFC module inside a fold."""
+        return "sfc" if not self.split else f"sfc_{self.split}"
 
     def methods(self) -> list[tuple[str, str, dict]]:
         """(row label, predict mode, predict keyword arguments) for every method tested."""
         out = [(f"dense {v}", "dense", {"views": v}) for v in self.views]
-        tag = "" if self.short == "adapt" else f" {self.short}"
+        tag = ("" if self.short == "adapt" else f" {self.short}") + (f" @{self.split}" if self.split else "")
         for frames in self.sfc_frames:
             suffix = tag + ("" if frames == 64 else f" @{frames}f")
             out += [(f"SFC r{r}{suffix}", "sfc", {"ratio": r, "frames": frames, "short": self.short})
                     for r in self.ratios]
-        if self.short == "adapt" and 64 in self.sfc_frames and 4 in self.ratios:
+        if self.short == "adapt" and 64 in self.sfc_frames and 4 in self.ratios and not self.split:
             out.append(("SFC r4 repeat", "sfc", {"ratio": 4, "frames": 64, "short": "repeat"}))
         return out
 
@@ -85,14 +91,29 @@ def subset(data: Path, config: Config, work: Path) -> Path:
     return root
 
 
+def split_at(backbone: Path, split: str, out: Path) -> Path:
+    """The same trained backbone with its head ending after `split` (a fresh SFC module
+    sized for that stage), as a model directory `train sfc` can start from."""
+    if (out / "config.json").exists():
+        return out
+    _, config = load_model(backbone)
+    config = replace(config, split=split)
+    model = SFCModel.from_config(config)
+    state = {k[len("backbone."):]: v for k, v in read_state_dict(backbone / "model.safetensors").items()
+             if k.startswith("backbone.")}
+    model.backbone.load_state_dict(state)
+    return save_model(model, config, out)
+
+
 def train_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: bool, device: str = "cpu") -> Path:
     held_out = [f"{actor}_*"]
-    backbone, sfc = fold_dir / "backbone", fold_dir / "sfc"
+    backbone, sfc = fold_dir / "backbone", fold_dir / config.sfc_name
     if not (backbone / "config.json").exists():
         train_backbone(data, "r2plus1d_tiny", backbone, settings=config.backbone, exclude=held_out,
                        resume=(backbone / "train_state.pt").exists(), progress=progress, device=device)
+    base = backbone if not config.split else split_at(backbone, config.split, fold_dir / f"backbone_{config.split}")
     if not (sfc / "config.json").exists():
-        train_sfc(backbone, data, sfc, settings=config.sfc, options=SFCTrainOptions(ratios=config.ratios),
+        train_sfc(base, data, sfc, settings=config.sfc, options=SFCTrainOptions(ratios=config.ratios),
                   exclude=held_out, resume=(sfc / "train_state.pt").exists(), progress=progress)
     return sfc
 
@@ -105,7 +126,7 @@ def test_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: 
     done = [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
     seen = {(r["video"], r["condition"], r["method"]) for r in done}
     classes, items = scan_folder(data, include=[f"{actor}_*"])
-    rec = Recognizer(fold_dir / "sfc", device="cpu")
+    rec = Recognizer(fold_dir / config.sfc_name, device="cpu")
     rec.predict(items[0].path)  # warm-up: first-call allocations are not the method's cost
     jobs = []
     for item in items:
@@ -200,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, help="markdown table (default: benchmarks/results/accuracy.md; tiny: --work)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     ap.add_argument("--sfc-frames", help="SFC input lengths to test, e.g. 32,64,128 (default: 64)")
+    ap.add_argument("--split", default="", help="head/tail split point for the SFC module (default: the "
+                    "backbone's); trains an extra SFC module per fold from the same backbone")
     ap.add_argument("--short", choices=("adapt", "repeat"), default="adapt",
                     help="videos shorter than the SFC input: sample each frame once and lower the ratio "
                          "(adapt, the SDK's default) or repeat frames")
@@ -212,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     config = TINY if args.tiny else FULL
     if args.sfc_frames:
         config = replace(config, sfc_frames=tuple(int(f) for f in args.sfc_frames.split(",")))
-    config = replace(config, short=args.short)
+    config = replace(config, short=args.short, split=args.split)
     folds = args.folds.split(",") if args.folds else list(config.folds)
     work = args.work / ("tiny" if args.tiny else "full")
     data = subset(args.data, config, work)
