@@ -23,7 +23,6 @@ import json
 import multiprocessing as mp
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from machine import describe_machine
@@ -63,13 +62,7 @@ def _measure(runtime: str, bundle: str | None, clips: list[str], runs: int, queu
         frames, ratio = rec.default_frames, rec.default_ratio
         x = sfc_input(sample_frames(clips[0], lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames,
                       rec.spec)
-        for _ in range(10):  # warm-up: allocations, kernel selection, thread pools
-            rec.runtime.run_sfc(x, ratio)
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            rec.runtime.run_sfc(x, ratio)
-            times.append((time.perf_counter() - start) * 1000)
+        times = rec.runtime.time_sfc(x, ratio, runs, warmup=10)
         preds = [rec.predict(c, short="repeat") for c in clips]  # as bundles run: one static shape
         truth = [Path(c).parent.name for c in clips]
         correct = [p.label == t for p, t in zip(preds, truth, strict=True)]

@@ -103,16 +103,6 @@ def measure_parity(reference: SFCModel, shape: ExportShape, runtime, inputs: lis
             "cosine_min": min(cosines), "cosine_mean": statistics.fmean(cosines)}
 
 
-def median_latency_ms(runtime, x: np.ndarray, ratio: int, runs: int = 10) -> float:
-    runtime.run_sfc(x, ratio)  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        runtime.run_sfc(x, ratio)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def resolve_target(target: str, fmt: str | None, precision: str | None, profiles: Sequence[str | Path] = ()):
     """A format target (onnx, openvino, tflite, tensorrt), or a device, a device family or
     `auto`, whose profile picks format and precision. Returns (format, precision, device)."""
@@ -208,7 +198,7 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
                 f"{parity['cosine_min']:.4f} (need {min_cos}); the bundle was not written")
 
         log(f"[4/{steps}] latency on this machine")
-        latency = median_latency_ms(runtime, inputs[0], shape.ratio)
+        latency = statistics.median(runtime.time_sfc(inputs[0], shape.ratio, runs=10, warmup=1))
         del runtime  # release the model files before moving them
         manifest = replace(manifest, parity=parity)
         write_manifest(work, manifest)

@@ -12,7 +12,6 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 
 
 def measure(model: str, runtime: str | None, videos: list[list[str]], runs: int, threads: int | None) -> dict:
@@ -29,13 +28,7 @@ def measure(model: str, runtime: str | None, videos: list[list[str]], runs: int,
     rec = Recognizer(model, **kwargs)
     frames, ratio = rec.default_frames, rec.default_ratio
     x = sfc_input(sample_frames(SAMPLE, lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames, rec.spec)
-    for _ in range(5):  # warm-up: allocations, kernel selection, thread pools
-        rec.runtime.run_sfc(x, ratio)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        rec.runtime.run_sfc(x, ratio)
-        times.append((time.perf_counter() - start) * 1000)
+    times = rec.runtime.time_sfc(x, ratio, runs)
     hits = [rec.predict(path, short="repeat").label == label for path, label in videos]
     return {"latency_ms": statistics.median(times), "p90_ms": float(np.percentile(times, 90)),
             "throughput_vps": 1000 / statistics.median(times), "peak_mb": peak_rss_mb(),

@@ -8,12 +8,12 @@ from, and how to recognise the device (`detect.py`).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sfc_sdk.errors import ConfigError
+from sfc_sdk.jsonfile import read_json
 
 SCHEMA = "sfc-sdk-device"
 SCHEMA_VERSION = 1
@@ -103,10 +103,5 @@ class DeviceProfile:
 
 def read_profile(path: str | Path) -> DeviceProfile:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ProfileError(f"device profile not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ProfileError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, ProfileError, f"device profile not found: {path}")
     return DeviceProfile.from_dict(data, str(path))

@@ -10,6 +10,7 @@ labels or sampling: that is the Recognizer's job, shared by every backend.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -40,6 +41,18 @@ class Runtime(ABC):
 
     @abstractmethod
     def info(self) -> RuntimeInfo: ...
+
+    def time_sfc(self, frames: np.ndarray, ratio: int, runs: int, warmup: int = 5) -> list[float]:
+        """Milliseconds of `runs` calls of `run_sfc` on `frames`, after `warmup` untimed ones
+        (allocations, kernel selection, thread pools)."""
+        for _ in range(warmup):
+            self.run_sfc(frames, ratio)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            self.run_sfc(frames, ratio)
+            times.append((time.perf_counter() - start) * 1000)
+        return times
 
     def warmup(self, frames_shape: tuple[int, ...], ratio: int) -> None:
         """Run once on zeros so first-call costs (allocation, kernel selection) are paid."""

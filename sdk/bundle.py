@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import BundleError, SfcError
+from .jsonfile import read_json
 from .model import ModelConfig
 
 SCHEMA = "sfc-sdk-bundle"
@@ -209,13 +210,7 @@ def load_manifest(directory: str | Path, verify: bool = True) -> Manifest:
     path = directory / MANIFEST
     if not directory.is_dir():
         raise BundleError(f"bundle not found: {directory}")
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise BundleError(f"{directory}: no {MANIFEST}; not an sfc-sdk bundle") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{path}: not valid JSON ({e})") from None
-    manifest = Manifest.from_dict(data)
+    manifest = Manifest.from_dict(read_json(path, BundleError, f"{directory}: no {MANIFEST}; not an sfc-sdk bundle"))
     if verify:
         for name, expected in manifest.files.items():
             file = directory / name

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .errors import CheckpointError, SfcError
+from .jsonfile import read_json
 from .model import ModelConfig, SFCModel
 
 MODEL_FORMAT = "sfc-sdk-model"
@@ -113,12 +114,7 @@ def read_config(directory: str | Path) -> ModelConfig:
     if not directory.is_dir():
         raise CheckpointError(f"model directory not found: {directory}")
     path = directory / CONFIG_FILE
-    try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{directory}: no {CONFIG_FILE}; not an sfc-sdk model directory") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path}: not valid JSON ({e})") from None
+    meta = read_json(path, CheckpointError, f"{directory}: no {CONFIG_FILE}; not an sfc-sdk model directory")
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise CheckpointError(f"{path}: not an sfc-sdk model config (format tag missing)")
     if meta.get("format_version") != MODEL_FORMAT_VERSION:
