@@ -167,12 +167,14 @@ def _register_subcommands() -> None:
     from .cli_convert import convert, formats
     from .cli_devices import devices, profile
     from .cli_train import train
+    from .cli_watch import watch
 
     main.add_command(train)
     main.add_command(convert)
     main.add_command(formats)
     main.add_command(devices)
     main.add_command(profile)
+    main.add_command(watch)
 
 
 _register_subcommands()

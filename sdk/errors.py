@@ -66,3 +66,20 @@ class BundleError(ModelError):
 
 class ExportError(SfcError):
     """A converter failed, or its output did not match PyTorch closely enough."""
+
+
+# --- live streams ------------------------------------------------------------
+class StreamError(SfcError):
+    """A live source (camera, network stream, growing file) failed for good."""
+
+
+class StreamOpenError(StreamError):
+    """The source could not be opened (no such camera, unreachable URL, not a video)."""
+
+
+class StreamStalledError(StreamError):
+    """The source stayed open but sent no frame for too long, reconnects included."""
+
+
+class StreamDisconnectedError(StreamError):
+    """The source ended or disconnected and every reconnect attempt failed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,10 @@ from .results import KeptMoment, LabelScore, Prediction
 from .sampling import Views, clip_indices, uniform_indices
 from .transforms import center_crop, normalize, three_crops
 from .video import SampledFrames, VideoInput, sample_frames
+
+if TYPE_CHECKING:
+    from .live_source import SourceOptions
+    from .stream import WindowResult
 
 MODES = ("sfc", "dense")
 SHORT_VIDEO = ("adapt", "repeat")
@@ -170,6 +175,22 @@ class Recognizer:
             items = tqdm(items, desc="predict", unit="video")
         for video in items:
             yield self.predict(video, top_k, **kwargs)
+
+    def stream(self, source: str | int | Path, *, window_s: float = 4.0, stride_s: float = 1.0, top_k: int = 5,
+               ratio: int | None = None, reuse: bool = True, options: SourceOptions | None = None,
+               max_windows: int | None = None) -> Iterator[WindowResult]:
+        """Recognise live: a camera index (0), an RTSP/HTTP URL or a video file.
+
+        Yields a `WindowResult` every `stride_s` seconds of stream time, for the last
+        `window_s` seconds, SFC-compressed at the model's ratio. Stalls and disconnects
+        are retried `options.reconnects` times, then raise `StreamStalledError` /
+        `StreamDisconnectedError`; files end at their last frame. `reuse`: reuse the head
+        features two windows share (PyTorch models; exact, see `head_cache.py`).
+        """
+        from .stream import stream_windows
+
+        return stream_windows(self, source, window_s=window_s, stride_s=stride_s, top_k=top_k, ratio=ratio, reuse=reuse,
+                              options=options, max_windows=max_windows)
 
     def _predict_sfc(self, video: VideoInput, top_k: int, ratio: int, t_in: int, fps: float | None,
                      short: str) -> Prediction:

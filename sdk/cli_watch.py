@@ -1,0 +1,67 @@
+"""`sfc-sdk watch SOURCE`: live recognition from a camera, a stream URL or a file."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import click
+
+from .errors import ConfigError
+
+
+def _ratio_for_device(rec, target: str, stride_s: float, profiles) -> tuple[int, str]:
+    """The ratio a device profile picks so each window fits the stride (it must keep up)."""
+    from sfc_sdk.converters.convert import choose_device_ratio
+    from sfc_sdk.devices import resolve_device
+
+    if rec.bundle is not None:
+        raise ConfigError("a bundle's ratio was chosen when it was converted; --target works with model "
+                          "directories (or convert with --target and watch the bundle)")
+    device = resolve_device(target, profiles)
+    budget = min(device.profile.latency_budget_ms, stride_s * 1000)
+    ratio, record = choose_device_ratio(device, Path(rec.source), rec.model, rec.config, device.profile.target,
+                                        device.profile.precision, None, None, budget)
+    return ratio, f"device {device.profile.name} ({device.how}): ratio {ratio}, {record.get('reason', '')}"
+
+
+@click.command()
+@click.argument("source")
+@click.option("--model", "-m", help="Model directory or bundle (default: the bundled model).")
+@click.option("--runtime", help="For bundles: runtime adapter instead of the manifest's.")
+@click.option("--window-s", type=float, default=4.0, show_default=True, help="Seconds of video per window.")
+@click.option("--stride-s", type=float, default=1.0, show_default=True, help="Seconds between windows.")
+@click.option("--target", help="Device profile, family or auto: pick the ratio that keeps up with the stride.")
+@click.option("--profiles", multiple=True, type=click.Path(path_type=str), help="Folder of extra profiles.")
+@click.option("--ratio", type=int, help="Compression ratio (default: the model's).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per window on stdout.")
+@click.option("--max-windows", type=int, help="Stop after this many windows.")
+@click.option("--stall-timeout", type=float, default=5.0, show_default=True, help="Seconds without a frame = stalled.")
+@click.option("--reconnects", type=int, default=3, show_default=True, help="Reopen attempts before giving up.")
+@click.option("--no-reuse", is_flag=True, help="Recompute the head over every window (no feature reuse).")
+def watch(source, model, runtime, window_s, stride_s, target, profiles, ratio, as_json, max_windows, stall_timeout,
+          reconnects, no_reuse) -> None:
+    """Recognise actions live in SOURCE: a camera index (0), an rtsp:// or http:// URL, or a video file.
+
+    Prints one line per window with the label, the kept moments, the latency and dropped frames."""
+    from .live_source import SourceOptions
+    from .recognizer import Recognizer
+
+    rec = Recognizer(model, runtime=runtime)
+    if target:
+        if ratio:
+            raise ConfigError("give either --target or --ratio, not both")
+        ratio, why = _ratio_for_device(rec, target, stride_s, profiles)
+        click.echo(why, err=True)
+    options = SourceOptions(stall_timeout_s=stall_timeout, reconnects=reconnects)
+    latencies, last = [], None
+    for result in rec.stream(source, window_s=window_s, stride_s=stride_s, ratio=ratio, reuse=not no_reuse,
+                             options=options, max_windows=max_windows):
+        latencies.append(result.latency_ms)
+        last = result
+        click.echo(json.dumps(result.to_dict()) if as_json else result.summary(), nl=True)
+    if last is None:
+        raise ConfigError(f"{source}: the source ended before one full window ({window_s:g} s) arrived")
+    click.echo(f"{len(latencies)} windows, latency median {statistics.median(latencies):.0f} ms, "
+               f"dropped {last.dropped} samples, skipped {last.skipped_windows} windows", err=True)

@@ -1,0 +1,232 @@
+"""Frames at a steady sample rate from a live source: a camera, a network stream, a file.
+
+A reader thread owns the `cv2.VideoCapture`, so a source that blocks (a network stream
+that stops sending, a camera that stops delivering) never blocks the caller: the
+caller waits on a queue with a timeout, and after a stall or a disconnect reopens the
+source a bounded number of times before raising a typed error. Never a hang.
+
+Sampling happens in the reader: sample k is the first frame at or after k / rate
+seconds of stream time, and only those frames are converted and resized (grab, then
+retrieve), so a 30 fps camera sampled at 16 fps decodes every frame but prepares about
+half. A source slower than the sample rate repeats frames (counted in `repeats`); a
+caller slower than the source loses the oldest samples (counted in `dropped`).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, StreamDisconnectedError, StreamOpenError, StreamStalledError
+from .video import cv2
+
+Prepare = Callable[[np.ndarray], Any]  # an (H, W, 3) uint8 RGB frame -> what the caller keeps
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    stall_timeout_s: float = 5.0  # no frame for this long: the source counts as stalled
+    reconnects: int = 3  # reopen attempts after a stall or disconnect before giving up
+    reconnect_delay_s: float = 0.5  # before the first reopen; doubles each attempt, at most 5 s
+    open_timeout_s: float = 5.0  # network sources: FFmpeg's own open/read timeouts
+    fps: float | None = None  # files: frame rate for time stamps when the header has none (else 25)
+    queue_samples: int = 256  # samples buffered for a slow caller; live sources drop the oldest beyond it
+
+    def __post_init__(self) -> None:
+        if self.stall_timeout_s <= 0 or self.open_timeout_s <= 0:
+            raise ConfigError("stall and open timeouts must be positive")
+        if self.reconnects < 0 or self.reconnect_delay_s < 0:
+            raise ConfigError("reconnects and reconnect delay must be >= 0")
+        if self.queue_samples < 1:
+            raise ConfigError("queue_samples must be at least 1")
+
+
+@dataclass
+class Sample:
+    data: Any  # the frame after the caller's `prepare`
+    frame: int  # source frame number since the stream started (continues across reconnects)
+    time_s: float  # stream time of that frame
+    repeats: int  # grid points this frame fills (> 1: the source is slower than the sample rate)
+    gap: bool = False  # live: time was lost before this frame (a stall or reconnect): start a new window
+
+
+_END = object()  # the reader's source ended (end of file, connection closed, camera gone)
+
+
+def source_kind(source: str | int | Path) -> str:
+    """'camera' (an index such as 0), 'url' (rtsp://, http://, ...) or 'file'."""
+    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
+        return "camera"
+    if isinstance(source, str) and "://" in source:
+        return "url"
+    return "file"
+
+
+class LiveSource:
+    """Iterate `Sample`s at `rate` per second of stream time.
+
+        src = LiveSource("rtsp://camera/stream", rate=16, prepare=my_preprocess)
+        for sample in src: ...
+
+    Files are read as fast as the caller takes samples (nothing dropped) and end at
+    their last frame; cameras and URLs run on arrival time and reconnect on failure.
+    `events` records every status change as a line of text.
+    """
+
+    def __init__(self, source: str | int | Path, rate: float, *, prepare: Prepare | None = None,
+                 options: SourceOptions | None = None) -> None:
+        if not rate > 0:
+            raise ConfigError(f"sample rate must be positive, got {rate}")
+        self.source = source
+        self.kind = source_kind(source)
+        self.live = self.kind != "file"
+        self.rate = float(rate)
+        self.prepare = prepare or (lambda rgb: rgb)
+        self.options = options or SourceOptions()
+        self.events: list[str] = []
+        self.dropped = 0  # samples lost because the caller fell behind (live sources)
+        self.fps: float | None = None  # the source's nominal frame rate, when it states one
+        self._queue: queue.Queue = queue.Queue(maxsize=self.options.queue_samples)
+        self._generation = 0  # bumped on every (re)open; an abandoned reader's output is ignored
+        self._stop = threading.Event()
+        self._frames = 0  # frames read so far, all openings together
+        self._next_sample = 0  # grid index of the next sample
+        self._clock0: float | None = None  # live: arrival time of the first frame
+        self._lock = threading.Lock()
+        if self.kind == "file" and not Path(source).is_file():
+            raise StreamOpenError(f"no such video file: {source}")
+
+    # --- opening -------------------------------------------------------------
+    def _open(self) -> cv2.VideoCapture:
+        if self.kind == "camera":
+            cap = cv2.VideoCapture(int(self.source))
+        elif self.kind == "url":
+            ms = int(self.options.open_timeout_s * 1000)
+            cap = cv2.VideoCapture(str(self.source), cv2.CAP_FFMPEG,
+                                   [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        else:
+            cap = cv2.VideoCapture(str(self.source))
+        if not cap.isOpened():
+            cap.release()
+            what = {"camera": "camera index", "url": "stream", "file": "video file"}[self.kind]
+            raise StreamOpenError(f"cannot open {what} {self.source}")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and np.isfinite(fps) and 0 < fps < 1000 else None
+        return cap
+
+    def _start_reader(self) -> None:
+        cap = self._open()
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        threading.Thread(target=self._read, args=(cap, generation), daemon=True,
+                         name=f"sfc-live-{generation}").start()
+
+    # --- the reader thread -------------------------------------------------
+    def _timestamp(self, frame: int) -> float:
+        if self.live:
+            now = time.monotonic()
+            if self._clock0 is None:
+                self._clock0 = now
+            return now - self._clock0
+        return frame / (self.fps or self.options.fps or 25.0)
+
+    def _read(self, cap: cv2.VideoCapture, generation: int) -> None:
+        try:
+            while not self._stop.is_set() and generation == self._generation:
+                if not cap.grab():
+                    break
+                frame, self._frames = self._frames, self._frames + 1
+                t = self._timestamp(frame)
+                due = int(np.floor(t * self.rate + 1e-9)) + 1 - self._next_sample  # grid points up to t
+                if due <= 0:
+                    continue  # between grid points: decoded, never converted
+                ok, bgr = cap.retrieve()
+                if not ok:
+                    break
+                self._next_sample += due
+                # Live time lost (more than a quarter second of grid points): a gap, not a
+                # frame to repeat across it.
+                gap = self.live and due > 1 + max(1.0, self.rate / 4)
+                data = self.prepare(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                self._put(Sample(data, frame, t, 1 if gap else due, gap), generation)
+        except Exception as exc:  # noqa: BLE001 - a decoder error ends this opening like a disconnect
+            self.events.append(f"reader error: {exc}")
+        finally:
+            cap.release()
+            self._put(_END, generation)
+
+    def _put(self, item: object, generation: int) -> None:
+        while not self._stop.is_set() and generation == self._generation:
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if self.live and item is not _END:
+                    try:  # a live source does not wait for a slow caller: the oldest sample goes
+                        self._queue.get_nowait()
+                        self.dropped += 1
+                    except queue.Empty:
+                        pass
+
+    # --- the caller's side ---------------------------------------------------
+    def __iter__(self) -> Iterator[Sample]:
+        opts = self.options
+        self._start_reader()
+        self.events.append(f"opened {self.kind} {self.source}" + (f" ({self.fps:g} fps)" if self.fps else ""))
+        failures = 0
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=opts.stall_timeout_s)
+                except queue.Empty:
+                    item = None
+                if isinstance(item, Sample):
+                    if failures:
+                        self.events.append(f"reconnected after {failures} attempt(s)")
+                        failures = 0
+                    yield item
+                    continue
+                if item is _END and not self.live:
+                    self.events.append("ended")
+                    return
+                reason = "stalled" if item is None else "disconnected"
+                detail = f"no frame for {opts.stall_timeout_s:g} s" if item is None else "the source ended"
+                failures = self._reconnect(reason, detail, failures)
+        finally:
+            self.close()
+
+    def _reconnect(self, reason: str, detail: str, failures: int) -> int:
+        """Reopen the source; returns the failure count, raises once reconnects are spent."""
+        with self._lock:
+            self._generation += 1  # abandon the current reader (it may be blocked in a read)
+        while failures < self.options.reconnects:
+            failures += 1
+            self.events.append(f"{reason}: {detail}; reconnect {failures}/{self.options.reconnects}")
+            time.sleep(min(5.0, self.options.reconnect_delay_s * 2 ** (failures - 1)))
+            try:
+                self._start_reader()
+                return failures
+            except StreamOpenError as exc:
+                detail = str(exc)
+        error = StreamStalledError if reason == "stalled" else StreamDisconnectedError
+        self.events.append(f"gave up: {detail}")
+        raise error(f"{self.source}: {reason} ({detail}); gave up after {self.options.reconnects} reconnect(s)")
+
+    def stream_time(self) -> float:
+        """Seconds since the first frame arrived (live sources; 0 before it)."""
+        return 0.0 if self._clock0 is None else time.monotonic() - self._clock0
+
+    def pending(self) -> int:
+        """Samples read but not yet taken by the caller."""
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        self._stop.set()

@@ -1,0 +1,216 @@
+"""Live recognition: real clips served over a loopback HTTP stream (MJPEG, as IP cameras
+send it) and read as files; every window checked against offline `predict` on the same
+frames; stalls and disconnects end in typed errors within a bound, never a hang."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socketserver
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from sfc_sdk import Recognizer
+from sfc_sdk.errors import StreamDisconnectedError, StreamOpenError, StreamStalledError
+from sfc_sdk.live_source import SourceOptions
+
+from .test_cli import sfc_sdk
+
+CLIPS = ("walk", "jack", "wave2")  # actor lena: held out of the bundled model's training
+
+
+@pytest.fixture(scope="module")
+def lena_frames(weizmann_dir: Path) -> list[np.ndarray]:
+    """Three real clips of one actor back to back (BGR), about 8 s at 25 fps."""
+    frames = []
+    for action in CLIPS:
+        cap = cv2.VideoCapture(str(weizmann_dir / action / f"lena_{action}.avi"))
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            frames.append(bgr)
+        cap.release()
+    return frames
+
+
+@pytest.fixture(scope="module")
+def lena_video(lena_frames, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("stream") / "lena.avi"
+    h, w = lena_frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (w, h))
+    for f in lena_frames:
+        writer.write(f)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def rec() -> Recognizer:
+    return Recognizer()
+
+
+def read_frames(path: Path, indices: list[int]) -> np.ndarray:
+    """RGB frames at `indices`, by a plain sequential decode (the offline side of the check)."""
+    cap, out, i = cv2.VideoCapture(str(path)), {}, 0
+    while cap.grab():
+        if i in indices:
+            out[i] = cv2.cvtColor(cap.retrieve()[1], cv2.COLOR_BGR2RGB)
+        i += 1
+    return np.stack([out[i] for i in indices])
+
+
+def same_as_offline(rec: Recognizer, result, frames: np.ndarray, atol: float) -> None:
+    offline = rec.predict(frames)
+    assert [t.label for t in offline.top] == [t.label for t in result.prediction.top]
+    np.testing.assert_allclose([t.score for t in offline.top], [t.score for t in result.prediction.top], atol=atol)
+    return offline
+
+
+def test_file_stream_windows_equal_offline_predict_with_reused_features(rec, lena_video):
+    results = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5))
+    assert len(results) >= 8
+    assert all(r.reused_steps > 0 for r in results[1:])  # the head ran only over what was new
+    assert [r.start_s for r in results] == sorted(r.start_s for r in results)
+    assert results[0].repeated > 0  # 64 samples in 2 s is 32 fps from a 25 fps file: some frames fill two samples
+    for r in results[::3]:
+        frames = read_frames(lena_video, r.frames)
+        offline = same_as_offline(rec, r, frames, atol=1e-4)
+        assert [r.frames[k.frame] for k in offline.kept] == [k.frame for k in r.prediction.kept]
+    # Reuse is exact: the same windows computed in full give the same results.
+    full = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5, reuse=False))
+    assert [r.frames for r in full] == [r.frames for r in results]
+    for a, b in zip(full, results, strict=True):
+        np.testing.assert_allclose([t.score for t in a.prediction.top], [t.score for t in b.prediction.top],
+                                   atol=1e-4)
+
+
+class MJPEGServer:
+    """A loopback HTTP server sending JPEG frames as multipart/x-mixed-replace at `fps`.
+    `connections`: how many requests get frames (later ones get 404); `stall_after`:
+    stop sending after that many frames but keep the connection open."""
+
+    def __init__(self, frames: list[np.ndarray], fps: float, connections: int = 1, stall_after: int | None = None):
+        self.jpegs = [cv2.imencode(".jpg", f)[1].tobytes() for f in frames]
+        self.served = 0
+        self.release = threading.Event()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if server.served >= connections:
+                    self.send_error(404)
+                    return
+                server.served += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                try:
+                    for i, jpeg in enumerate(server.jpegs):
+                        if stall_after is not None and i >= stall_after:
+                            server.release.wait(60)
+                            return
+                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+                                         % len(jpeg) + jpeg + b"\r\n")
+                        time.sleep(1 / fps)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/stream.mjpg"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def received(self) -> list[np.ndarray]:
+        """One connection's frames read with a plain `cv2.VideoCapture` (the same FFmpeg
+        decoder as the live side, so the same pixels), RGB."""
+        cap, frames = cv2.VideoCapture(self.url), []
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                return frames
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+    def close(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def collect(iterator, error: type[Exception]) -> tuple[list, Exception]:
+    results = []
+    with pytest.raises(error) as info:
+        for r in iterator:
+            results.append(r)
+    return results, info.value
+
+
+def test_http_stream_agrees_with_offline_and_reconnects_then_gives_up(rec, lena_frames):
+    reference = MJPEGServer(lena_frames, fps=1000)
+    offline_frames = reference.received()
+    reference.close()
+    assert len(offline_frames) == len(lena_frames)
+    server = MJPEGServer(lena_frames, fps=50, connections=2)  # the stream drops once, comes back, then is gone
+    try:
+        options = SourceOptions(stall_timeout_s=3, reconnects=2, reconnect_delay_s=0.1)
+        start = time.monotonic()
+        results, error = collect(rec.stream(server.url, window_s=1.28, stride_s=0.32, options=options),
+                                 StreamDisconnectedError)
+        assert time.monotonic() - start < 60
+    finally:
+        server.close()
+    assert "gave up after 2 reconnect(s)" in str(error)
+    events = [e for r in results for e in r.events]
+    assert any(e.startswith("disconnected") for e in events) and any(e.startswith("reconnected") for e in events)
+    assert len(results) >= 10
+    labels = set()
+    n = len(offline_frames)
+    for r in results:  # frame numbers continue across the reconnect: the second pass starts at n
+        same_as_offline(rec, r, np.stack([offline_frames[i % n] for i in r.frames]), atol=1e-4)
+        labels.add(r.label)
+    assert len(labels) >= 2  # the actor changes action; so do the live labels
+
+
+def test_stalled_stream_times_out_with_a_typed_error(rec, lena_frames):
+    server = MJPEGServer(lena_frames, fps=50, connections=5, stall_after=100)
+    try:
+        options = SourceOptions(stall_timeout_s=1.0, reconnects=1, reconnect_delay_s=0.1, open_timeout_s=2)
+        start = time.monotonic()
+        results, error = collect(rec.stream(server.url, window_s=1.28, stride_s=0.64, options=options),
+                                 StreamStalledError)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert results, "windows before the stall are still delivered"
+    assert "stalled" in str(error) and "gave up after 1 reconnect(s)" in str(error)
+    assert elapsed < 20  # a bound, not a benchmark: 2 frames' worth of stalls, one reconnect
+
+
+def test_sources_that_cannot_open_are_typed_errors(rec, tmp_path):
+    with pytest.raises(StreamOpenError, match="no such video file"):
+        next(rec.stream(tmp_path / "missing.avi"))
+    with pytest.raises(StreamOpenError, match="camera index 9"):
+        next(rec.stream(9))
+    with pytest.raises(StreamOpenError, match="cannot open stream"):
+        next(rec.stream("http://127.0.0.1:9/none.mjpg", options=SourceOptions(open_timeout_s=2)))
+
+
+def test_watch_cli_prints_json_windows_and_one_line_errors(lena_video, tiny_model_dir, tmp_path):
+    out = sfc_sdk("watch", str(lena_video), "--json", "--max-windows", "2", "--model", str(tiny_model_dir))
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) == 2
+    for row in rows:
+        assert {"label", "score", "latency_ms", "dropped", "reused_steps", "start_s", "end_s"} <= row.keys()
+        assert len(row["prediction"]["kept"]) == 8 and row["prediction"]["kept"][0]["time_s"] is not None
+    assert "2 windows, latency median" in out.stderr
+    bad = sfc_sdk("watch", str(tmp_path / "missing.avi"))
+    assert bad.returncode == 1 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
