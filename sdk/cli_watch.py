@@ -39,10 +39,12 @@ def _ratio_for_device(rec, target: str, stride_s: float, profiles) -> tuple[int,
 @click.option("--max-windows", type=int, help="Stop after this many windows.")
 @click.option("--stall-timeout", type=float, default=5.0, show_default=True, help="Seconds without a frame = stalled.")
 @click.option("--reconnects", type=int, default=3, show_default=True, help="Reopen attempts before giving up.")
+@click.option("--follow", is_flag=True, help="SOURCE is a file being written: wait for new frames at its end.")
 @click.option("--no-reuse", is_flag=True, help="Recompute the head over every window (no feature reuse).")
 def watch(source, model, runtime, window_s, stride_s, target, profiles, ratio, as_json, max_windows, stall_timeout,
-          reconnects, no_reuse) -> None:
-    """Recognise actions live in SOURCE: a camera index (0), an rtsp:// or http:// URL, or a video file.
+          reconnects, follow, no_reuse) -> None:
+    """Recognise actions live in SOURCE: a camera index (0), an rtsp:// or http:// URL, or a video file
+    (with --follow, one still being written).
 
     Prints one line per window with the label, the kept moments, the latency and dropped frames."""
     from .live_source import SourceOptions
@@ -54,7 +56,7 @@ def watch(source, model, runtime, window_s, stride_s, target, profiles, ratio, a
             raise ConfigError("give either --target or --ratio, not both")
         ratio, why = _ratio_for_device(rec, target, stride_s, profiles)
         click.echo(why, err=True)
-    options = SourceOptions(stall_timeout_s=stall_timeout, reconnects=reconnects)
+    options = SourceOptions(stall_timeout_s=stall_timeout, reconnects=reconnects, follow=follow)
     latencies, last = [], None
     for result in rec.stream(source, window_s=window_s, stride_s=stride_s, ratio=ratio, reuse=not no_reuse,
                              options=options, max_windows=max_windows):

@@ -27,6 +27,7 @@ import numpy as np
 from .errors import ConfigError, StreamDisconnectedError, StreamOpenError, StreamStalledError
 from .video import cv2
 
+FOLLOW_POLL_S = 0.5  # how often a followed file is checked for new frames
 Prepare = Callable[[np.ndarray], Any]  # an (H, W, 3) uint8 RGB frame -> what the caller keeps
 
 
@@ -37,6 +38,7 @@ class SourceOptions:
     reconnect_delay_s: float = 0.5  # before the first reopen; doubles each attempt, at most 5 s
     open_timeout_s: float = 5.0  # network sources: FFmpeg's own open/read timeouts
     fps: float | None = None  # files: frame rate for time stamps when the header has none (else 25)
+    follow: bool = False  # files: at the end, wait for more frames (a recording being written)
     queue_samples: int = 256  # samples buffered for a slow caller; live sources drop the oldest beyond it
 
     def __post_init__(self) -> None:
@@ -99,6 +101,7 @@ class LiveSource:
         self._frames = 0  # frames read so far, all openings together
         self._next_sample = 0  # grid index of the next sample
         self._clock0: float | None = None  # live: arrival time of the first frame
+        self._said_slow = False
         self._lock = threading.Lock()
         if self.kind == "file" and not Path(source).is_file():
             raise StreamOpenError(f"no such video file: {source}")
@@ -129,6 +132,18 @@ class LiveSource:
         threading.Thread(target=self._read, args=(cap, generation), daemon=True,
                          name=f"sfc-live-{generation}").start()
 
+    def _start_first_reader(self) -> None:
+        """Open the source; a followed file that is too new to open (its header not yet
+        flushed) gets the stall timeout to become readable."""
+        deadline = time.monotonic() + self.options.stall_timeout_s
+        while True:
+            try:
+                return self._start_reader()
+            except StreamOpenError:
+                if not (self.options.follow and self.kind == "file") or time.monotonic() > deadline:
+                    raise
+                time.sleep(FOLLOW_POLL_S)
+
     # --- the reader thread -------------------------------------------------
     def _timestamp(self, frame: int) -> float:
         if self.live:
@@ -140,28 +155,66 @@ class LiveSource:
 
     def _read(self, cap: cv2.VideoCapture, generation: int) -> None:
         try:
-            while not self._stop.is_set() and generation == self._generation:
-                if not cap.grab():
+            while self._read_until_end(cap, generation) and self.options.follow and self.kind == "file":
+                cap.release()
+                cap = self._wait_for_growth(generation)
+                if cap is None:
                     break
-                frame, self._frames = self._frames, self._frames + 1
-                t = self._timestamp(frame)
-                due = int(np.floor(t * self.rate + 1e-9)) + 1 - self._next_sample  # grid points up to t
-                if due <= 0:
-                    continue  # between grid points: decoded, never converted
-                ok, bgr = cap.retrieve()
-                if not ok:
-                    break
-                self._next_sample += due
-                # Live time lost (more than a quarter second of grid points): a gap, not a
-                # frame to repeat across it.
-                gap = self.live and due > 1 + max(1.0, self.rate / 4)
-                data = self.prepare(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-                self._put(Sample(data, frame, t, 1 if gap else due, gap), generation)
         except Exception as exc:  # noqa: BLE001 - a decoder error ends this opening like a disconnect
             self.events.append(f"reader error: {exc}")
         finally:
-            cap.release()
+            if cap is not None:
+                cap.release()
             self._put(_END, generation)
+
+    def _read_until_end(self, cap: cv2.VideoCapture, generation: int) -> bool:
+        """Read and sample until the source ends (True) or this reader is abandoned (False)."""
+        while not self._stop.is_set() and generation == self._generation:
+            if not cap.grab():
+                return True
+            frame, self._frames = self._frames, self._frames + 1
+            t = self._timestamp(frame)
+            due = int(np.floor(t * self.rate + 1e-9)) + 1 - self._next_sample  # grid points up to t
+            if due <= 0:
+                continue  # between grid points: decoded, never converted
+            ok, bgr = cap.retrieve()
+            if not ok:
+                return True
+            self._next_sample += due
+            # Live time lost (more than a quarter second of grid points): a gap, not a
+            # frame to repeat across it.
+            gap = self.live and due > 1 + max(1.0, self.rate / 4)
+            if due > 1 and not gap and not self._said_slow:
+                self._said_slow = True
+                self.events.append(f"the source gives fewer frames than the {self.rate:.3g} samples/s the window "
+                                   "needs: frames repeat (a longer window samples less densely)")
+            data = self.prepare(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            self._put(Sample(data, frame, t, 1 if gap else due, gap), generation)
+        return False
+
+    def _wait_for_growth(self, generation: int) -> cv2.VideoCapture | None:
+        """A file being written: once it grows, reopen it past the frames already read;
+        None once it has not grown for the stall timeout. A half-written AVI or MKV decodes
+        up to its last flushed frame (an MP4 does not: its index is written last). FFmpeg
+        cannot seek in a file without an index, so reopening decodes its way past the frames
+        already read: fine for minutes of recording, slow for hours."""
+        path = Path(self.source)
+        size, waited = path.stat().st_size, 0.0
+        while waited < self.options.stall_timeout_s and not self._stop.is_set() and generation == self._generation:
+            time.sleep(FOLLOW_POLL_S)
+            waited += FOLLOW_POLL_S
+            if path.stat().st_size != size:
+                cap = cv2.VideoCapture(str(path))
+                skipped = 0
+                while skipped < self._frames and cap.grab():
+                    skipped += 1
+                if skipped < self._frames:
+                    cap.release()
+                    self.events.append("the followed file got shorter (rewritten?): stopped")
+                    return None
+                return cap
+        self.events.append(f"the file stopped growing for {self.options.stall_timeout_s:g} s")
+        return None
 
     def _put(self, item: object, generation: int) -> None:
         while not self._stop.is_set() and generation == self._generation:
@@ -179,13 +232,15 @@ class LiveSource:
     # --- the caller's side ---------------------------------------------------
     def __iter__(self) -> Iterator[Sample]:
         opts = self.options
-        self._start_reader()
+        self._start_first_reader()
         self.events.append(f"opened {self.kind} {self.source}" + (f" ({self.fps:g} fps)" if self.fps else ""))
         failures = 0
         try:
             while True:
                 try:
-                    item = self._queue.get(timeout=opts.stall_timeout_s)
+                    # A followed file's reader decides itself when the file stopped growing.
+                    follow = opts.follow and not self.live
+                    item = self._queue.get(timeout=None if follow else opts.stall_timeout_s)
                 except queue.Empty:
                     item = None
                 if isinstance(item, Sample):

@@ -78,6 +78,7 @@ def test_file_stream_windows_equal_offline_predict_with_reused_features(rec, len
     assert all(r.reused_steps > 0 for r in results[1:])  # the head ran only over what was new
     assert [r.start_s for r in results] == sorted(r.start_s for r in results)
     assert results[0].repeated > 0  # 64 samples in 2 s is 32 fps from a 25 fps file: some frames fill two samples
+    assert any("frames repeat" in e for e in results[0].events)
     for r in results[::3]:
         frames = read_frames(lena_video, r.frames)
         offline = same_as_offline(rec, r, frames, atol=1e-4)
@@ -88,6 +89,32 @@ def test_file_stream_windows_equal_offline_predict_with_reused_features(rec, len
     for a, b in zip(full, results, strict=True):
         np.testing.assert_allclose([t.score for t in a.prediction.top], [t.score for t in b.prediction.top],
                                    atol=1e-4)
+
+
+def test_growing_file_is_followed_to_its_end(rec, lena_frames, lena_video, tmp_path):
+    path = tmp_path / "recording.avi"
+    h, w = lena_frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (w, h))
+    for f in lena_frames[:40]:
+        writer.write(f)
+
+    def record():  # the rest arrives in bursts while the stream reads, as from a recorder
+        for i in range(40, len(lena_frames), 30):
+            time.sleep(0.4)
+            for f in lena_frames[i:i + 30]:
+                writer.write(f)
+        writer.release()
+
+    recorder = threading.Thread(target=record)
+    recorder.start()
+    options = SourceOptions(follow=True, stall_timeout_s=2.0)
+    results = list(rec.stream(path, window_s=2.0, stride_s=0.5, options=options))
+    recorder.join()
+    assert results[-1].frames[-1] >= len(lena_frames) - 30  # read on past what existed at the start
+    whole = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5))  # the same frames, written at once
+    assert [r.frames for r in results] == [r.frames for r in whole[:len(results)]]
+    for a, b in zip(results, whole, strict=False):
+        assert a.label == b.label
 
 
 class MJPEGServer:
