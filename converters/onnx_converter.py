@@ -14,14 +14,14 @@ from pathlib import Path
 import torch
 
 from sfc_sdk.errors import ExportError
-from sfc_sdk.export import INPUT_NAME, OUTPUT_NAMES, ExportableSFC, ExportShape
+from sfc_sdk.export import INPUT_NAME, ExportableClips, ExportableSFC, ExportShape
 
 from .base import Converter, ExportRequest, ExportResult, require
 
 OPSET = 18
 
 
-def export_onnx(module: ExportableSFC, shape: ExportShape, path: Path) -> Path:
+def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path) -> Path:
     """torch.export-based ONNX export into a single file (weights embedded)."""
     require("onnx", "onnx", "ONNX export")
     require("onnxscript", "onnx", "ONNX export")
@@ -31,7 +31,7 @@ def export_onnx(module: ExportableSFC, shape: ExportShape, path: Path) -> Path:
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
         try:
             torch.onnx.export(module, (shape.example(),), str(path), input_names=[INPUT_NAME],
-                              output_names=list(OUTPUT_NAMES), opset_version=OPSET, dynamo=True,
+                              output_names=list(module.output_names), opset_version=OPSET, dynamo=True,
                               external_data=False, verbose=False)
         except Exception as e:  # the exporter raises many types; all mean the same to a user
             raise ExportError(f"ONNX export failed: {type(e).__name__}: {str(e).splitlines()[0]}") from e

@@ -26,7 +26,7 @@ class TFLiteConverter(Converter):
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
         check_tflite_compatible(module.model)
         model, as_2d = conv3d_as_conv2d(module.model)
-        module = ExportableSFC(model, module.ratio)
+        module = module.with_model(model)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         litert_torch = require("litert_torch", "tflite-export", "TFLite export")
         kwargs = {}

@@ -30,10 +30,11 @@ class ExportShape:
     ratio: int
     crop: int
     head_stride: int  # input frames per head time step
+    batch: int = 1  # 1 for SFC; views per call for the dense baseline (`ExportableClips`)
 
     @property
     def input_shape(self) -> tuple[int, int, int, int, int]:
-        return (1, 3, self.frames, self.crop, self.crop)
+        return (self.batch, 3, self.frames, self.crop, self.crop)
 
     @property
     def kept(self) -> int:
@@ -46,6 +47,8 @@ class ExportShape:
 class ExportableSFC(nn.Module):
     """`SFCModel.forward` with the ratio bound, so the graph has one tensor input."""
 
+    output_names = OUTPUT_NAMES
+
     def __init__(self, model: SFCModel, ratio: int) -> None:
         super().__init__()
         self.model = model.eval()
@@ -53,6 +56,28 @@ class ExportableSFC(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model(frames, self.ratio)
+
+    def with_model(self, model: SFCModel) -> ExportableSFC:
+        """The same export around a rewritten copy of the network (e.g. for TFLite)."""
+        return ExportableSFC(model, self.ratio)
+
+
+class ExportableClips(nn.Module):
+    """The dense baseline as a graph: standard clips (B, 3, clip_len, crop, crop) ->
+    logits (B, classes). Exported by the speed benchmark so dense sampling runs on the
+    same runtime as SFC; bundles hold the SFC pass only."""
+
+    output_names = ("logits",)
+
+    def __init__(self, model: SFCModel) -> None:
+        super().__init__()
+        self.model = model.eval()
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_views(clips)
+
+    def with_model(self, model: SFCModel) -> ExportableClips:
+        return ExportableClips(model)
 
 
 def export_shape(model: SFCModel, config: ModelConfig, ratio: int | None = None,

@@ -24,7 +24,7 @@ from .model import ModelConfig, SFCModel
 from .results import KeptMoment, LabelScore, Prediction
 from .sampling import Views, clip_indices, uniform_indices
 from .transforms import center_crop, normalize, three_crops
-from .video import SampledFrames, VideoInput, sample_frames
+from .video import Plan, SampledFrames, VideoInput, sample_frames
 
 if TYPE_CHECKING:
     from .live_source import SourceOptions
@@ -236,16 +236,11 @@ class Recognizer:
             raise ConfigError("an exported bundle holds the SFC single pass only; dense mode needs the "
                               "PyTorch model directory")
         spec = self.spec
-        plan = lambda n: [i for c in clip_indices(n, views.clips, spec.clip_len, spec.frame_stride) for i in c]  # noqa: E731
-        # 3-crop testing resizes the short side to the crop size and tiles the long side.
-        short = spec.crop_size if views.crops == 3 else spec.resize_size
+        plan, short = dense_plan(spec, views)
         start = time.perf_counter()
         clip = sample_frames(video, plan, short, fps)
         decoded = time.perf_counter()
-        per_clip = clip.frames.reshape(views.clips, spec.clip_len, *clip.frames.shape[1:])
-        batch = np.stack([normalize(crop, spec.mean, spec.std) for frames in per_clip
-                          for crop in (three_crops(frames, spec.crop_size) if views.crops == 3
-                                       else [center_crop(frames, spec.crop_size)])])
+        batch = dense_input(clip.frames, spec, views)
         prepared = time.perf_counter()
         step = self.view_batch or len(batch)
         logits = np.concatenate([self.runtime.run_views(batch[i:i + step]) for i in range(0, len(batch), step)])
@@ -287,6 +282,23 @@ class Recognizer:
 def sfc_input(frames: np.ndarray, spec: InputSpec) -> np.ndarray:
     """Decoded frames (T, H, W, 3) uint8 -> the SFC network input (1, 3, T, crop, crop) float32."""
     return normalize(center_crop(frames, spec.crop_size), spec.mean, spec.std)[None]
+
+
+def dense_plan(spec: InputSpec, views: Views) -> tuple[Plan, int]:
+    """Frames dense sampling decodes (every clip's, in order) and the short side to resize to:
+    3-crop testing resizes the short side to the crop size and tiles the long side."""
+    def plan(n: int) -> list[int]:
+        return [i for c in clip_indices(n, views.clips, spec.clip_len, spec.frame_stride) for i in c]
+
+    return plan, spec.crop_size if views.crops == 3 else spec.resize_size
+
+
+def dense_input(frames: np.ndarray, spec: InputSpec, views: Views) -> np.ndarray:
+    """Frames of `dense_plan` -> the views batch (clips x crops, 3, clip_len, crop, crop) float32."""
+    per_clip = frames.reshape(views.clips, spec.clip_len, *frames.shape[1:])
+    return np.stack([normalize(crop, spec.mean, spec.std) for clip in per_clip
+                     for crop in (three_crops(clip, spec.crop_size) if views.crops == 3
+                                  else [center_crop(clip, spec.crop_size)])])
 
 
 def _moment(clip: SampledFrames, span: list[int]) -> KeptMoment:

@@ -1,0 +1,251 @@
+"""SFC against dense sampling, every backbone x runtime, end to end on this machine.
+
+    python benchmarks/speed.py                       # everything (long: exports + ~400 processes)
+    python benchmarks/speed.py --models default --runtimes torch,openvino
+
+For r3d_18, r2plus1d_18, x3d_s (random weights: speed does not depend on them) and
+the bundled model: dense 1x1 / 10x1 / 10x3 views against SFC at ratios 2, 4, 8, on
+PyTorch, ONNX Runtime, OpenVINO FP32 and INT8 (NNCF) and TFLite. Every configuration
+runs in a fresh process (speed_worker.py): latency per video end to end, decoding
+included (median of --runs after warm-up), its parts, and the process's peak memory.
+Efficiency = measured speedup over 30 views / GMAC speedup.
+
+Exports and results are kept under --work; a second run only does what is missing.
+Writes benchmarks/results/speed.md, .jsonl and .png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from machine import describe_machine
+from tqdm import tqdm
+
+REPO = Path(__file__).resolve().parents[1]
+VIDEO = REPO.parent / "shared" / "data" / "clips" / "arm_wrestling_kinetics.mp4"  # 10 s of Kinetics, H.264
+CALIB = REPO.parent / "shared" / "data" / "weizmann"
+MODELS = ("default", "r2plus1d_18", "r3d_18", "x3d_s")
+RUNTIMES = ("torch", "onnxruntime", "openvino", "openvino-int8", "tflite")
+METHODS = ("dense 1x1", "dense 10x1", "dense 10x3", "sfc r2", "sfc r4", "sfc r8")
+BASELINE, TARGET = "dense 10x3", "sfc r4"
+
+
+def model_dir(name: str, work: Path) -> Path:
+    """The bundled model, or a backbone with random weights (and an untrained SFC module)."""
+    from sfc_sdk.recognizer import default_model_dir
+
+    if name == "default":
+        return default_model_dir()
+    out = work / "models" / name
+    if not (out / "config.json").exists():
+        import torch
+
+        from sfc_sdk import ModelConfig, SFCModel, save_model
+
+        torch.manual_seed(0)
+        config = ModelConfig(backbone=name, labels=tuple(f"class_{i}" for i in range(400)), name=f"{name}-random")
+        save_model(SFCModel.from_config(config), config, out)
+    return out
+
+
+def graph_for(method: str) -> str:
+    return "clips" if method.startswith("dense") else method.replace(" ", "_")  # sfc_r4
+
+
+def export(name: str, runtime: str, graph: str, work: Path) -> Path:
+    """The model file a runtime loads for one graph (clip model or SFC at one ratio), made once."""
+    from sfc_sdk import load_model
+    from sfc_sdk.converters.base import ExportRequest, converter_for
+    from sfc_sdk.converters.formats import get_format
+    from sfc_sdk.export import ExportableClips, ExportableSFC, export_shape
+
+    fmt = {"onnxruntime": "onnx", "openvino": "onnx", "openvino-int8": "openvino", "tflite": "tflite"}[runtime]
+    precision = "int8" if runtime == "openvino-int8" else "fp32"
+    out = work / "exports" / name / graph / f"{fmt}-{precision}"
+    names = {"onnx": "model.onnx", "openvino": "model.xml", "tflite": "model.tflite"}
+    if (out / names[fmt]).exists():
+        return out / names[fmt]
+    net, config = load_model(model_dir(name, work))
+    if graph == "clips":
+        spec = config.input_spec
+        shape = export_shape(net, config)
+        shape = type(shape)(frames=spec.clip_len, ratio=1, crop=spec.crop_size, head_stride=1, batch=1)
+        module = ExportableClips(net)
+    else:
+        shape = export_shape(net, config, ratio=int(graph.split("_r")[1]))
+        module = ExportableSFC(net, shape.ratio)
+    calibration = calibration_inputs(shape, config) if precision == "int8" else []
+    out.mkdir(parents=True, exist_ok=True)
+    result = converter_for(get_format(fmt)).export(module, ExportRequest(precision, shape, calibration), out)
+    return out / result.model_file
+
+
+def calibration_inputs(shape, config, count: int = 8) -> list:
+    """Real preprocessed inputs from Weizmann clips (the weights are random: this only
+    sets the INT8 ranges, which do not change the speed)."""
+    from sfc_sdk.recognizer import dense_input, dense_plan, sfc_input
+    from sfc_sdk.sampling import Views, uniform_indices
+    from sfc_sdk.video import sample_frames
+
+    spec = config.input_spec
+    clips = sorted(CALIB.glob("*/*.avi"))[:: max(1, 70 // count)][:count]
+    if shape.batch == 1 and shape.frames == spec.clip_len:
+        plan, short = dense_plan(spec, Views(1, 1))
+        return [dense_input(sample_frames(str(c), plan, short).frames, spec, Views(1, 1)) for c in clips]
+    return [sfc_input(sample_frames(str(c), lambda n: uniform_indices(n, shape.frames), spec.resize_size).frames, spec)
+            for c in clips]
+
+
+def gmacs(name: str, work: Path) -> dict[str, float]:
+    from sfc_sdk import load_model
+    from sfc_sdk.flops import sfc_gmacs, view_gmacs
+    from sfc_sdk.sampling import Views
+
+    net, config = load_model(model_dir(name, work))
+    spec = config.input_spec
+    view = view_gmacs(net, spec.clip_len, spec.crop_size)
+    out = {m: view * Views.parse(m.split()[1]).count for m in METHODS if m.startswith("dense")}
+    out.update({m: sfc_gmacs(net, config.sfc.frames, int(m.split("r")[-1]), spec.crop_size).total
+                for m in METHODS if m.startswith("sfc")})
+    return out
+
+
+def measure(name: str, runtime: str, method: str, work: Path, video: Path, runs: int) -> dict:
+    cmd = [sys.executable, str(Path(__file__).with_name("speed_worker.py")), str(model_dir(name, work)), runtime,
+           method, str(video), "--runs", str(runs)]
+    try:
+        if runtime != "torch":
+            cmd += ["--file", str(export(name, runtime, graph_for(method), work))]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    except Exception as e:  # noqa: BLE001 - an export that fails is a row, not the end of the benchmark
+        return {"error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]}
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:200]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def key(r: dict) -> tuple[str, str, str]:
+    return r["model"], r["runtime"], r["method"]
+
+
+def inference_mb(r: dict) -> float:
+    """What running the video added to the peak, over the process with its model loaded."""
+    return r["peak_mb"] - r["loaded_mb"]
+
+
+def table(rows: list[dict], meta: dict) -> str:
+    by = {key(r): r for r in rows}
+    lines = ["# Speed: SFC against dense sampling, every backbone x runtime", "",
+             f"{meta['date']}, {meta['machine']}. `python benchmarks/speed.py {meta['args']}`. Video: "
+             f"{meta['video']} ({meta['video_frames']} frames, H.264), decoded in every call. Latency: median of "
+             f"{meta['runs']} calls after one warm-up, each configuration in a fresh process. Peak MB: that "
+             "process's resident high-water mark (Python, the runtime, the model and the run); inference MB: what "
+             "the run added to the peak of the process with the model loaded. Speedup and memory "
+             f"against {BASELINE} (30 views) on the same runtime; efficiency = measured speedup / GMAC speedup. "
+             "PyTorch runs all views of a video in one batch, the exported graphs one clip per call.", "",
+             f"## {TARGET.upper()} against 30 views (targets: >= 8x faster end to end, >= 5x less peak memory, "
+             "efficiency >= 0.85)", "",
+             "| model | runtime | 30 views ms | SFC r4 ms | speedup | GMAC speedup | efficiency | "
+             "network-only speedup | 30 views MB | SFC r4 MB | memory | inference MB, 30 views / SFC r4 "
+             "| decode ms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for model in meta["models"]:
+        for runtime in meta["runtimes"]:
+            d, s = by.get((model, runtime, BASELINE)), by.get((model, runtime, TARGET))
+            if not d or not s or "error" in d or "error" in s:
+                err = next((r["error"] for r in (d, s) if r and "error" in r), "not measured")
+                lines.append(f"| {model} | {runtime} | {err} |||||||||||")
+                continue
+            speed = d["total_ms"] / s["total_ms"]
+            gain = d["gmacs"] / s["gmacs"]
+            lines.append(f"| {model} | {runtime} | {d['total_ms']:.0f} | {s['total_ms']:.0f} | {speed:.1f}x | "
+                         f"{gain:.1f}x | {speed / gain:.2f} | {d['network_ms'] / s['network_ms']:.1f}x | "
+                         f"{d['peak_mb']:.0f} | {s['peak_mb']:.0f} | {d['peak_mb'] / s['peak_mb']:.1f}x | "
+                         f"{inference_mb(d):.0f} / {inference_mb(s):.0f} "
+                         f"({inference_mb(d) / max(inference_mb(s), 1):.1f}x) | {s['decode_ms']:.0f} |")
+    lines += ["", "## Every configuration", "",
+              "| model | runtime | method | GMACs | total ms | decode ms | preprocess ms | network ms | peak MB |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['model']} | {r['runtime']} | {r['method']} | {r['gmacs']:.1f} | failed: "
+                         f"{r['error']} |||||")
+            continue
+        lines.append(f"| {r['model']} | {r['runtime']} | {r['method']} | {r['gmacs']:.1f} | {r['total_ms']:.0f} | "
+                     f"{r['decode_ms']:.0f} | {r['preprocess_ms']:.0f} | {r['network_ms']:.0f} | "
+                     f"{r['peak_mb']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict], meta: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = meta["models"]
+    fig, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 4), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        for runtime in meta["runtimes"]:
+            pts = [r for r in rows if r["model"] == model and r["runtime"] == runtime and "error" not in r]
+            if not pts:
+                continue
+            ax.plot([r["gmacs"] for r in pts], [r["total_ms"] for r in pts], "o-", label=runtime)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(model)
+        ax.set_xlabel("GMACs per video")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("latency per video, ms (decode included)")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle("Latency against compute: SFC r2/r4/r8 (left) to dense 1/10/30 views (right)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--runtimes", default=",".join(RUNTIMES))
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--video", type=Path, default=VIDEO)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--work", type=Path, default=REPO / "runs" / "speed")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "speed.md")
+    args = ap.parse_args(argv)
+    if not args.video.is_file():
+        sys.exit(f"error: video not found: {args.video} (see ../shared/data/README.md)")
+    models, runtimes, methods = (args.models.split(","), args.runtimes.split(","), args.methods.split(","))
+    args.work.mkdir(parents=True, exist_ok=True)
+    done_path = args.work / "results.jsonl"
+    done = {key(r): r for r in map(json.loads, done_path.read_text().splitlines())} if done_path.exists() else {}
+    jobs = [(m, rt, me) for m in models for rt in runtimes for me in methods if (m, rt, me) not in done]
+    costs = {m: gmacs(m, args.work) for m in models}
+    with done_path.open("a") as log:
+        for model, runtime, method in tqdm(jobs, desc="speed", unit="config"):
+            row = {"model": model, "runtime": runtime, "method": method, "gmacs": costs[model][method],
+                   **measure(model, runtime, method, args.work, args.video, args.runs)}
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            done[key(row)] = row
+            tqdm.write(f"{model} {runtime} {method}: " + (row.get("error") or f"{row['total_ms']:.0f} ms"))
+    rows = [done[(m, rt, me)] for m in models for rt in runtimes for me in methods if (m, rt, me) in done]
+    frames = next((r["video_frames"] for r in rows if "video_frames" in r), 0)
+    meta = {"date": datetime.date.today().isoformat(), "machine": describe_machine(), "runs": args.runs,
+            "args": " ".join(argv if argv is not None else sys.argv[1:]), "video": args.video.name,
+            "video_frames": frames, "models": models, "runtimes": runtimes}
+    text = table(rows, meta)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    args.out.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    plot(rows, meta, args.out.with_suffix(".png"))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
