@@ -1,0 +1,116 @@
+"""Where the time goes inside one exported graph: per-op timings from each runtime's own profiler.
+
+    python benchmarks/profile_ops.py r3d_18 sfc_r4 onnxruntime
+    python benchmarks/profile_ops.py default clips openvino-int8 --runs 20
+
+Uses the exports benchmarks/speed.py keeps under runs/speed (made if missing):
+ONNX Runtime's session profiler, OpenVINO's performance counters (PERF_COUNT), and
+torch.profiler for PyTorch. Prints the op types by total time, and writes the table
+to benchmarks/results/ops-MODEL-GRAPH-RUNTIME.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from machine import describe_machine
+from speed import REPO, export, model_dir
+
+
+def input_for(name: str, graph: str, work: Path) -> np.ndarray:
+    from sfc_sdk import load_model
+
+    _, config = load_model(model_dir(name, work))
+    spec = config.input_spec
+    shape = (1, 3, spec.clip_len, spec.crop_size, spec.crop_size) if graph == "clips" else \
+        (1, 3, config.sfc.frames, spec.crop_size, spec.crop_size)
+    return np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+
+
+def ort_ops(path: Path, x: np.ndarray, runs: int) -> dict[str, float]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.enable_profiling = True
+    options.profile_file_prefix = str(Path(tempfile.mkdtemp()) / "ort")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    for _ in range(3 + runs):
+        session.run(None, {name: x})
+    events = json.loads(Path(session.end_profiling()).read_text())
+    totals: dict[str, float] = collections.defaultdict(float)
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            totals[e["args"]["op_name"]] += e["dur"] / 1000 / (3 + runs)  # us -> ms per call
+    return totals
+
+
+def ov_ops(path: Path, x: np.ndarray, runs: int, int8: bool) -> dict[str, float]:
+    import openvino as ov
+
+    config = {"PERF_COUNT": True, **({} if int8 else {"INFERENCE_PRECISION_HINT": "f32"})}
+    request = ov.Core().compile_model(str(path), "CPU", config).create_infer_request()
+    totals: dict[str, float] = collections.defaultdict(float)
+    for i in range(3 + runs):
+        request.infer({0: x})
+        if i >= 3:
+            for info in request.get_profiling_info():
+                totals[f"{info.node_type} ({info.exec_type})"] += info.real_time.total_seconds() * 1000 / runs
+    return totals
+
+
+def torch_ops(name: str, graph: str, x: np.ndarray, runs: int, work: Path) -> dict[str, float]:
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from sfc_sdk import load_model
+
+    net, _ = load_model(model_dir(name, work))
+    t = torch.from_numpy(x)
+    ratio = int(graph.split("_r")[1]) if graph != "clips" else None
+    with torch.inference_mode():
+        for _ in range(3):
+            net(t, ratio) if ratio else net.forward_views(t)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(runs):
+                net(t, ratio) if ratio else net.forward_views(t)
+    return {e.key: e.self_cpu_time_total / 1000 / runs for e in prof.key_averages()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", help="default, r3d_18, r2plus1d_18 or x3d_s")
+    ap.add_argument("graph", help="clips (one dense view) or sfc_r2 / sfc_r4 / sfc_r8")
+    ap.add_argument("runtime", choices=["torch", "onnxruntime", "openvino", "openvino-int8"])
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--work", type=Path, default=REPO / "runs" / "speed")
+    args = ap.parse_args()
+    x = input_for(args.model, args.graph, args.work)
+    if args.runtime == "torch":
+        totals = torch_ops(args.model, args.graph, x, args.runs, args.work)
+    else:
+        path = export(args.model, args.runtime, args.graph, args.work)
+        totals = ort_ops(path, x, args.runs) if args.runtime == "onnxruntime" else \
+            ov_ops(path, x, args.runs, args.runtime == "openvino-int8")
+    total = sum(totals.values())
+    lines = [f"# Per-op time: {args.model} {args.graph} on {args.runtime}", "",
+             f"{datetime.date.today()}, {describe_machine()}. `python benchmarks/profile_ops.py {args.model} "
+             f"{args.graph} {args.runtime}`: mean per call over {args.runs} calls, the runtime's own profiler.", "",
+             "| op | ms per call | share |", "|---|---:|---:|"]
+    for op, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:15]:
+        lines.append(f"| {op} | {ms:.2f} | {ms / total:.1%} |")
+    lines.append(f"| all ops | {total:.2f} | 100% |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = REPO / "benchmarks" / "results" / f"ops-{args.model}-{args.graph}-{args.runtime}.md"
+    out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
