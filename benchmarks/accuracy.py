@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from machine import describe_machine
 
-from sfc_sdk import Recognizer, SFCModel, load_model, read_state_dict, save_model
+from sfc_sdk import Recognizer
 from sfc_sdk.longvideo import make_long_video
 from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
 from sfc_sdk.training.data import scan_folder
@@ -91,20 +91,6 @@ def subset(data: Path, config: Config, work: Path) -> Path:
     return root
 
 
-def split_at(backbone: Path, split: str, out: Path) -> Path:
-    """The same trained backbone with its head ending after `split` (a fresh SFC module
-    sized for that stage), as a model directory `train sfc` can start from."""
-    if (out / "config.json").exists():
-        return out
-    _, config = load_model(backbone)
-    config = replace(config, split=split)
-    model = SFCModel.from_config(config)
-    state = {k[len("backbone."):]: v for k, v in read_state_dict(backbone / "model.safetensors").items()
-             if k.startswith("backbone.")}
-    model.backbone.load_state_dict(state)
-    return save_model(model, config, out)
-
-
 def train_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: bool, device: str = "cpu",
                also_held_out: tuple[str, ...] = ()) -> Path:
     held_out = [f"{a}_*" for a in (actor, *also_held_out)]
@@ -112,10 +98,10 @@ def train_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress:
     if not (backbone / "config.json").exists():
         train_backbone(data, "r2plus1d_tiny", backbone, settings=config.backbone, exclude=held_out,
                        resume=(backbone / "train_state.pt").exists(), progress=progress, device=device)
-    base = backbone if not config.split else split_at(backbone, config.split, fold_dir / f"backbone_{config.split}")
     if not (sfc / "config.json").exists():
-        train_sfc(base, data, sfc, settings=config.sfc, options=SFCTrainOptions(ratios=config.ratios),
-                  exclude=held_out, resume=(sfc / "train_state.pt").exists(), progress=progress)
+        train_sfc(backbone, data, sfc, settings=config.sfc, options=SFCTrainOptions(ratios=config.ratios),
+                  exclude=held_out, resume=(sfc / "train_state.pt").exists(), progress=progress,
+                  split=config.split or None)
     return sfc
 
 

@@ -61,9 +61,10 @@ def train_backbone_cmd(data, arch, epochs, steps_per_epoch, batch_size, lr, seed
               help="Distil the dense 30-view prediction on: the videos it gets right, all, or none.")
 @click.option("--long-videos/--no-long-videos", default=True, show_default=True,
               help="Also train on long versions of the training clips (clip inside its empty scene).")
+@click.option("--split", help="End the head after this stage instead of the model's (see `sfc-sdk backbones`).")
 @_settings_options(epochs=6, steps=100, lr=1e-3)
-def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, epochs, steps_per_epoch, batch_size, lr, seed, val,
-                  exclude, resume, out) -> None:
+def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, epochs, steps_per_epoch, batch_size, lr, seed,
+                  val, exclude, resume, out) -> None:
     """Train only the SFC module; the backbone is frozen and verified unchanged."""
     from .errors import ConfigError
     from .training.sfc import SFCTrainOptions, train_sfc
@@ -74,5 +75,5 @@ def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, epochs, steps_p
         raise ConfigError(f"--ratios must be integers separated by commas, got {ratios!r}") from None
     options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos)
     path = train_sfc(model_dir, data, out, settings=_settings(epochs, steps_per_epoch, batch_size, lr, seed),
-                     options=options, val=val, exclude=exclude, resume=resume)
+                     options=options, val=val, exclude=exclude, resume=resume, split=split)
     click.echo(f"model written to {path}")

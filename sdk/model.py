@@ -6,7 +6,7 @@ it is stored as `config.json` next to `model.safetensors` (see `checkpoint.py`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import torch
@@ -118,3 +118,12 @@ class SFCModel(nn.Module):
     def forward_views(self, views: torch.Tensor) -> torch.Tensor:
         """(V, 3, T, H, W) standard clips -> logits (V, classes)."""
         return self.backbone(views)
+
+
+def resplit(model: SFCModel, config: ModelConfig, split: str) -> tuple[SFCModel, ModelConfig]:
+    """The same backbone weights with the head ending after `split` (a stage name, see
+    `sfc-sdk backbones`) and a fresh, untrained SFC module sized for that stage."""
+    config = replace(config, split=split)
+    new = SFCModel.from_config(config)
+    new.backbone.load_state_dict(model.backbone.state_dict())
+    return new.eval(), config

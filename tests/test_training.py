@@ -67,6 +67,21 @@ def test_sfc_training_leaves_the_backbone_unchanged(trained_backbone, small_data
     assert len(list((tmp_path / "sfc" / "long_videos").glob("*_long.avi"))) == 9  # 6 train + 3 val clips
 
 
+def test_sfc_at_another_split_point_keeps_the_backbone(trained_backbone, small_dataset, tmp_path):
+    out = sfc_sdk("train", "sfc", "--backbone", trained_backbone, "--data", small_dataset, "--split", "layer3",
+                  "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--no-long-videos",
+                  "-o", tmp_path / "sfc3")
+    assert out.returncode == 0, out.stderr
+    base, _ = load_model(trained_backbone)
+    moved, config = load_model(tmp_path / "sfc3")
+    assert config.split == "layer3" and moved.backbone.split == "layer3" != base.backbone.split
+    assert state_hash(moved.backbone) == state_hash(base.backbone)
+    assert moved.sfc.channels == 2 * base.sfc.channels  # sized for layer3's features
+    bad = sfc_sdk("train", "sfc", "--backbone", trained_backbone, "--data", small_dataset, "--split", "layer9",
+                  "-o", tmp_path / "bad")
+    assert bad.returncode == 1 and "layer9" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_killed_training_resumes_to_the_same_model(small_dataset, tmp_path):
     """Kill `sfc-sdk train backbone` after its first checkpoint, resume it, and get the
     very model an uninterrupted run gives."""

@@ -24,7 +24,7 @@ from ..backbones import InputSpec
 from ..checkpoint import load_model, save_model, state_hash
 from ..errors import ConfigError
 from ..longvideo import make_long_video
-from ..model import SFCModel
+from ..model import SFCModel, resplit
 from ..sampling import uniform_indices
 from ..transforms import center_crop, normalize
 from ..video import sample_frames
@@ -119,9 +119,10 @@ def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, label: int, 
 def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, *,
               settings: TrainSettings | None = None, options: SFCTrainOptions | None = None,
               val: Sequence[str] = (), exclude: Sequence[str] = (), resume: bool = False,
-              progress: bool = True) -> Path:
+              progress: bool = True, split: str | None = None) -> Path:
     """Train the SFC module of the model in `model_dir` on `data_dir`; write a model
-    directory to `out_dir` and return it."""
+    directory to `out_dir` and return it. `split`: end the head after this stage
+    instead of the model's (its SFC module then starts fresh)."""
     from tqdm import tqdm
 
     from ..recognizer import Recognizer
@@ -130,6 +131,8 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     options = options or SFCTrainOptions()
     out_dir = Path(out_dir)
     model, config = load_model(model_dir)
+    if split and split != model.backbone.split:
+        model, config = resplit(model, config, split)
     spec = config.input_spec
     classes, items = scan_folder(data_dir, exclude=exclude)
     if tuple(classes) != config.labels:
