@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "speed")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "speed.md")
+    ap.add_argument("--export-only", action="store_true", help="only make the exports (no timing: any machine load)")
     args = ap.parse_args(argv)
     if not args.video.is_file():
         sys.exit(f"error: video not found: {args.video} (see ../shared/data/README.md)")
@@ -225,6 +226,14 @@ def main(argv: list[str] | None = None) -> None:
     done_path = args.work / "results.jsonl"
     done = {key(r): r for r in map(json.loads, done_path.read_text().splitlines())} if done_path.exists() else {}
     jobs = [(m, rt, me) for m in models for rt in runtimes for me in methods if (m, rt, me) not in done]
+    if args.export_only:
+        graphs = sorted({(m, rt, graph_for(me)) for m, rt, me in jobs if rt != "torch"})
+        for m, rt, g in tqdm(graphs, desc="export", unit="graph"):
+            try:
+                export(m, rt, g, args.work)
+            except Exception as e:  # noqa: BLE001 - reported again as the row's error when measured
+                tqdm.write(f"{m} {rt} {g}: {type(e).__name__}: {str(e)[:160]}")
+        return
     costs = {m: gmacs(m, args.work) for m in models}
     with done_path.open("a") as log:
         for model, runtime, method in tqdm(jobs, desc="speed", unit="config"):

@@ -15,14 +15,17 @@ except PackageNotFoundError:  # running from a source tree without installing
 from .backbones import InputSpec, VideoBackbone, create_backbone, list_backbones, register_backbone
 from .checkpoint import load_model, load_weights, read_state_dict, save_model
 from .errors import SfcError
+from .live_source import SourceOptions
 from .model import ModelConfig, SFCModel, SFCSettings
 from .recognizer import Recognizer
 from .results import KeptMoment, LabelScore, Prediction
 from .sfc import SelectiveFeatureCompression
+from .stream import WindowResult
 
 __all__ = [
     "InputSpec", "KeptMoment", "LabelScore", "ModelConfig", "Prediction", "Recognizer", "SFCModel",
-    "SFCSettings", "SelectiveFeatureCompression", "SfcError", "VideoBackbone", "__version__",
+    "SFCSettings", "SelectiveFeatureCompression", "SfcError", "SourceOptions", "VideoBackbone", "WindowResult",
+    "__version__",
     "create_backbone", "list_backbones", "load_model", "load_weights", "read_state_dict",
     "register_backbone", "save_model",
 ]

@@ -117,6 +117,18 @@ def test_growing_file_is_followed_to_its_end(rec, lena_frames, lena_video, tmp_p
         assert a.label == b.label
 
 
+def test_a_bundle_streams_the_same_windows(rec, lena_video, bundles):
+    """An exported bundle has no head-feature reuse (one fixed graph) but gives the same
+    windows and, for FP32, the same results as the PyTorch model."""
+    exported = Recognizer(bundles("onnx", "fp32"))
+    ours = list(rec.stream(lena_video, window_s=2.0, stride_s=1.0))
+    theirs = list(exported.stream(lena_video, window_s=2.0, stride_s=1.0))
+    assert [r.frames for r in theirs] == [r.frames for r in ours]
+    assert all(r.reused_steps == 0 for r in theirs) and theirs[0].prediction.runtime.startswith("onnxruntime")
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.label == b.label and abs(a.prediction.score - b.prediction.score) < 1e-3
+
+
 class MJPEGServer:
     """A loopback HTTP server sending JPEG frames as multipart/x-mixed-replace at `fps`.
     `connections`: how many requests get frames (later ones get 404); `stall_after`:
