@@ -56,6 +56,10 @@ class HeadFeatureCache:
         self._cache: dict[int, torch.Tensor] = {}  # global step -> (C, H, W), context-complete
         self.reused = 0  # steps taken from the cache in the last call
 
+    def reset(self) -> None:
+        """Forget every feature (the stream restarted after a gap: step numbers start over)."""
+        self._cache.clear()
+
     @torch.inference_mode()
     def features(self, frames: torch.Tensor, first_step: int) -> torch.Tensor:
         """(1, 3, T, H, W) window starting at global head step `first_step` -> head

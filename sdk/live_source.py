@@ -184,6 +184,9 @@ class LiveSource:
             # Live time lost (more than a quarter second of grid points): a gap, not a
             # frame to repeat across it.
             gap = self.live and due > 1 + max(1.0, self.rate / 4)
+            if gap:
+                self.events.append(f"{(due - 1) / self.rate:.2f} s of stream lost before frame {frame}: "
+                                   "the window starts again")
             if due > 1 and not gap and not self._said_slow:
                 self._said_slow = True
                 self.events.append(f"the source gives fewer frames than the {self.rate:.3g} samples/s the window "

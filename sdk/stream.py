@@ -109,6 +109,8 @@ def stream_windows(rec: Recognizer, source: str | int | Path, *, window_s: float
         if sample.gap:
             window.clear()
             taken = 0
+            if cache is not None:
+                cache.reset()
         repeated += sample.repeats - 1
         for _ in range(sample.repeats):
             window.append((sample.data, sample.frame, sample.time_s))

@@ -132,9 +132,11 @@ def test_a_bundle_streams_the_same_windows(rec, lena_video, bundles):
 class MJPEGServer:
     """A loopback HTTP server sending JPEG frames as multipart/x-mixed-replace at `fps`.
     `connections`: how many requests get frames (later ones get 404); `stall_after`:
-    stop sending after that many frames but keep the connection open."""
+    stop sending after that many frames but keep the connection open; `pause`: (frame,
+    seconds) to wait before sending that frame, as a network hiccup."""
 
-    def __init__(self, frames: list[np.ndarray], fps: float, connections: int = 1, stall_after: int | None = None):
+    def __init__(self, frames: list[np.ndarray], fps: float, connections: int = 1, stall_after: int | None = None,
+                 pause: tuple[int, float] | None = None):
         self.jpegs = [cv2.imencode(".jpg", f)[1].tobytes() for f in frames]
         self.served = 0
         self.release = threading.Event()
@@ -154,6 +156,8 @@ class MJPEGServer:
                         if stall_after is not None and i >= stall_after:
                             server.release.wait(60)
                             return
+                        if pause and i == pause[0]:
+                            time.sleep(pause[1])
                         self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
                                          % len(jpeg) + jpeg + b"\r\n")
                         time.sleep(1 / fps)
@@ -216,6 +220,26 @@ def test_http_stream_agrees_with_offline_and_reconnects_then_gives_up(rec, lena_
         same_as_offline(rec, r, np.stack([offline_frames[i % n] for i in r.frames]), atol=1e-4)
         labels.add(r.label)
     assert len(labels) >= 2  # the actor changes action; so do the live labels
+
+
+def test_a_gap_in_a_live_stream_restarts_the_window(rec, lena_frames):
+    reference = MJPEGServer(lena_frames, fps=1000)
+    offline_frames = reference.received()
+    reference.close()
+    # A 1 s hiccup (shorter than the stall timeout) just after the first window: the windows
+    # after it start from step 0 again, where the cache holds that first window's steps.
+    server = MJPEGServer(lena_frames, fps=50, pause=(70, 1.0))
+    try:
+        results, _ = collect(rec.stream(server.url, window_s=1.28, stride_s=0.32,
+                                        options=SourceOptions(stall_timeout_s=3, reconnects=0)),
+                             StreamDisconnectedError)
+    finally:
+        server.close()
+    after = [r for r in results if r.frames[0] >= 70]
+    assert any("s of stream lost" in e for r in results for e in r.events)
+    assert len(after) >= 3 and not any(min(r.frames) < 70 <= max(r.frames) for r in results)  # none spans the gap
+    for r in after[:3]:  # the head-feature cache did not carry features across the gap
+        same_as_offline(rec, r, np.stack([offline_frames[i] for i in r.frames]), atol=1e-4)
 
 
 def test_stalled_stream_times_out_with_a_typed_error(rec, lena_frames):
