@@ -28,7 +28,8 @@ def input_for(name: str, graph: str, work: Path) -> np.ndarray:
 
     _, config = load_model(model_dir(name, work))
     spec = config.input_spec
-    shape = (1, 3, spec.clip_len, spec.crop_size, spec.crop_size) if graph == "clips" else \
+    batch = int(graph.split("_b")[1]) if "_b" in graph else 1
+    shape = (batch, 3, spec.clip_len, spec.crop_size, spec.crop_size) if graph.startswith("clips") else \
         (1, 3, config.sfc.frames, spec.crop_size, spec.crop_size)
     return np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
 
@@ -73,7 +74,7 @@ def torch_ops(name: str, graph: str, x: np.ndarray, runs: int, work: Path) -> di
 
     net, _ = load_model(model_dir(name, work))
     t = torch.from_numpy(x)
-    ratio = int(graph.split("_r")[1]) if graph != "clips" else None
+    ratio = int(graph.split("_r")[1]) if graph.startswith("sfc") else None
     with torch.inference_mode():
         for _ in range(3):
             net(t, ratio) if ratio else net.forward_views(t)
@@ -86,7 +87,7 @@ def torch_ops(name: str, graph: str, x: np.ndarray, runs: int, work: Path) -> di
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", help="default, r3d_18, r2plus1d_18 or x3d_s")
-    ap.add_argument("graph", help="clips (one dense view) or sfc_r2 / sfc_r4 / sfc_r8")
+    ap.add_argument("graph", help="clips (one dense view), clips_b10 / clips_b30 (views in one batch), sfc_r2/4/8")
     ap.add_argument("runtime", choices=["torch", "onnxruntime", "openvino", "openvino-int8"])
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "speed")

@@ -71,7 +71,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
     ap.add_argument("runtime")
-    ap.add_argument("method")  # "dense 10x3" or "sfc r4"
+    ap.add_argument("method")  # "dense 10x3", "dense 10x3 seq" or "sfc r4"
     ap.add_argument("video")
     ap.add_argument("--file", help="exported model file (not for torch)")
     ap.add_argument("--runs", type=int, default=5)
@@ -102,8 +102,8 @@ def main() -> None:
         views = Views.parse(args.method.split()[1])
         plan, short = dense_plan(spec, views)
         prepare = lambda f: dense_input(f, spec, views)  # noqa: E731
-        # torch takes every view in one batch (as Recognizer does); the exported graphs take one clip per call
-        calls = (lambda x: [x]) if args.runtime == "torch" else (lambda x: [x[i:i + 1] for i in range(len(x))])  # noqa: E731
+        # All views in one batch (as Recognizer does), or "seq": one clip per call.
+        calls = (lambda x: [x[i:i + 1] for i in range(len(x))]) if args.method.endswith("seq") else (lambda x: [x])  # noqa: E731
 
     parts = []
     for i in range(args.warmup + args.runs):

@@ -18,19 +18,20 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
 def test_speed_benchmark_runs_one_small_configuration(clips_dir, tmp_path):
     out_md = tmp_path / "speed.md"
     cmd = [sys.executable, str(SCRIPT), "--models", "default", "--runtimes", "torch,onnxruntime",
-           "--methods", "dense 1x1,dense 10x3,sfc r4", "--runs", "1", "--work", str(tmp_path / "work"),
+           "--methods", "dense 1x1,dense 10x3,dense 10x3 seq,sfc r4", "--runs", "1", "--work", str(tmp_path / "work"),
            "--out", str(out_md), "--video", str(clips_dir / "arm_wrestling_kinetics.mp4")]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in out_md.with_suffix(".jsonl").read_text().splitlines()]
-    assert len(rows) == 2 * 3
+    assert len(rows) == 2 * 4
     for row in rows:
         assert "error" not in row, row
         assert row["gmacs"] > 0 and row["total_ms"] >= row["network_ms"] > 0 and row["decode_ms"] > 0
         assert row["peak_mb"] >= row["loaded_mb"] > 0 and row["video_frames"] == 280
     sfc = next(r for r in rows if r["method"] == "sfc r4")
     dense = next(r for r in rows if r["method"] == "dense 10x3")
-    assert sfc["used_frames"] == 64 and dense["gmacs"] > 5 * sfc["gmacs"]
+    seq = next(r for r in rows if r["method"] == "dense 10x3 seq")
+    assert sfc["used_frames"] == 64 and dense["gmacs"] == seq["gmacs"] > 5 * sfc["gmacs"]
     table = out_md.read_text()
     summary = [line for line in table.splitlines() if line.startswith("| default | onnxruntime |")][0]
     cells = [c.strip() for c in summary.strip("|").split("|")]
@@ -38,4 +39,4 @@ def test_speed_benchmark_runs_one_small_configuration(clips_dir, tmp_path):
     assert out_md.with_suffix(".png").stat().st_size > 10_000
     # A second run measures nothing new (results and exports are kept).
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and (tmp_path / "work" / "results.jsonl").read_text().count("\n") == 6
+    assert again.returncode == 0 and (tmp_path / "work" / "results.jsonl").read_text().count("\n") == 8
