@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "weizmann"
 RESULTS = REPO / "benchmarks" / "results"
 SETTINGS = [(4.0, 1.0), (4.0, 0.5), (2.0, 0.5), (2.0, 0.25)]  # (window_s, stride_s)
+BIG = "r2plus1d_18"  # a full-size backbone (random weights), where the head is 95% of the compute
 
 
 def lena_video(data: Path, out: Path) -> tuple[Path, list[np.ndarray]]:
@@ -52,24 +53,25 @@ def lena_video(data: Path, out: Path) -> tuple[Path, list[np.ndarray]]:
     return out, frames
 
 
-def from_file(rec, video: Path, window_s: float, stride_s: float, reuse: bool) -> dict:
+def from_file(rec, video: Path, window_s: float, stride_s: float, reuse: bool | str,
+              max_windows: int | None = None) -> dict:
     start = time.perf_counter()
-    results = list(rec.stream(video, window_s=window_s, stride_s=stride_s, reuse=reuse))
+    results = list(rec.stream(video, window_s=window_s, stride_s=stride_s, reuse=reuse, max_windows=max_windows))
     wall = time.perf_counter() - start
     compute = [r.prediction.timings_ms["total"] for r in results]
+    decision = next((e for r in results for e in r.events if e.startswith("head-feature reuse")), "")
     return {"windows": len(results), "windows_per_s": len(results) / wall,
             "compute_ms": statistics.median(compute), "compute_p90_ms": float(np.percentile(compute, 90)),
             "reused": statistics.fmean(r.reused_steps for r in results[1:]),
-            "steps": rec.default_frames // rec.head_stride,
+            "steps": rec.default_frames // rec.head_stride, "decision": decision,
             "labels": [r.label for r in results]}
 
 
 def live(rec, frames: list[np.ndarray], window_s: float, stride_s: float) -> dict:
-    sys.path.insert(0, str(REPO / "tests"))
-    from test_stream import MJPEGServer
-
+    sys.path.insert(0, str(REPO))
     from sfc_sdk.errors import StreamDisconnectedError
     from sfc_sdk.live_source import SourceOptions
+    from tests.test_stream import MJPEGServer  # the loopback camera the tests use
 
     server = MJPEGServer(frames, fps=25)
     results = []
@@ -103,15 +105,22 @@ def main() -> None:
     rec = Recognizer(device="cpu")
     list(rec.stream(video, window_s=4.0, stride_s=1.0, max_windows=3))  # warm-up
     rows = []
-    for window_s, stride_s in SETTINGS:
-        reused = from_file(rec, video, window_s, stride_s, reuse=True)
-        full = from_file(rec, video, window_s, stride_s, reuse=False)
-        same = sum(a == b for a, b in zip(reused["labels"], full["labels"], strict=True)) / len(full["labels"])
-        row = {"window_s": window_s, "stride_s": stride_s, "reuse": reused, "full": full, "same_labels": same,
-               "live": live(rec, frames, window_s, stride_s)}
-        rows.append(row)
-        print(row["window_s"], row["stride_s"], {k: v for k, v in reused.items() if k != "labels"},
-              {k: v for k, v in full.items() if k != "labels"}, row["live"], flush=True)
+    big = Recognizer(REPO / "runs" / "speed" / "models" / BIG, device="cpu") if \
+        (REPO / "runs" / "speed" / "models" / BIG).is_dir() else None  # made by benchmarks/speed.py
+    for name, r, settings, limit in (("bundled", rec, SETTINGS, None), (BIG, big, SETTINGS[:1], 12)):
+        if r is None:
+            continue
+        for window_s, stride_s in settings:
+            reused = from_file(r, video, window_s, stride_s, reuse=True, max_windows=limit)
+            full = from_file(r, video, window_s, stride_s, reuse=False, max_windows=limit)
+            auto = from_file(r, video, window_s, stride_s, reuse="auto", max_windows=limit)
+            same = sum(a == b for a, b in zip(reused["labels"], full["labels"], strict=True)) / len(full["labels"])
+            row = {"model": name, "window_s": window_s, "stride_s": stride_s, "reuse": reused, "full": full,
+                   "auto": auto, "same_labels": same,
+                   "live": live(r, frames, window_s, stride_s) if name == "bundled" else None}
+            rows.append(row)
+            print(name, window_s, stride_s, {k: v for k, v in reused.items() if k != "labels"},
+                  {k: v for k, v in full.items() if k != "labels"}, auto["decision"], row["live"], flush=True)
 
     lines = [
         "# Live recognition: windows per second and latency per window",
@@ -120,23 +129,28 @@ def main() -> None:
         f"({rec.config.name}, SFC {rec.default_frames} samples per window, ratio {rec.default_ratio}, PyTorch CPU), "
         f"on actor lena's 10 Weizmann clips back to back ({len(frames)} frames, {len(frames) / 25:.0f} s at 25 fps).",
         "",
-        "From a file, as fast as possible (decode + preprocess + network; every window computed):",
+        "From a file, as fast as possible (decode + preprocess + network; every window computed), head "
+        "features reused (on), recomputed (off), and the default (auto: both timed on the first windows, "
+        f"the faster kept). {BIG}: random weights, first 12 windows.",
         "",
-        "| window s | stride s | windows/s, reuse | windows/s, recompute | compute ms/window, reuse | "
-        "compute ms/window, recompute | head steps reused per window | same labels |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | window s | stride s | windows/s on / off / auto | compute ms/window on / off / auto | "
+        "head steps reused per window (on) | auto chose | same labels on vs off |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
-        a, b = r["reuse"], r["full"]
-        lines.append(f"| {r['window_s']:g} | {r['stride_s']:g} | {a['windows_per_s']:.1f} | {b['windows_per_s']:.1f} "
-                     f"| {a['compute_ms']:.1f} | {b['compute_ms']:.1f} | {a['reused']:.1f} of {a['steps']} "
-                     f"| {r['same_labels']:.0%} |")
+        a, b, c = r["reuse"], r["full"], r["auto"]
+        lines.append(f"| {r['model']} | {r['window_s']:g} | {r['stride_s']:g} | {a['windows_per_s']:.1f} / "
+                     f"{b['windows_per_s']:.1f} / {c['windows_per_s']:.1f} | {a['compute_ms']:.1f} / "
+                     f"{b['compute_ms']:.1f} / {c['compute_ms']:.1f} | {a['reused']:.1f} of {a['steps']} "
+                     f"| {c['decision'] or '-'} | {r['same_labels']:.0%} |")
     lines += ["", "Live, from a loopback HTTP MJPEG stream at 25 fps (latency: last frame of the window "
               "arrived -> its result):", "",
               "| window s | stride s | windows | latency median ms | latency p90 ms | dropped samples | "
               "skipped windows |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         v = r["live"]
+        if v is None:
+            continue
         lines.append(f"| {r['window_s']:g} | {r['stride_s']:g} | {v['windows']} | {v['latency_ms']:.0f} "
                      f"| {v['latency_p90_ms']:.0f} | {v['dropped']} | {v['skipped']} |")
     text = "\n".join(lines) + "\n"
@@ -151,14 +165,15 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [f"{r['window_s']:g}s / {r['stride_s']:g}s" for r in rows]
+    names = [f"{r['model']}\n{r['window_s']:g}s / {r['stride_s']:g}s" for r in rows]
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.bar(x - 0.2, [r["reuse"]["compute_ms"] for r in rows], 0.4, label="head features reused")
     ax.bar(x + 0.2, [r["full"]["compute_ms"] for r in rows], 0.4, label="recomputed per window")
+    ax.set_yscale("log")
     ax.set_xticks(x, names)
     ax.set_xlabel("window / stride")
-    ax.set_ylabel("compute per window, ms (median)")
+    ax.set_ylabel("compute per window, ms (median, log)")
     ax.set_title("Live SFC on this CPU: cost of one window")
     ax.legend()
     fig.tight_layout()

@@ -26,6 +26,9 @@ def _ratio_for_device(rec, target: str, stride_s: float, profiles) -> tuple[int,
     return ratio, f"device {device.profile.name} ({device.how}): ratio {ratio}, {record.get('reason', '')}"
 
 
+REUSE = {"auto": "auto", "on": True, "off": False}
+
+
 @click.command()
 @click.argument("source")
 @click.option("--model", "-m", help="Model directory or bundle (default: the bundled model).")
@@ -40,9 +43,10 @@ def _ratio_for_device(rec, target: str, stride_s: float, profiles) -> tuple[int,
 @click.option("--stall-timeout", type=float, default=5.0, show_default=True, help="Seconds without a frame = stalled.")
 @click.option("--reconnects", type=int, default=3, show_default=True, help="Reopen attempts before giving up.")
 @click.option("--follow", is_flag=True, help="SOURCE is a file being written: wait for new frames at its end.")
-@click.option("--no-reuse", is_flag=True, help="Recompute the head over every window (no feature reuse).")
+@click.option("--reuse", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="Reuse head features of overlapping windows (PyTorch models); auto: where it measures faster.")
 def watch(source, model, runtime, window_s, stride_s, target, profiles, ratio, as_json, max_windows, stall_timeout,
-          reconnects, follow, no_reuse) -> None:
+          reconnects, follow, reuse) -> None:
     """Recognise actions live in SOURCE: a camera index (0), an rtsp:// or http:// URL, or a video file
     (with --follow, one still being written).
 
@@ -58,7 +62,7 @@ def watch(source, model, runtime, window_s, stride_s, target, profiles, ratio, a
         click.echo(why, err=True)
     options = SourceOptions(stall_timeout_s=stall_timeout, reconnects=reconnects, follow=follow)
     latencies, last = [], None
-    for result in rec.stream(source, window_s=window_s, stride_s=stride_s, ratio=ratio, reuse=not no_reuse,
+    for result in rec.stream(source, window_s=window_s, stride_s=stride_s, ratio=ratio, reuse=REUSE[reuse],
                              options=options, max_windows=max_windows):
         latencies.append(result.latency_ms)
         last = result

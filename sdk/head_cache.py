@@ -12,13 +12,23 @@ running the head on the whole window; the tests check it against `predict`.
 `halo` is measured, not declared: `probe_halo` perturbs one input step and sees how
 far the change reaches. A head that mixes time globally has no finite halo and is
 simply run on the whole window.
+
+Fewer steps is not always less time: two short runs cost more per step than one long
+one, and for a small head (the bundled model's) the saving can vanish. `reuse="auto"`
+times both ways on the first windows (the results are the same either way) and keeps
+the faster.
 """
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import torch
 
 from .model import SFCModel
+
+AUTO_TRIALS = 3  # windows timed each way before "auto" decides
 
 
 @torch.inference_mode()
@@ -49,12 +59,15 @@ class HeadFeatureCache:
     ahead, or a cache that is cold, fall back to computing more, never to a wrong answer.
     """
 
-    def __init__(self, model: SFCModel, halo: int | None) -> None:
+    def __init__(self, model: SFCModel, halo: int | None, reuse: bool | str = "auto") -> None:
         self.model = model
         self.halo = halo
         self.stride = model.backbone.head_temporal_stride
         self._cache: dict[int, torch.Tensor] = {}  # global step -> (C, H, W), context-complete
         self.reused = 0  # steps taken from the cache in the last call
+        self.reuse = reuse if halo is not None else False  # True, False, or "auto" until decided
+        self.decision: str | None = None  # how "auto" decided, once it has
+        self._times: dict[bool, list[float]] = {True: [], False: []}
 
     def reset(self) -> None:
         """Forget every feature (the stream restarted after a gap: step numbers start over)."""
@@ -70,6 +83,23 @@ class HeadFeatureCache:
         if h is None:
             self.reused = 0
             return head(frames)
+        trial = None  # "auto": True / False = time this window with / without reuse
+        if self.reuse == "auto" and self._cache:
+            trial = len(self._times[True]) <= len(self._times[False])
+        start = time.perf_counter()
+        feats = self._features(frames, first_step, steps, h, reuse=self.reuse is True or trial is True)
+        if trial is not None:
+            self._times[trial].append(time.perf_counter() - start)
+            if min(len(t) for t in self._times.values()) >= AUTO_TRIALS:
+                on, off = (statistics.median(self._times[k]) * 1000 for k in (True, False))
+                self.reuse = on < off
+                self.decision = (f"head-feature reuse {'on' if self.reuse else 'off'}: head {on:.1f} ms per window "
+                                 f"with it, {off:.1f} ms without")
+        self._cache = {first_step + p: feats[0, :, p] for p in range(h, steps - h)}
+        return feats
+
+    def _features(self, frames: torch.Tensor, first_step: int, steps: int, h: int, reuse: bool) -> torch.Tensor:
+        head = self.model.backbone.forward_head
 
         def run(a: int, b: int) -> torch.Tensor:  # head over window steps [a, b)
             return head(frames[:, :, a * self.stride: b * self.stride])
@@ -77,14 +107,11 @@ class HeadFeatureCache:
         interior = range(h, steps - h)  # steps whose features do not depend on the window's edges
         missing = [p for p in interior if first_step + p not in self._cache]
         right = min(missing[0] if missing else steps - h, steps - h) - h  # first step of the right run
-        if right <= 2 * h:  # the two runs would meet: one run over the whole window is cheaper
-            feats = head(frames)
+        if not reuse or right <= 2 * h:  # (the two runs would meet: one run over the window is cheaper)
             self.reused = 0
-        else:
-            left = run(0, 2 * h)[:, :, :h]  # zero padding on the left, as in a one-shot pass
-            tail = run(right, steps)[:, :, h:]  # steps right + h ... end
-            middle = [self._cache[first_step + p] for p in range(h, right + h)]
-            self.reused = len(middle)
-            feats = torch.cat([left, torch.stack(middle, dim=1).unsqueeze(0), tail], dim=2)
-        self._cache = {first_step + p: feats[0, :, p] for p in interior}
-        return feats
+            return head(frames)
+        left = run(0, 2 * h)[:, :, :h]  # zero padding on the left, as in a one-shot pass
+        tail = run(right, steps)[:, :, h:]  # steps right + h ... end
+        middle = [self._cache[first_step + p] for p in range(h, right + h)]
+        self.reused = len(middle)
+        return torch.cat([left, torch.stack(middle, dim=1).unsqueeze(0), tail], dim=2)

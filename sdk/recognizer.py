@@ -177,7 +177,7 @@ class Recognizer:
             yield self.predict(video, top_k, **kwargs)
 
     def stream(self, source: str | int | Path, *, window_s: float = 4.0, stride_s: float = 1.0, top_k: int = 5,
-               ratio: int | None = None, reuse: bool = True, options: SourceOptions | None = None,
+               ratio: int | None = None, reuse: bool | str = "auto", options: SourceOptions | None = None,
                max_windows: int | None = None) -> Iterator[WindowResult]:
         """Recognise live: a camera index (0), an RTSP/HTTP URL or a video file.
 
@@ -185,7 +185,8 @@ class Recognizer:
         `window_s` seconds, SFC-compressed at the model's ratio. Stalls and disconnects
         are retried `options.reconnects` times, then raise `StreamStalledError` /
         `StreamDisconnectedError`; files end at their last frame. `reuse`: reuse the head
-        features two windows share (PyTorch models; exact, see `head_cache.py`).
+        features two windows share (PyTorch models; exact, see `head_cache.py`): True,
+        False, or "auto" (time both on the first windows, keep the faster).
         """
         from .stream import stream_windows
 

@@ -6,8 +6,9 @@
 The window holds the model's SFC input length (64 samples for the default model)
 spread over `window_s` seconds, so the sample rate is frames / window_s. Every frame
 is decoded once and every sample preprocessed once; with a PyTorch model, the head
-features of the steps two windows share are reused exactly (`head_cache.py`), so each
-window computes the head only over its new samples plus a halo at each edge. An
+features of the steps two windows share can be reused exactly (`head_cache.py`), so each
+window computes the head only over its new samples plus a halo at each edge; by default
+("auto") only where that measures faster on the first windows. An
 exported bundle is one fixed graph: it reuses the preprocessed samples, and runs the
 whole window.
 """
@@ -87,7 +88,7 @@ class WindowPlan:
 
 
 def stream_windows(rec: Recognizer, source: str | int | Path, *, window_s: float = 4.0, stride_s: float = 1.0,
-                   top_k: int = 5, ratio: int | None = None, reuse: bool = True,
+                   top_k: int = 5, ratio: int | None = None, reuse: bool | str = "auto",
                    options: SourceOptions | None = None, max_windows: int | None = None) -> Iterator[WindowResult]:
     """The generator behind `Recognizer.stream` (see there)."""
     spec, ratio = rec.spec, ratio or rec.default_ratio
@@ -98,9 +99,11 @@ def stream_windows(rec: Recognizer, source: str | int | Path, *, window_s: float
         frame = resize_short_side(rgb, spec.resize_size)[None]
         return normalize(center_crop(frame, spec.crop_size), spec.mean, spec.std)  # (3, 1, crop, crop)
 
+    if reuse not in (True, False, "auto"):
+        raise ConfigError(f"reuse must be True, False or 'auto', got {reuse!r}")
     cache = None
-    if reuse and rec.model is not None and rec.runtime.info().name == "torch":
-        cache = HeadFeatureCache(rec.model, probe_halo(rec.model, plan.samples))
+    if reuse is not False and rec.model is not None and rec.runtime.info().name == "torch":
+        cache = HeadFeatureCache(rec.model, probe_halo(rec.model, plan.samples), reuse)
     src = LiveSource(source, plan.rate, prepare=prepare, options=options)
     window: deque = deque(maxlen=plan.samples)  # (data, frame, time_s)
     taken = 0  # samples since the stream (or the last gap) began
@@ -123,6 +126,9 @@ def stream_windows(rec: Recognizer, source: str | int | Path, *, window_s: float
                 continue
             first_step = (taken - plan.samples) // rec.head_stride
             pred, reused = _run_window(rec, window, ratio, top_k, cache, first_step, str(source))
+            if cache is not None and cache.decision:
+                src.events.append(cache.decision)
+                cache.decision = None
             # Live: from the arrival of the window's last sample; files: the window's own compute.
             latency = (src.stream_time() - window[-1][2]) * 1000 if src.live else pred.timings_ms["total"]
             events, seen_events = src.events[seen_events:], len(src.events)

@@ -73,7 +73,7 @@ def same_as_offline(rec: Recognizer, result, frames: np.ndarray, atol: float) ->
 
 
 def test_file_stream_windows_equal_offline_predict_with_reused_features(rec, lena_video):
-    results = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5))
+    results = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5, reuse=True))
     assert len(results) >= 8
     assert all(r.reused_steps > 0 for r in results[1:])  # the head ran only over what was new
     assert [r.start_s for r in results] == sorted(r.start_s for r in results)
@@ -86,8 +86,12 @@ def test_file_stream_windows_equal_offline_predict_with_reused_features(rec, len
     # Reuse is exact: the same windows computed in full give the same results.
     full = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5, reuse=False))
     assert [r.frames for r in full] == [r.frames for r in results]
-    for a, b in zip(full, results, strict=True):
+    auto = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5))  # the default: time both, keep the faster
+    assert any(e.startswith("head-feature reuse") for r in auto for e in r.events)
+    for a, b, c in zip(full, results, auto, strict=True):
         np.testing.assert_allclose([t.score for t in a.prediction.top], [t.score for t in b.prediction.top],
+                                   atol=1e-4)
+        np.testing.assert_allclose([t.score for t in a.prediction.top], [t.score for t in c.prediction.top],
                                    atol=1e-4)
 
 
