@@ -79,8 +79,10 @@ def test_manifest_missing_key_or_not_json(bundle):
 
 def test_archive_round_trip(bundle, tmp_path, run_clip):
     archive = pack(bundle, tmp_path / "b.tar.gz")
-    pred = Recognizer.load(archive).predict(run_clip)
-    assert pred.runtime.startswith("onnxruntime") and len(pred.kept) == 8
+    rec = Recognizer.load(archive)
+    pred = rec.predict(run_clip)
+    kept = rec.default_frames // rec.head_stride // rec.default_ratio  # 64 frames / 4 per head step / ratio 4
+    assert pred.runtime.startswith("onnxruntime") and len(pred.kept) == kept == 4
 
 
 @pytest.mark.parametrize("name", ["../escape.txt", "/tmp/absolute.txt", "sub/../../escape.txt"])

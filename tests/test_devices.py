@@ -140,7 +140,7 @@ def test_cost_model_is_gmacs_over_device_throughput():
     net, config = load_model(default_model_dir())
     pi4 = resolve_device("raspberry-pi-4").profile
     options = cost_model_options(net, config, pi4, ratios=(1, 2, 4, 8, 3))
-    assert [o.ratio for o in options] == [1, 2, 4, 8]  # 3 does not divide the head's 32 steps
+    assert [o.ratio for o in options] == [1, 2, 4, 8]  # 3 does not divide the head's 16 steps
     gmacs = sfc_gmacs(net, 64, 4, 64).total
     assert options[2].latency_ms == pytest.approx(1000 * gmacs / pi4.throughput_gmacs)
     assert [o.latency_ms for o in options] == sorted((o.latency_ms for o in options), reverse=True)

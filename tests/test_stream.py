@@ -72,7 +72,9 @@ def same_as_offline(rec: Recognizer, result, frames: np.ndarray, atol: float) ->
     return offline
 
 
-def test_file_stream_windows_equal_offline_predict_with_reused_features(rec, lena_video):
+def test_file_stream_windows_equal_offline_predict_with_reused_features(lena_video, tiny_model_dir):
+    # A head ending after layer2 (32 steps per window) leaves room to reuse at this stride.
+    rec = Recognizer(tiny_model_dir, device="cpu")
     results = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5, reuse=True))
     assert len(results) >= 8
     assert all(r.reused_steps > 0 for r in results[1:])  # the head ran only over what was new
@@ -226,7 +228,8 @@ def test_http_stream_agrees_with_offline_and_reconnects_then_gives_up(rec, lena_
     assert len(labels) >= 2  # the actor changes action; so do the live labels
 
 
-def test_a_gap_in_a_live_stream_restarts_the_window(rec, lena_frames):
+def test_a_gap_in_a_live_stream_restarts_the_window(lena_frames, tiny_model_dir):
+    rec = Recognizer(tiny_model_dir, device="cpu")  # 32 head steps per window: reuse applies at this stride
     reference = MJPEGServer(lena_frames, fps=1000)
     offline_frames = reference.received()
     reference.close()
@@ -234,7 +237,7 @@ def test_a_gap_in_a_live_stream_restarts_the_window(rec, lena_frames):
     # after it start from step 0 again, where the cache holds that first window's steps.
     server = MJPEGServer(lena_frames, fps=50, pause=(70, 1.0))
     try:
-        results, _ = collect(rec.stream(server.url, window_s=1.28, stride_s=0.32,
+        results, _ = collect(rec.stream(server.url, window_s=1.28, stride_s=0.32, reuse=True,
                                         options=SourceOptions(stall_timeout_s=3, reconnects=0)),
                              StreamDisconnectedError)
     finally:
