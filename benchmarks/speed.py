@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "speed")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "speed.md")
     ap.add_argument("--export-only", action="store_true", help="only make the exports (no timing: any machine load)")
+    ap.add_argument("--report", action="store_true", help="only write the table and plot from the results so far")
     args = ap.parse_args(argv)
     if not args.video.is_file():
         sys.exit(f"error: video not found: {args.video} (see ../shared/data/README.md)")
@@ -242,6 +243,8 @@ def main(argv: list[str] | None = None) -> None:
     done_path = args.work / "results.jsonl"
     done = {key(r): r for r in map(json.loads, done_path.read_text().splitlines())} if done_path.exists() else {}
     jobs = [(m, rt, me) for m in models for rt in runtimes for me in methods if (m, rt, me) not in done]
+    if args.report:
+        jobs = []
     if args.export_only:
         graphs = sorted({(m, rt, graph_for(me)) for m, rt, me in jobs if rt != "torch"})
         for m, rt, g in tqdm(graphs, desc="export", unit="graph"):
@@ -250,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
             except Exception as e:  # noqa: BLE001 - reported again as the row's error when measured
                 tqdm.write(f"{m} {rt} {g}: {type(e).__name__}: {str(e)[:160]}")
         return
-    costs = {m: gmacs(m, args.work) for m in models}
+    costs = {m: gmacs(m, args.work) for m in models} if jobs else {}
     with done_path.open("a") as log:
         for model, runtime, method in tqdm(jobs, desc="speed", unit="config"):
             row = {"model": model, "runtime": runtime, "method": method, "gmacs": costs[model][method],
