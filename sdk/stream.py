@@ -28,12 +28,14 @@ import torch
 from .errors import ConfigError
 from .head_cache import HeadFeatureCache, probe_halo
 from .live_source import LiveSource, SourceOptions
+from .recognizer import _softmax
 from .results import KeptMoment, Prediction
 from .transforms import center_crop, normalize
 from .video import resize_short_side
 
 if TYPE_CHECKING:
     from .recognizer import Recognizer
+
 
 
 @dataclass
@@ -158,14 +160,13 @@ def _run_window(rec: Recognizer, window: deque, ratio: int, top_k: int, cache: H
             kept = kept_t.cpu().numpy()
         reused = cache.reused
     done = time.perf_counter()
-    s = rec.head_stride
+    s, samples = rec.head_stride, list(window)
     moments = []
     for p in kept[0].tolist():
-        span = list(window)[p * s:(p + 1) * s]
+        span = samples[p * s:(p + 1) * s]
         moments.append(KeptMoment(frame=span[len(span) // 2][1], first_frame=span[0][1], last_frame=span[-1][1],
                                   time_s=round((span[0][2] + span[-1][2]) / 2, 3)))
-    probs = np.exp(logits[0] - logits[0].max())
-    probs /= probs.sum()
+    probs = _softmax(logits[0])
     ms = {"decode": 0.0, "preprocess": (prepared - start) * 1000, "inference": (done - prepared) * 1000,
           "total": (done - start) * 1000}
     pred = Prediction(source=source, top=rec._top(probs, top_k), mode="sfc", ratio=ratio, views=None, kept=moments,
