@@ -5,8 +5,9 @@
 
 Uses the exports benchmarks/speed.py keeps under runs/speed (made if missing):
 ONNX Runtime's session profiler, OpenVINO's performance counters (PERF_COUNT), and
-torch.profiler for PyTorch. Prints the op types by total time, and writes the table
-to benchmarks/results/ops-MODEL-GRAPH-RUNTIME.md.
+torch.profiler for PyTorch (the SDK's runtime, or torch-eager: the model as loaded).
+Prints the op types by total time, and writes the table to
+benchmarks/results/ops-MODEL-GRAPH-RUNTIME.md.
 """
 
 from __future__ import annotations
@@ -66,21 +67,20 @@ def ov_ops(path: Path, x: np.ndarray, runs: int, int8: bool) -> dict[str, float]
     return totals
 
 
-def torch_ops(name: str, graph: str, x: np.ndarray, runs: int, work: Path) -> dict[str, float]:
-    import torch
+def torch_ops(name: str, graph: str, x: np.ndarray, runs: int, work: Path, optimize: bool) -> dict[str, float]:
     from torch.profiler import ProfilerActivity, profile
 
     from sfc_sdk import load_model
+    from sfc_sdk.runtimes.torch_runtime import TorchRuntime
 
-    net, _ = load_model(model_dir(name, work))
-    t = torch.from_numpy(x)
+    runtime = TorchRuntime(load_model(model_dir(name, work))[0], "cpu", optimize=optimize)
     ratio = int(graph.split("_r")[1]) if graph.startswith("sfc") else None
-    with torch.inference_mode():
-        for _ in range(3):
-            net(t, ratio) if ratio else net.forward_views(t)
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            for _ in range(runs):
-                net(t, ratio) if ratio else net.forward_views(t)
+    call = (lambda: runtime.run_sfc(x, ratio)) if ratio else (lambda: runtime.run_views(x))
+    for _ in range(3):
+        call()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(runs):
+            call()
     return {e.key: e.self_cpu_time_total / 1000 / runs for e in prof.key_averages()}
 
 
@@ -88,13 +88,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", help="default, r3d_18, r2plus1d_18 or x3d_s")
     ap.add_argument("graph", help="clips (one dense view), clips_b10 / clips_b30 (views in one batch), sfc_r2/4/8")
-    ap.add_argument("runtime", choices=["torch", "onnxruntime", "openvino", "openvino-int8"])
+    ap.add_argument("runtime", choices=["torch", "torch-eager", "onnxruntime", "openvino", "openvino-int8"])
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "speed")
     args = ap.parse_args()
     x = input_for(args.model, args.graph, args.work)
-    if args.runtime == "torch":
-        totals = torch_ops(args.model, args.graph, x, args.runs, args.work)
+    if args.runtime.startswith("torch"):  # torch-eager: the model as loaded, without torch_fusion.py
+        totals = torch_ops(args.model, args.graph, x, args.runs, args.work, optimize=args.runtime == "torch")
     else:
         path = export(args.model, args.runtime, args.graph, args.work)
         totals = ort_ops(path, x, args.runs) if args.runtime == "onnxruntime" else \

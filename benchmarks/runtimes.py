@@ -100,10 +100,15 @@ def calibration_folder(data: Path, work: Path) -> Path:
 
 
 def ensure_bundle(work: Path, fmt: str, precision: str, calib: Path) -> Path:
+    from sfc_sdk import load_model
     from sfc_sdk.converters.convert import convert
+    from sfc_sdk.recognizer import default_model_dir
 
     out = work / f"{fmt}-{precision}"
-    if not (out / "manifest.json").is_file():
+    manifest = out / "manifest.json"
+    current = load_model(default_model_dir())[1].to_dict()
+    # A bundle left from an earlier bundled model (another split, retrained) is made again.
+    if not manifest.is_file() or json.loads(manifest.read_text()).get("model") != current:
         print(f"converting {fmt} {precision} ...", flush=True)
         convert(None, fmt, out, precision=precision, calib=calib, overwrite=True, log=lambda _: None)
     return out

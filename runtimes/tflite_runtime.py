@@ -7,6 +7,7 @@ Outputs are matched by shape and dtype, not by position: the converter names the
 from __future__ import annotations
 
 import importlib
+import os
 
 import numpy as np
 
@@ -29,6 +30,14 @@ def load_interpreter_class():
     raise RuntimeUnavailableError('no LiteRT interpreter: pip install "sfc-sdk[tflite]" (' + "; ".join(reasons) + ")")
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask, which containers narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @register_runtime("tflite", module="ai_edge_litert|tflite_runtime", extra="tflite",
                   description="LiteRT (TFLite) interpreter with XNNPACK, CPU")
 class TFLiteRuntime(ExportedRuntime):
@@ -38,7 +47,10 @@ class TFLiteRuntime(ExportedRuntime):
         super().__init__(bundle)
         if device not in ("cpu", "auto"):
             raise RuntimeUnavailableError(f"the tflite runtime runs on the CPU, not {device!r}")
-        self.interpreter = load_interpreter_class()(model_path=str(bundle.model_path), num_threads=threads)
+        # The interpreter's own default (num_threads=None) runs XNNPACK on one thread:
+        # the bundled model took 27.7 ms there and 15.7 ms on this machine's 2 cores.
+        self.threads = threads or usable_cores()
+        self.interpreter = load_interpreter_class()(model_path=str(bundle.model_path), num_threads=self.threads)
         self.interpreter.allocate_tensors()
         self._input = self.interpreter.get_input_details()[0]["index"]
         outputs = self.interpreter.get_output_details()

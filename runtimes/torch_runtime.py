@@ -10,6 +10,7 @@ from sfc_sdk.model import SFCModel
 
 from .base import Runtime, RuntimeInfo
 from .registry import register_runtime
+from .torch_fusion import as_model_input, inference_copy
 
 
 def resolve_device(device: str) -> torch.device:
@@ -33,18 +34,22 @@ def resolve_device(device: str) -> torch.device:
 class TorchRuntime(Runtime):
     name = "torch"
 
-    def __init__(self, model: SFCModel, device: str = "auto") -> None:
+    def __init__(self, model: SFCModel, device: str = "auto", optimize: bool = True) -> None:
+        """`optimize`: run an inference copy (BatchNorm folded, channels-last on CPU;
+        see torch_fusion.py) instead of `model` itself; same outputs to float rounding,
+        at the cost of a second set of weights in memory while `model` is kept."""
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        self.model = inference_copy(model, self.device) if optimize else model.to(self.device).eval()
+        self._input = (lambda x: as_model_input(x, self.device)) if optimize else (lambda x: x.to(self.device))
 
     @torch.inference_mode()
     def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
-        logits, kept = self.model(torch.from_numpy(frames).to(self.device), ratio)
+        logits, kept = self.model(self._input(torch.from_numpy(frames)), ratio)
         return logits.float().cpu().numpy(), kept.cpu().numpy()
 
     @torch.inference_mode()
     def run_views(self, views: np.ndarray) -> np.ndarray:
-        return self.model.forward_views(torch.from_numpy(views).to(self.device)).float().cpu().numpy()
+        return self.model.forward_views(self._input(torch.from_numpy(views))).float().cpu().numpy()
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, str(self.device), "fp32")

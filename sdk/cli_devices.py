@@ -47,9 +47,11 @@ def _ints(text: str) -> list[int]:
 @click.option("--data", type=click.Path(path_type=str), help="Folder-per-class videos: also measure top-1.")
 @click.option("--limit", type=int, help="At most this many --data videos (spread over the classes).")
 @click.option("--runs", type=int, default=20, show_default=True, help="Timed calls per configuration.")
+@click.option("--calib", type=click.Path(path_type=str),
+              help="Videos to calibrate INT8 on, as convert --calib (keep them apart from --data).")
 @click.option("--profiles", multiple=True, type=click.Path(path_type=str), help="Folder of extra profiles.")
 @click.option("--output", "-o", type=click.Path(path_type=str), help="JSON path (default profile-DEVICE.json).")
-def profile(model, device_name, ratios, precision, runtime, data, limit, runs, profiles, output) -> None:
+def profile(model, device_name, ratios, precision, runtime, data, limit, runs, calib, profiles, output) -> None:
     """Measure MODEL (a model directory, default the bundled model, or a bundle) on this machine,
     per ratio and precision."""
     from sfc_sdk.devices import resolve_device
@@ -60,7 +62,7 @@ def profile(model, device_name, ratios, precision, runtime, data, limit, runs, p
     precisions = precision.split(",") if precision else [dev.precision if runtime != "torch" else "fp32"]
     click.echo(f"device: {resolved.how}", err=True)
     result = profile_model(model, dev, resolved.how, _ints(ratios), precisions, data=data, limit=limit, runs=runs,
-                           out=output, runtime=runtime)
+                           out=output, runtime=runtime, calib=calib)
     click.echo(f"{'ratio':>5} {'format':<9} {'prec':<5} {'median ms':>9} {'p90 ms':>7} {'videos/s':>8} "
                f"{'peak MB':>7} {'top-1':>6}")
     for r in result.data["rows"]:

@@ -22,3 +22,14 @@ def peak_rss_mb() -> float:
         pass
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux, bytes on macOS
     return kb / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
+def reset_peak_rss() -> bool:
+    """Start the high-water mark afresh from the current resident set (Linux: writing 5
+    to /proc/self/clear_refs), so a later `peak_rss_mb` measures what came after, not a
+    one-off peak while loading. False where the system cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False

@@ -100,3 +100,10 @@ def bundles(tmp_path_factory: pytest.TempPathFactory, calib_dir: Path):
         return made[(fmt, precision)]
 
     return get
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_profile_store(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Measured device profiles are stored per user (~/.cache/sfc-sdk) and change what
+    `convert --target` chooses: tests, and the CLI they run, use a store of their own."""
+    os.environ["SFC_SDK_CACHE"] = str(tmp_path_factory.mktemp("sfc-sdk-cache"))

@@ -1,0 +1,90 @@
+"""An inference copy of an SFC model for PyTorch eager: BatchNorm folded into the
+convolution before it, and channels-last (NDHWC) memory on CPU.
+
+Why: eager PyTorch runs every BatchNorm as a separate pass over the activations,
+and oneDNN's Conv3d is faster on NDHWC than on NCDHW. Both costs grow with the
+activation size, so they hurt SFC's head (64 frames in one pass) more than a
+16-frame dense clip: on this 2-core CPU, r3d_18's SFC pass went from 954 to 705 ms
+and its clip from 228 to 210 ms (benchmarks/results/speed.md has the full table).
+ONNX Runtime and OpenVINO do the same folding when they load a graph.
+
+The user's model is left untouched (a deep copy is optimised), so it can still be
+trained and saved with its original state-dict keys.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import fx, nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from sfc_sdk.model import SFCModel
+
+_CONV_BN = ((nn.Conv1d, nn.BatchNorm1d), (nn.Conv2d, nn.BatchNorm2d), (nn.Conv3d, nn.BatchNorm3d))
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """`module` traced with torch.fx, every eval-mode BatchNorm whose only input is a
+    convolution (and that convolution's only user) folded into it. Modules that
+    torch.fx cannot trace are returned unchanged: folding is an optimisation, never
+    a requirement."""
+    try:
+        traced = fx.GraphModule(module, _ConvLeafTracer().trace(module))
+    except Exception:  # noqa: BLE001 - data-dependent control flow: run it as it is
+        return module
+    modules = dict(traced.named_modules())
+    folded = 0
+    for node in list(traced.graph.nodes):
+        if node.op != "call_module" or len(node.args) != 1 or not isinstance(node.args[0], fx.Node):
+            continue
+        prev = node.args[0]
+        if prev.op != "call_module" or len(prev.users) != 1:
+            continue
+        conv, bn = modules[prev.target], modules[node.target]
+        # isinstance, not type(): torchvision's Conv3DSimple and friends subclass Conv3d.
+        if not any(isinstance(conv, c) and isinstance(bn, b) for c, b in _CONV_BN) or not bn.track_running_stats:
+            continue
+        _replace(traced, prev.target, fuse_conv_bn_eval(conv.eval(), bn.eval()))
+        node.replace_all_uses_with(prev)
+        traced.graph.erase_node(node)
+        folded += 1
+    if not folded:
+        return module
+    traced.graph.lint()
+    traced.delete_all_unused_submodules()
+    traced.recompile()
+    return traced
+
+
+class _ConvLeafTracer(fx.Tracer):
+    """Keeps convolutions as modules even when a library subclasses them
+    (torchvision's Conv3DSimple): traced through, they could not be folded."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) or super().is_leaf_module(m, qualname)
+
+
+def _replace(root: nn.Module, target: str, new: nn.Module) -> None:
+    parent, _, name = target.rpartition(".")
+    setattr(root.get_submodule(parent) if parent else root, name, new)
+
+
+def inference_copy(model: SFCModel, device: torch.device) -> SFCModel:
+    """A copy of `model` for inference on `device`: BatchNorm folded stage by stage,
+    channels-last on CPU (on CUDA, cuDNN picks its own layouts; left as it is)."""
+    net = copy.deepcopy(model).eval()
+    backbone = net.backbone
+    for stage in backbone.stages:
+        _replace(backbone, stage.path, fold_batchnorm(backbone.get_submodule(stage.path)))
+    net = net.to(device)
+    if device.type == "cpu":
+        net = net.to(memory_format=torch.channels_last_3d)
+    return net
+
+
+def as_model_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Frames or clips (B, 3, T, H, W) in the layout `inference_copy` runs in."""
+    x = x.to(device)
+    return x.contiguous(memory_format=torch.channels_last_3d) if device.type == "cpu" else x

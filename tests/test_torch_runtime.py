@@ -1,0 +1,55 @@
+"""The PyTorch runtime's inference copy (runtimes/torch_fusion.py): BatchNorm folded,
+channels-last, same answers as the model as loaded, and the user's model untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sfc_sdk import ModelConfig, SFCModel
+from sfc_sdk.recognizer import sfc_input
+from sfc_sdk.runtimes.torch_runtime import TorchRuntime
+from sfc_sdk.sampling import uniform_indices
+from sfc_sdk.video import sample_frames
+
+
+def _model(backbone: str) -> tuple[SFCModel, ModelConfig]:
+    torch.manual_seed(0)
+    config = ModelConfig(backbone=backbone, labels=tuple(f"c{i}" for i in range(10)))
+    net = SFCModel.from_config(config)
+    # Random BatchNorm statistics and a non-zero SFC score layer, so folding and
+    # selection both have something to get wrong.
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.1)
+    torch.nn.init.normal_(net.sfc.score.weight, std=1.0)
+    return net.eval(), config
+
+
+@pytest.mark.parametrize("backbone", ["r3d_18", "r2plus1d_18", "x3d_s"])
+def test_inference_copy_folds_batchnorm_and_answers_as_the_model(backbone, run_clip):
+    net, config = _model(backbone)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    spec = config.input_spec
+    clip = sample_frames(run_clip, lambda n: uniform_indices(n, config.sfc.frames), spec.resize_size)
+    frames = sfc_input(clip.frames, spec)
+    views = frames[:, :, : spec.clip_len]
+
+    plain, fast = TorchRuntime(net, "cpu", optimize=False), TorchRuntime(net, "cpu")
+    stages = [fast.model.backbone.get_submodule(s.path) for s in fast.model.backbone.stages]
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for s in stages for m in s.modules())
+
+    logits, kept = fast.run_sfc(frames, 4)
+    ref_logits, ref_kept = plain.run_sfc(frames, 4)
+    np.testing.assert_allclose(logits, ref_logits, rtol=1e-4, atol=1e-4)
+    assert (kept == ref_kept).all()
+    np.testing.assert_allclose(fast.run_views(views), plain.run_views(views), rtol=1e-4, atol=1e-4)
+
+    # The user's model keeps its keys, values and layout (it can still be trained and saved).
+    after = net.state_dict()
+    assert list(after) == list(before)
+    assert all(torch.equal(after[k], v) and after[k].is_contiguous() for k, v in before.items())
