@@ -9,6 +9,7 @@ from sfc_sdk.errors import RuntimeUnavailableError
 from sfc_sdk.model import SFCModel
 
 from .base import Runtime, RuntimeInfo
+from .cpu_allocator import keep_freed_memory
 from .registry import register_runtime
 from .torch_fusion import as_model_input, inference_copy
 
@@ -37,8 +38,11 @@ class TorchRuntime(Runtime):
     def __init__(self, model: SFCModel, device: str = "auto", optimize: bool = True) -> None:
         """`optimize`: run an inference copy (BatchNorm folded, channels-last on CPU;
         see torch_fusion.py) instead of `model` itself; same outputs to float rounding,
-        at the cost of a second set of weights in memory while `model` is kept."""
+        at the cost of a second set of weights in memory while `model` is kept. On
+        CPU it also keeps freed activation memory in the process (cpu_allocator.py)."""
         self.device = resolve_device(device)
+        if optimize and self.device.type == "cpu":
+            keep_freed_memory()
         self.model = inference_copy(model, self.device) if optimize else model.to(self.device).eval()
         self._input = (lambda x: as_model_input(x, self.device)) if optimize else (lambda x: x.to(self.device))
 
