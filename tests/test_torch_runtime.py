@@ -83,14 +83,16 @@ def test_cpu_runtime_keeps_freed_memory_for_the_next_call(tiny_model_dir):
     the next use (x3d_s's SFC pass: 309 vs 100 ms); a CPU TorchRuntime raises glibc's
     thresholds, so a 64 MB block used a second time costs no new page faults. Fresh
     processes: the setting is process-wide."""
+    import os
     import subprocess
     import sys
 
-    def faults(mode: str) -> int:
+    def faults(mode: str, **env: str) -> int:
         done = subprocess.run([sys.executable, "-c", _PAGE_FAULTS, str(tiny_model_dir), mode],
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, env={**os.environ, **env})
         assert done.returncode == 0, done.stderr
         return int(done.stdout.split()[-1])
 
     assert faults("plain") > 10_000  # 64 MB / 4 KB pages, on every use
     assert faults("runtime") < 100
+    assert faults("runtime", SFC_SDK_KEEP_FREED_MEMORY="0") > 10_000  # the application's opt-out
