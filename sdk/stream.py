@@ -105,7 +105,10 @@ def stream_windows(rec: Recognizer, source: str | int | Path, *, window_s: float
         raise ConfigError(f"reuse must be True, False or 'auto', got {reuse!r}")
     cache = None
     if reuse is not False and rec.model is not None and rec.runtime.info().name == "torch":
-        cache = HeadFeatureCache(rec.model, probe_halo(rec.model, plan.samples), reuse)
+        # The runtime's inference copy (BatchNorm folded, channels-last), so that reuse
+        # and the runtime's own pass are timed, and answer, on the same network.
+        head_model = getattr(rec.runtime, "model", rec.model)
+        cache = HeadFeatureCache(head_model, probe_halo(head_model, plan.samples), reuse)
     src = LiveSource(source, plan.rate, prepare=prepare, options=options)
     window: deque = deque(maxlen=plan.samples)  # (data, frame, time_s)
     taken = 0  # samples since the stream (or the last gap) began
@@ -151,7 +154,7 @@ def _run_window(rec: Recognizer, window: deque, ratio: int, top_k: int, cache: H
         logits, kept = rec.runtime.run_sfc(x, ratio)
         reused = 0
     else:
-        model = rec.model
+        model = cache.model
         with torch.inference_mode():
             device = next(model.parameters()).device
             feats = cache.features(torch.from_numpy(x).to(device), first_step)
