@@ -28,6 +28,7 @@ from .errors import ConfigError, StreamDisconnectedError, StreamOpenError, Strea
 from .video import cv2
 
 FOLLOW_POLL_S = 0.5  # how often a followed file is checked for new frames
+CLOSE_JOIN_S = 2.0  # close() waits this long for a reader blocked in a network read
 Prepare = Callable[[np.ndarray], Any]  # an (H, W, 3) uint8 RGB frame -> what the caller keeps
 
 
@@ -98,6 +99,7 @@ class LiveSource:
         self._queue: queue.Queue = queue.Queue(maxsize=self.options.queue_samples)
         self._generation = 0  # bumped on every (re)open; an abandoned reader's output is ignored
         self._stop = threading.Event()
+        self._readers: list[threading.Thread] = []
         self._frames = 0  # frames read so far, all openings together
         self._next_sample = 0  # grid index of the next sample
         self._clock0: float | None = None  # live: arrival time of the first frame
@@ -129,8 +131,10 @@ class LiveSource:
         with self._lock:
             self._generation += 1
             generation = self._generation
-        threading.Thread(target=self._read, args=(cap, generation), daemon=True,
-                         name=f"sfc-live-{generation}").start()
+        reader = threading.Thread(target=self._read, args=(cap, generation), daemon=True,
+                                  name=f"sfc-live-{generation}")
+        self._readers.append(reader)
+        reader.start()
 
     def _start_first_reader(self) -> None:
         """Open the source; a followed file that is too new to open (its header not yet
@@ -287,4 +291,10 @@ class LiveSource:
         return self._queue.qsize()
 
     def close(self) -> None:
+        """Stop reading and wait (briefly) for the reader threads to let go of the capture:
+        a process that exits while a reader is inside the decoder can abort in the
+        decoder's own teardown ("terminate called without an active exception")."""
         self._stop.set()
+        for reader in self._readers:
+            if reader is not threading.current_thread():
+                reader.join(timeout=CLOSE_JOIN_S)

@@ -113,36 +113,38 @@ def stream_windows(rec: Recognizer, source: str | int | Path, *, window_s: float
     window: deque = deque(maxlen=plan.samples)  # (data, frame, time_s)
     taken = 0  # samples since the stream (or the last gap) began
     index, skipped, repeated, seen_events = 0, 0, 0, 0
-    for sample in src:
-        if sample.gap:
-            window.clear()
-            taken = 0
-            if cache is not None:
-                cache.reset()
-        repeated += sample.repeats - 1
-        for _ in range(sample.repeats):
-            window.append((sample.data, sample.frame, sample.time_s))
-            taken += 1
-            due = taken >= plan.samples and (taken - plan.samples) % plan.stride == 0
-            if not due:
-                continue
-            if src.live and src.pending() >= plan.stride:  # behind: a newer window is already waiting
-                skipped += 1
-                continue
-            first_step = (taken - plan.samples) // rec.head_stride
-            pred, reused = _run_window(rec, window, ratio, top_k, cache, first_step, str(source))
-            if cache is not None and cache.decision:
-                src.events.append(cache.decision)
-                cache.decision = None
-            # Live: from the arrival of the window's last sample; files: the window's own compute.
-            latency = (src.stream_time() - window[-1][2]) * 1000 if src.live else pred.timings_ms["total"]
-            events, seen_events = src.events[seen_events:], len(src.events)
-            yield WindowResult(index, window[0][2], window[-1][2], pred, latency, [w[1] for w in window], reused,
-                               src.dropped, skipped, repeated, events)
-            index += 1
-            if max_windows is not None and index >= max_windows:
-                src.close()
-                return
+    try:
+        for sample in src:
+            if sample.gap:
+                window.clear()
+                taken = 0
+                if cache is not None:
+                    cache.reset()
+            repeated += sample.repeats - 1
+            for _ in range(sample.repeats):
+                window.append((sample.data, sample.frame, sample.time_s))
+                taken += 1
+                due = taken >= plan.samples and (taken - plan.samples) % plan.stride == 0
+                if not due:
+                    continue
+                if src.live and src.pending() >= plan.stride:  # behind: a newer window is already waiting
+                    skipped += 1
+                    continue
+                first_step = (taken - plan.samples) // rec.head_stride
+                pred, reused = _run_window(rec, window, ratio, top_k, cache, first_step, str(source))
+                if cache is not None and cache.decision:
+                    src.events.append(cache.decision)
+                    cache.decision = None
+                # Live: from the arrival of the window's last sample; files: the window's own compute.
+                latency = (src.stream_time() - window[-1][2]) * 1000 if src.live else pred.timings_ms["total"]
+                events, seen_events = src.events[seen_events:], len(src.events)
+                yield WindowResult(index, window[0][2], window[-1][2], pred, latency, [w[1] for w in window], reused,
+                                   src.dropped, skipped, repeated, events)
+                index += 1
+                if max_windows is not None and index >= max_windows:
+                    return
+    finally:  # a caller that stops early (break, Ctrl-C) lets go of the source too
+        src.close()
 
 
 def _run_window(rec: Recognizer, window: deque, ratio: int, top_k: int, cache: HeadFeatureCache | None,
