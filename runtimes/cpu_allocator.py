@@ -3,18 +3,15 @@
 Why: glibc serves every allocation above its mmap threshold (at most 32 MB) with a
 fresh mmap and returns it on free, so each large activation PyTorch allocates is
 new memory the kernel must fault in and zero, page by page, on every call. SFC's
-head over 64 frames makes many such tensors (x3d_s: 39-88 MB each), and that cost
-was most of its time: on this 2-core CPU, x3d_s's SFC pass took 309 ms with glibc's
-defaults and 97-102 ms with the thresholds below (r2plus1d_18: 775-841 -> 637-649
-ms; a 16-frame clip, whose tensors stay small, is unchanged). jemalloc and tcmalloc,
+head over 64 frames makes many such tensors (x3d_s: 39-88 MB each): on this 2-core
+CPU, x3d_s's SFC r4 went from 399 to 216 ms end to end with the thresholds below
+(benchmarks/results/speed.md, against the same file at commit e0e48e0). jemalloc and tcmalloc,
 which PyTorch's CPU tuning guide recommends, get the same effect by caching; this
 needs no extra library.
 
 The setting is process-wide: memory a run freed stays resident for the next run
 (the resident set stays at its peak instead of falling back between calls). An
 application that wants glibc left as it is sets SFC_SDK_KEEP_FREED_MEMORY=0.
-(OpenCV passes FFmpeg options to the demuxer only, so the decoder-side analogues,
-skip_loop_filter or skip_frame, had no effect on decoding: tried, 75-79 ms either way.)
 """
 
 from __future__ import annotations

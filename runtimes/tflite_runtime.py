@@ -47,8 +47,7 @@ class TFLiteRuntime(ExportedRuntime):
         super().__init__(bundle)
         if device not in ("cpu", "auto"):
             raise RuntimeUnavailableError(f"the tflite runtime runs on the CPU, not {device!r}")
-        # The interpreter's own default (num_threads=None) runs XNNPACK on one thread:
-        # the bundled model took 27.7 ms there and 15.7 ms on this machine's 2 cores.
+        # The interpreter's own default (num_threads=None) runs XNNPACK on one thread.
         self.threads = threads or usable_cores()
         self.interpreter = load_interpreter_class()(model_path=str(bundle.model_path), num_threads=self.threads)
         self.interpreter.allocate_tensors()

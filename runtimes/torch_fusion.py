@@ -4,8 +4,8 @@ convolution before it, and channels-last (NDHWC) memory on CPU.
 Why: eager PyTorch runs every BatchNorm as a separate pass over the activations,
 and oneDNN's Conv3d is faster on NDHWC than on NCDHW. Both costs grow with the
 activation size, so they hurt SFC's head (64 frames in one pass) more than a
-16-frame dense clip: on this 2-core CPU, r3d_18's SFC pass went from 954 to 705 ms
-and its clip from 228 to 210 ms (benchmarks/results/speed.md has the full table).
+16-frame dense clip: on this 2-core CPU, r3d_18's SFC r4 went from 1428 to 808 ms end
+to end (benchmarks/results/speed.md at commit e0e48e0: torch-eager vs torch rows).
 ONNX Runtime and OpenVINO do the same folding when they load a graph.
 
 The user's model is left untouched (a deep copy is optimised), so it can still be

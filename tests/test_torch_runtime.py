@@ -80,7 +80,7 @@ print(page_faults_of_one_use())
 
 def test_cpu_runtime_keeps_freed_memory_for_the_next_call(tiny_model_dir):
     """glibc hands every large block back to the OS on free and faults it in again on
-    the next use (x3d_s's SFC pass: 309 vs 100 ms); a CPU TorchRuntime raises glibc's
+    the next use (x3d_s's SFC r4: 399 vs 216 ms end to end); a CPU TorchRuntime raises glibc's
     thresholds, so a 64 MB block used a second time costs no new page faults. Fresh
     processes: the setting is process-wide."""
     import os
