@@ -27,9 +27,9 @@ import numpy as np
 from machine import describe_machine
 
 from sfc_sdk import Recognizer
-from sfc_sdk.longvideo import make_long_video
 from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
-from sfc_sdk.training.data import scan_folder
+from sfc_sdk.video.files import scan_folder
+from sfc_sdk.video.longvideo import make_long_video
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "weizmann"

@@ -20,7 +20,7 @@ import time
 import torch
 
 from sfc_sdk import Recognizer, create_backbone
-from sfc_sdk.demo import SAMPLE
+from sfc_sdk.defaults import SAMPLE_CLIP as SAMPLE
 
 
 def torchvision_parity() -> list[str]:
@@ -69,7 +69,7 @@ def tensorrt_check(video: str) -> list[str]:
         return ["tensorrt: no GPU visible; skipped"]
     import tempfile
 
-    from sfc_sdk.converters.convert import convert
+    from sfc_sdk import convert
     from sfc_sdk.errors import SfcError
 
     lines = []

@@ -15,8 +15,8 @@ import platform
 from pathlib import Path
 
 from sfc_sdk import ModelConfig, SFCModel
-from sfc_sdk.backbones import backbone_entry
-from sfc_sdk.flops import sfc_gmacs, view_gmacs
+from sfc_sdk.model import backbone_entry
+from sfc_sdk.model.flops import sfc_gmacs, view_gmacs
 
 RESULTS = Path(__file__).parent / "results"
 

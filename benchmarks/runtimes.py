@@ -52,16 +52,16 @@ def _measure(runtime: str, bundle: str | None, clips: list[str], runs: int, queu
         import numpy as np
 
         from sfc_sdk import Recognizer
-        from sfc_sdk.memory import peak_rss_mb
-        from sfc_sdk.recognizer import sfc_input
-        from sfc_sdk.sampling import uniform_indices
-        from sfc_sdk.video import sample_frames
+        from sfc_sdk.runtimes.memory import peak_rss_mb
+        from sfc_sdk.video.decode import sample_frames
+        from sfc_sdk.video.preprocess import sfc_input
+        from sfc_sdk.video.sampling import uniform_indices
 
         bare = peak_rss_mb()
         rec = Recognizer(bundle, runtime=runtime) if bundle else Recognizer(device="cpu")
         frames, ratio = rec.default_frames, rec.default_ratio
-        x = sfc_input(sample_frames(clips[0], lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames,
-                      rec.spec)
+        x = sfc_input(sample_frames(clips[0], lambda n: uniform_indices(n, frames), rec.input_spec.resize_size).frames,
+                      rec.input_spec)
         times = rec.runtime.time_sfc(x, ratio, runs, warmup=10)
         preds = [rec.predict(c, short="repeat") for c in clips]  # as bundles run: one static shape
         truth = [Path(c).parent.name for c in clips]
@@ -100,9 +100,8 @@ def calibration_folder(data: Path, work: Path) -> Path:
 
 
 def ensure_bundle(work: Path, fmt: str, precision: str, calib: Path) -> Path:
-    from sfc_sdk import load_model
-    from sfc_sdk.converters.convert import convert
-    from sfc_sdk.recognizer import default_model_dir
+    from sfc_sdk import convert, load_model
+    from sfc_sdk.defaults import default_model_dir
 
     out = work / f"{fmt}-{precision}"
     manifest = out / "manifest.json"
@@ -179,7 +178,7 @@ def main() -> None:
     clips = [str(p) for p in sorted(args.data.glob("*/*.avi"))]
     args.work.mkdir(parents=True, exist_ok=True)
 
-    from sfc_sdk.runtimes import list_runtimes
+    from sfc_sdk.formats import list_runtimes
 
     installed = {e.name for e in list_runtimes() if e.installed()}
     calib = calibration_folder(args.data, args.work)
@@ -197,7 +196,7 @@ def main() -> None:
         rows.append(row)
         print({k: v for k, v in row.items() if k != "labels"}, flush=True)
 
-    from sfc_sdk.recognizer import Recognizer
+    from sfc_sdk import Recognizer
 
     rec = Recognizer(device="cpu")
     meta = {"date": datetime.date.today().isoformat(),

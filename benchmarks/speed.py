@@ -42,7 +42,7 @@ BASELINES, TARGET = ("dense 10x3", "dense 10x3 seq"), "sfc r4"
 
 def model_dir(name: str, work: Path) -> Path:
     """The bundled model, or a backbone with random weights (and an untrained SFC module)."""
-    from sfc_sdk.recognizer import default_model_dir
+    from sfc_sdk.defaults import default_model_dir
 
     if name == "default":
         return default_model_dir()
@@ -64,7 +64,7 @@ def graph_for(method: str) -> str:
         return method.replace(" ", "_")  # sfc_r4
     if method.endswith("seq"):
         return "clips"
-    from sfc_sdk.sampling import Views
+    from sfc_sdk.video.sampling import Views
 
     views = Views.parse(method.split()[1]).count
     return "clips" if views == 1 else f"clips_b{views}"
@@ -74,8 +74,8 @@ def export(name: str, runtime: str, graph: str, work: Path) -> Path:
     """The model file a runtime loads for one graph (clip model or SFC at one ratio), made once."""
     from sfc_sdk import load_model
     from sfc_sdk.converters.base import ExportRequest, converter_for
-    from sfc_sdk.converters.formats import get_format
-    from sfc_sdk.export import ExportableClips, ExportableSFC, ExportShape, export_shape
+    from sfc_sdk.converters.exportable import ExportableClips, ExportableSFC, ExportShape, export_shape
+    from sfc_sdk.formats import get_format
 
     fmt = {"onnxruntime": "onnx", "openvino": "onnx", "openvino-int8": "openvino", "tflite": "tflite"}[runtime]
     precision = "int8" if runtime == "openvino-int8" else "fp32"
@@ -103,9 +103,9 @@ def calibration_inputs(shape, config, count: int = 8) -> list:
     sets the INT8 ranges, which do not change the speed)."""
     import numpy as np
 
-    from sfc_sdk.recognizer import dense_input, dense_plan, sfc_input
-    from sfc_sdk.sampling import Views, uniform_indices
-    from sfc_sdk.video import sample_frames
+    from sfc_sdk.video.decode import sample_frames
+    from sfc_sdk.video.preprocess import dense_input, dense_plan, sfc_input
+    from sfc_sdk.video.sampling import Views, uniform_indices
 
     spec = config.input_spec
     clips = sorted(CALIB.glob("*/*.avi"))[:: max(1, 70 // count)][:count]
@@ -120,8 +120,8 @@ def calibration_inputs(shape, config, count: int = 8) -> list:
 
 def gmacs(name: str, work: Path) -> dict[str, float]:
     from sfc_sdk import load_model
-    from sfc_sdk.flops import sfc_gmacs, view_gmacs
-    from sfc_sdk.sampling import Views
+    from sfc_sdk.model.flops import sfc_gmacs, view_gmacs
+    from sfc_sdk.video.sampling import Views
 
     net, config = load_model(model_dir(name, work))
     spec = config.input_spec

@@ -78,10 +78,10 @@ def main() -> None:
     args = ap.parse_args()
 
     from sfc_sdk import load_model
-    from sfc_sdk.memory import peak_rss_mb, reset_peak_rss
-    from sfc_sdk.recognizer import dense_input, dense_plan, sfc_input
-    from sfc_sdk.sampling import Views, uniform_indices
-    from sfc_sdk.video import sample_frames
+    from sfc_sdk.runtimes.memory import peak_rss_mb, reset_peak_rss
+    from sfc_sdk.video.decode import sample_frames
+    from sfc_sdk.video.preprocess import dense_input, dense_plan, sfc_input
+    from sfc_sdk.video.sampling import Views, uniform_indices
 
     net, config = load_model(args.model)
     spec = config.input_spec

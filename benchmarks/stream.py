@@ -69,9 +69,10 @@ def from_file(rec, video: Path, window_s: float, stride_s: float, reuse: bool | 
 
 def live(rec, frames: list[np.ndarray], window_s: float, stride_s: float) -> dict:
     sys.path.insert(0, str(REPO))
-    from sfc_sdk.errors import StreamDisconnectedError
-    from sfc_sdk.live_source import SourceOptions
     from tests.test_stream import MJPEGServer  # the loopback camera the tests use
+
+    from sfc_sdk import SourceOptions
+    from sfc_sdk.errors import StreamDisconnectedError
 
     server = MJPEGServer(frames, fps=25)
     results = []

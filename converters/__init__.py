@@ -1,17 +1,21 @@
-"""Converters: export the compressed model per target into a self-describing bundle.
+"""Converters: export the compressed model in one format into a self-describing bundle.
 
-    from sfc_sdk.converters import convert
-    report = convert("my_model/", "openvino", "out/", precision="int8", calib="clips/")
+    from sfc_sdk.converters import export_bundle
+    from sfc_sdk.formats import get_format
+    report = export_bundle("my_model/", get_format("openvino"), "int8", "out/", calib="clips/")
 
-`formats.py` is the table (formats, precisions, runtimes, pip extras) that the CLI, the
-docs and validation read; each format's converter is one file (`onnx_converter.py`,
-`openvino_converter.py`, `tflite_converter.py`, `tensorrt_converter.py`); `convert.py`
-runs the export, checks parity on real clips and writes the manifest.
+Most callers want `sfc_sdk.convert` (what `sfc-sdk convert` runs), which also takes
+device targets and picks format, precision and ratio from the device's profile. The
+formats table (`sfc_sdk.formats`) says which converter writes each format; each
+converter is one file here (`onnx_converter.py`, `openvino_converter.py`,
+`tflite_converter.py`, `tensorrt_converter.py`); `convert.py` runs the export, checks
+parity on real clips (`parity.py`) and writes the manifest.
 """
 
-from .base import Converter, ExportRequest, ExportResult
-from .convert import ConvertReport, convert
-from .formats import ExportFormat, Target, export_formats, get_format, targets
+from .. import model  # noqa: F401  (first: the clear error when torch is missing)
+from .base import Converter, ExportRequest, ExportResult, converter_for
+from .convert import ConvertReport, export_bundle
+from .exportable import ExportableClips, ExportableSFC, ExportShape, export_shape
 
-__all__ = ["ConvertReport", "Converter", "ExportFormat", "ExportRequest", "ExportResult", "Target", "convert",
-           "export_formats", "get_format", "targets"]
+__all__ = ["ConvertReport", "Converter", "ExportRequest", "ExportResult", "ExportShape", "ExportableClips",
+           "ExportableSFC", "converter_for", "export_bundle", "export_shape"]

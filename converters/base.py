@@ -10,13 +10,13 @@ import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
-from sfc_sdk.errors import RuntimeUnavailableError
-from sfc_sdk.export import ExportableSFC, ExportShape
-
-from .formats import ExportFormat
+from ..errors import RuntimeUnavailableError
+from ..formats import ExportFormat
+from .exportable import ExportableSFC, ExportShape
 
 
 @dataclass(frozen=True)
@@ -34,21 +34,28 @@ class ExportResult:
 
 
 class Converter(ABC):
-    """One per format, each in its own file; `converter_for` finds it via `formats.FORMATS`."""
+    """One per format, each in its own file; `converter_for` finds it via the formats table."""
+
+    def __init__(self, fmt: ExportFormat) -> None:
+        self.format = fmt
 
     @abstractmethod
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
         """Write the model files into `out_dir`."""
 
+    def require(self, module: str) -> ModuleType:
+        """Import an exporter dependency, or fail naming this format's pip extra."""
+        return require(module, self.format)
+
 
 def converter_for(fmt: ExportFormat) -> Converter:
-    module = importlib.import_module(f"sfc_sdk.converters.{fmt.converter}")
-    return module.CONVERTER()
+    module = importlib.import_module(f"{__package__}.{fmt.converter}")
+    return module.CONVERTER(fmt)
 
 
-def require(module: str, extra: str, what: str):
-    """Import an optional dependency or fail with the pip extra that installs it."""
+def require(module: str, fmt: ExportFormat) -> ModuleType:
+    """Import an optional dependency of `fmt`'s export or fail with the pip extra that installs it."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise RuntimeUnavailableError(f'{what} needs {module}: pip install "sfc-sdk[{extra}]"') from None
+        raise RuntimeUnavailableError(f'{fmt.name} export needs {module}: pip install "sfc-sdk[{fmt.extra}]"') from None

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import torch
 
-from sfc_sdk.errors import ExportError
-from sfc_sdk.export import INPUT_NAME, ExportableClips, ExportableSFC, ExportShape
-
+from ..errors import ExportError
+from ..formats import get_format
 from .base import Converter, ExportRequest, ExportResult, require
+from .exportable import INPUT_NAME, ExportableClips, ExportableSFC, ExportShape
 
 OPSET = 18
 
 
 def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path) -> Path:
     """torch.export-based ONNX export into a single file (weights embedded)."""
-    require("onnx", "onnx", "ONNX export")
-    require("onnxscript", "onnx", "ONNX export")
+    require("onnx", get_format("onnx"))
+    require("onnxscript", get_format("onnx"))
     # The exporter narrates each step on stdout; keep the CLI's own progress readable.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
@@ -41,7 +41,7 @@ def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, pat
 def to_fp16(path: Path) -> Path:
     """FP16 weights and activations, FP32 at the inputs and outputs so callers need not change.
     Integer ops (TopK indices, the selection arithmetic) are left as they are."""
-    onnx = require("onnx", "onnx", "ONNX FP16 conversion")
+    onnx = require("onnx", get_format("onnx"))
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     model = convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)

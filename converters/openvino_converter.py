@@ -12,19 +12,17 @@ import re
 import tempfile
 from pathlib import Path
 
-from sfc_sdk.errors import ExportError
-from sfc_sdk.export import ExportableSFC
-
-from .base import Converter, ExportRequest, ExportResult, require
+from ..errors import ExportError
+from .base import Converter, ExportRequest, ExportResult
+from .exportable import ExportableSFC
 from .onnx_converter import export_onnx
 
 SFC_SCOPE = "model.sfc"
 
 
-def sfc_node_names(onnx_path: Path) -> list[str]:
+def sfc_node_names(onnx, onnx_path: Path) -> list[str]:
     """ONNX nodes that belong to the SFC module, from the exporter's name-scope metadata.
     OpenVINO keeps ONNX node names as its operations' friendly names."""
-    onnx = require("onnx", "onnx", "OpenVINO export")
     names = []
     for node in onnx.load(str(onnx_path), load_external_data=False).graph.node:
         scopes = {p.value for p in node.metadata_props if p.key == "pkg.torch.onnx.name_scopes"}
@@ -35,13 +33,13 @@ def sfc_node_names(onnx_path: Path) -> list[str]:
 
 class OpenVINOConverter(Converter):
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
-        ov = require("openvino", "openvino", "OpenVINO export")
+        ov = self.require("openvino")
         notes: list[str] = []
         with tempfile.TemporaryDirectory() as tmp:
             onnx_path = export_onnx(module, request.shape, Path(tmp) / "model.onnx")
             model = ov.Core().read_model(str(onnx_path))
             if request.precision == "int8":
-                model = self._quantize(model, request, sfc_node_names(onnx_path))
+                model = self._quantize(model, request, sfc_node_names(self.require("onnx"), onnx_path))
                 notes.append(f"int8: NNCF post-training quantization on {len(request.calibration)} calibration "
                              "inputs; the SFC module stays float")
             xml = out_dir / "model.xml"
@@ -50,9 +48,8 @@ class OpenVINOConverter(Converter):
             notes.append("bf16: FP32 IR executed with INFERENCE_PRECISION_HINT=bf16")
         return ExportResult(xml.name, (xml.name, "model.bin"), tuple(notes))
 
-    @staticmethod
-    def _quantize(model, request: ExportRequest, keep_float: list[str]):
-        nncf = require("nncf", "openvino", "OpenVINO INT8 quantization")
+    def _quantize(self, model, request: ExportRequest, keep_float: list[str]):
+        nncf = self.require("nncf")
         if not request.calibration:
             raise ExportError("INT8 needs calibration inputs (--calib DIR of videos)")
         ignored = nncf.IgnoredScope(patterns=[re.escape(n) + "(/.*)?" for n in keep_float], validate=False)

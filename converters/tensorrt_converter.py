@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sfc_sdk.export import ExportableSFC
-
 from .base import Converter, ExportRequest, ExportResult
+from .exportable import ExportableSFC
 from .onnx_converter import export_onnx
 
 

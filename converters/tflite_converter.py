@@ -2,7 +2,7 @@
 
 The SFC module is already written the way LiteRT needs it (topk indices, integer
 marks, one-hot matmul; see `sfc_sdk.sfc`). Backbones with grouped Conv3d or 3D
-pooling are refused up front (`export.check_tflite_compatible`). Factorised Conv3d
+pooling are refused up front (`check_tflite_compatible`). Factorised Conv3d
 layers ((2+1)D networks) are exported as CONV_2D, which LiteRT runs with XNNPACK:
 2.2x faster for the bundled model (65.6 -> 30.3 ms here), identical logits.
 """
@@ -15,11 +15,25 @@ import logging
 import os
 from pathlib import Path
 
-from sfc_sdk.conv2d_rewrite import conv3d_as_conv2d
-from sfc_sdk.errors import ExportError
-from sfc_sdk.export import ExportableSFC, check_tflite_compatible
+from torch import nn
 
-from .base import Converter, ExportRequest, ExportResult, require
+from ..errors import ConfigError, ExportError
+from ..model import SFCModel
+from .base import Converter, ExportRequest, ExportResult
+from .conv2d_rewrite import conv3d_as_conv2d
+from .exportable import ExportableSFC
+
+
+def check_tflite_compatible(model: SFCModel) -> None:
+    """TFLite has no grouped or depthwise CONV_3D and no 3D pooling kernels: refuse
+    early, with the reason, instead of failing deep inside the converter."""
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv3d) and m.groups != 1:
+            raise ConfigError(f"TFLite cannot run grouped/depthwise Conv3d ({name}, groups={m.groups}); "
+                              "export this backbone to ONNX or OpenVINO instead")
+        if isinstance(m, (nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d)):
+            raise ConfigError(f"TFLite has no 3D pooling ({name}: {type(m).__name__}); "
+                              "export this backbone to ONNX or OpenVINO instead")
 
 
 class TFLiteConverter(Converter):
@@ -28,7 +42,7 @@ class TFLiteConverter(Converter):
         model, as_2d = conv3d_as_conv2d(module.model)
         module = module.with_model(model)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        litert_torch = require("litert_torch", "tflite-export", "TFLite export")
+        litert_torch = self.require("litert_torch")
         kwargs = {}
         notes: tuple[str, ...] = (f"{as_2d} factorised Conv3d layers exported as CONV_2D (XNNPACK)",) if as_2d else ()
         if request.precision == "fp16":

@@ -2,6 +2,10 @@
 
     from sfc_sdk.devices import resolve_device, choose_ratio
     device = resolve_device("jetson").profile          # a family, a name, or "auto"
+
+A new device is one JSON file in `profiles/` (or a user folder, see `registry.py`).
+This package imports neither torch nor a runtime; `deploy.py` (convert for a device:
+`sfc_sdk.convert`) and `profiler.py` (`sfc-sdk profile`) do, and are imported by name.
 """
 
 from .detect import HostFacts, detect_device, read_host

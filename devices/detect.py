@@ -4,14 +4,18 @@ point it at recorded samples:
     /proc/device-tree/model    Jetson and Raspberry Pi boards name themselves here
     /etc/nv_tegra_release      present on every Jetson (L4T), with its release (R32, R36)
     /proc/cpuinfo              vendor_id (GenuineIntel, AuthenticAMD) or CPU implementer (ARM)
-    torch.cuda                 a CUDA GPU (only asked on the real root)
+    /proc/driver/nvidia/gpus/*/information   one folder per GPU the NVIDIA driver runs
+                                             ("Model: ..."); on the real root, `nvidia-smi`
+                                             where the driver exposes no such folder
 
 Boards are matched first (device tree), then a CUDA GPU, then the CPU vendor, then
-the fallback profile.
+the fallback profile. Nothing here imports torch or a runtime: `sfc-sdk devices` stays fast.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +46,26 @@ def _read(path: Path) -> str:
         return ""
 
 
+def nvidia_gpu(root: Path) -> str:
+    """Name of the first GPU the NVIDIA driver runs under `root`, "" if none."""
+    for info in sorted((root / "proc" / "driver" / "nvidia" / "gpus").glob("*/information")):
+        for line in _read(info).splitlines():
+            key, _, value = (part.strip() for part in line.partition(":"))
+            if key == "Model" and value:
+                return value
+    if root == Path("/") and shutil.which("nvidia-smi"):  # containers may hide /proc/driver/nvidia
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=10)
+            return out.stdout.strip().splitlines()[0].strip() if out.returncode == 0 and out.stdout.strip() else ""
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    return ""
+
+
 def read_host(root: str | Path = "/", cuda: bool | None = None) -> HostFacts:
-    """Facts about the machine under `root`. `cuda=None` asks torch, on the real root only."""
+    """Facts about the machine under `root`. `cuda=None` reads the NVIDIA driver's files;
+    True or False says it instead."""
     root = Path(root)
     tegra = _read(root / "etc" / "nv_tegra_release")
     release = tegra.split()[1] if tegra.startswith("#") and len(tegra.split()) > 1 else ""
@@ -56,16 +78,7 @@ def read_host(root: str | Path = "/", cuda: bool | None = None) -> HostFacts:
             vendor = "ARM"
         elif key in ("model name", "Model") and not model:
             model = value
-    gpu = ""
-    if cuda is None and root == Path("/"):
-        try:
-            import torch
-
-            gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
-        except Exception:  # noqa: BLE001 - a broken CUDA install means "no usable GPU"
-            gpu = ""
-    elif cuda:
-        gpu = "CUDA GPU"
+    gpu = nvidia_gpu(root) if cuda is None else ("CUDA GPU" if cuda else "")
     return HostFacts(_read(root / "proc" / "device-tree" / "model"), release, vendor, model, gpu)
 
 

@@ -13,21 +13,22 @@ import statistics
 import subprocess
 import sys
 
+import numpy as np
+
+from ..defaults import SAMPLE_CLIP
+from ..inference import Recognizer
+from ..runtimes.memory import peak_rss_mb
+from ..video.decode import sample_frames
+from ..video.preprocess import sfc_input
+from ..video.sampling import uniform_indices
+
 
 def measure(model: str, runtime: str | None, videos: list[list[str]], runs: int, threads: int | None) -> dict:
-    import numpy as np
-
-    from sfc_sdk import Recognizer
-    from sfc_sdk.demo import SAMPLE
-    from sfc_sdk.memory import peak_rss_mb
-    from sfc_sdk.recognizer import sfc_input
-    from sfc_sdk.sampling import uniform_indices
-    from sfc_sdk.video import sample_frames
-
     kwargs = {"runtime": runtime, "threads": threads} if runtime != "torch" else {"device": "cpu"}
     rec = Recognizer(model, **kwargs)
     frames, ratio = rec.default_frames, rec.default_ratio
-    x = sfc_input(sample_frames(SAMPLE, lambda n: uniform_indices(n, frames), rec.spec.resize_size).frames, rec.spec)
+    spec = rec.input_spec
+    x = sfc_input(sample_frames(SAMPLE_CLIP, lambda n: uniform_indices(n, frames), spec.resize_size).frames, spec)
     times = rec.runtime.time_sfc(x, ratio, runs)
     hits = [rec.predict(path, short="repeat").label == label for path, label in videos]
     return {"latency_ms": statistics.median(times), "p90_ms": float(np.percentile(times, 90)),

@@ -2,7 +2,7 @@
 
 Options come from a measured profile of the device (`sfc-sdk profile`) when there is
 one, else from the cost model: the model's GMACs at each ratio (head + SFC + tail,
-counted by `sfc_sdk.flops`) divided by the device's planning throughput. Among the
+counted by `sfc_sdk.model.flops`) divided by the device's planning throughput. Among the
 options that fit the budget (and the memory budget, where memory was measured), the
 most accurate wins when accuracy was measured. Without accuracy figures, the model's
 own ratio (the one it was trained and benchmarked at) is taken when it fits, else the
@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from sfc_sdk.errors import ConfigError
-from sfc_sdk.model import ModelConfig, SFCModel
-
+from ..config import ModelConfig
+from ..errors import ConfigError
 from .profile import DeviceProfile
+
+if TYPE_CHECKING:  # the cost model needs the network; choosing from measurements does not
+    from ..model import SFCModel
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def valid_ratios(model: SFCModel, frames: int, ratios: Sequence[int]) -> list[in
 
 def cost_model_options(model: SFCModel, config: ModelConfig, profile: DeviceProfile,
                        ratios: Sequence[int] = (1, 2, 4, 8), frames: int | None = None) -> list[RatioOption]:
-    from sfc_sdk.flops import sfc_gmacs
+    from ..model.flops import sfc_gmacs  # torch: imported only when the cost model is used
 
     frames = frames or config.sfc.frames
     crop = config.input_spec.crop_size

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sfc_sdk.errors import ConfigError
-from sfc_sdk.jsonfile import read_json
+from ..config import read_json
+from ..errors import ConfigError
+from ..formats import get_format
 
 SCHEMA = "sfc-sdk-device"
 SCHEMA_VERSION = 1
@@ -82,8 +83,6 @@ class DeviceProfile:
         return profile
 
     def _check(self, where: str) -> None:
-        from sfc_sdk.converters.formats import get_format
-
         if not self.name or not self.name.replace("-", "").isalnum():
             raise ProfileError(f"{where}: name must be letters, digits and dashes, got {self.name!r}")
         try:

@@ -11,24 +11,25 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sfc_sdk.bundle import is_bundle
-from sfc_sdk.errors import ConfigError
-
+from ..bundle import Bundle, is_bundle
+from ..defaults import cache_dir, default_model_dir
+from ..errors import ConfigError
+from ..formats import get_format
+from ..video.files import scan_folder
 from .measure import measure_in_fresh_process
-from .planner import RatioOption
+from .planner import RatioOption, valid_ratios
 from .profile import DeviceProfile
 
 PROFILE_SCHEMA = "sfc-sdk-profile"
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("SFC_SDK_CACHE", Path.home() / ".cache" / "sfc-sdk")) / "profiles"
+def profiles_cache() -> Path:
+    return cache_dir() / "profiles"
 
 
 def model_id(model_dir: Path) -> str:
@@ -38,7 +39,7 @@ def model_id(model_dir: Path) -> str:
 
 
 def stored_profile_path(device: str, mid: str) -> Path:
-    return cache_dir() / device / f"{mid}.json"
+    return profiles_cache() / device / f"{mid}.json"
 
 
 def measured_options(device: str, mid: str, fmt: str, precision: str) -> list[RatioOption] | None:
@@ -58,8 +59,6 @@ def labeled_videos(data: str | Path | None, labels: Sequence[str], limit: int | 
     """(path, class) for a folder-per-class dataset whose classes are the model's labels."""
     if data is None:
         return []
-    from sfc_sdk.training.data import scan_folder
-
     classes, items = scan_folder(Path(data))
     unknown = sorted(set(classes) - set(labels))
     if unknown:
@@ -87,12 +86,8 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
     clip: the bundled model then lost 5.8 points at ratio 4 instead of 1.5)."""
     from tqdm import tqdm
 
-    from sfc_sdk.checkpoint import load_model
-    from sfc_sdk.converters.convert import convert
-    from sfc_sdk.converters.formats import get_format
-    from sfc_sdk.recognizer import default_model_dir
-
-    from .planner import valid_ratios
+    from ..converters import export_bundle  # torch: only for model directories
+    from ..model import load_model
 
     model_dir = Path(model_dir) if model_dir else default_model_dir()
     if is_bundle(model_dir):
@@ -117,8 +112,7 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
                     target = _torch_model_at_ratio(net, config, ratio, Path(work) / f"torch-{ratio}")
                 else:
                     target = Path(work) / f"{fmt.name}-{precision}-{ratio}"
-                    convert(model_dir, fmt.name, target, precision=precision, ratio=ratio, calib=calib,
-                            log=lambda _: None)
+                    export_bundle(model_dir, fmt, precision, target, ratio=ratio, calib=calib, log=lambda _: None)
                 row.update(measure_in_fresh_process(model=str(target), runtime=runtime, videos=videos, runs=runs,
                                                     threads=threads))
             except Exception as e:  # noqa: BLE001 - one failed configuration must not lose the others
@@ -129,8 +123,6 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
 
 
 def _profile_bundle(bundle_dir: Path, device: DeviceProfile, how: str, data, limit, runs: int, out) -> ProfileRun:
-    from sfc_sdk.bundle import Bundle
-
     m = Bundle.open(bundle_dir).manifest
     videos = labeled_videos(data, m.model.labels, limit)
     row = {"ratio": m.ratio, "precision": m.precision, "format": m.format}
@@ -163,9 +155,7 @@ def _write(result: dict, out: str | Path | None, stored: Path | None) -> Profile
 
 def _torch_model_at_ratio(net, config, ratio: int, out: Path) -> Path:
     """A model directory whose default ratio is `ratio` (the torch runtime takes any ratio)."""
-    from dataclasses import replace
-
-    from sfc_sdk.checkpoint import save_model
+    from ..model import save_model
 
     return save_model(net, replace(config, sfc=replace(config.sfc, ratio=ratio)), out)
 

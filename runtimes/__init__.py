@@ -1,14 +1,14 @@
 """Runtime adapters: one narrow interface (`Runtime`), many backends, chosen by name
 with an ordered fallback (like ONNX Runtime's providers).
 
-Importing this package registers every adapter; none imports its backend library
-until it is used, so a missing optional runtime costs nothing until asked for.
+Importing this package imports no backend: each adapter module (`torch_runtime.py`,
+`onnxruntime_runtime.py`, ...) is imported when its runtime is created, so a process
+that runs an OpenVINO bundle never imports torch.
 """
 
-from . import onnxruntime_runtime, openvino_runtime, tensorrt_runtime, tflite_runtime  # noqa: F401  (register)
-from .base import ExportedRuntime, Runtime, RuntimeInfo
-from .registry import RuntimeEntry, create_runtime, list_runtimes, register_runtime
-from .torch_runtime import TorchRuntime
+from ..formats import RuntimeSpec, list_runtimes
+from .base import ExportedRuntime, Runtime, RuntimeInfo, WindowRunner
+from .registry import create_runtime, runtime_class
 
-__all__ = ["ExportedRuntime", "Runtime", "RuntimeEntry", "RuntimeInfo", "TorchRuntime", "create_runtime",
-           "list_runtimes", "register_runtime"]
+__all__ = ["ExportedRuntime", "Runtime", "RuntimeInfo", "RuntimeSpec", "WindowRunner", "create_runtime",
+           "list_runtimes", "runtime_class"]

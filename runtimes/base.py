@@ -1,7 +1,10 @@
 """The one narrow interface every inference backend implements.
 
 A runtime turns preprocessed input into logits. It knows nothing about videos,
-labels or sampling: that is the Recognizer's job, shared by every backend.
+labels or sampling: that is the Recognizer's job, shared by every backend. What a
+runtime can run (input lengths and ratios, dense views, work reused across the
+windows of a stream) it says itself, so callers ask it instead of checking which
+backend they hold.
 
     frames (1, 3, T_in, H, W) float32 -> run_sfc   -> logits (1, classes), kept (1, K) int
     views  (V, 3, T,    H, W) float32 -> run_views -> logits (V, classes)
@@ -17,8 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from sfc_sdk.bundle import Bundle
-from sfc_sdk.errors import ConfigError, RuntimeUnavailableError
+from ..bundle import Bundle
+from ..errors import ConfigError, RuntimeUnavailableError
 
 
 @dataclass(frozen=True)
@@ -27,20 +30,48 @@ class RuntimeInfo:
     device: str  # e.g. "cpu", "cuda:0"
     precision: str  # e.g. "fp32"
 
+    @property
+    def label(self) -> str:
+        """'name/device/precision', as predictions report it."""
+        return f"{self.name}/{self.device}/{self.precision}"
+
 
 class Runtime(ABC):
     name: ClassVar[str]
+    head_stride: int  # input frames per head time step: how kept positions map back to frames
+
+    @abstractmethod
+    def check_sfc(self, frames: int, ratio: int) -> None:
+        """Raise ConfigError unless `run_sfc` takes `frames` input frames at `ratio`."""
+
+    def accepts(self, frames: int, ratio: int) -> bool:
+        try:
+            self.check_sfc(frames, ratio)
+        except ConfigError:
+            return False
+        return True
 
     @abstractmethod
     def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
         """SFC single pass: logits and the kept head time positions (temporal order)."""
 
-    @abstractmethod
+    def check_views(self) -> None:
+        """Raise ConfigError unless `run_views` (dense inference) is offered."""
+        raise ConfigError(f"the {self.name} runtime runs the SFC single pass only, not dense views")
+
     def run_views(self, views: np.ndarray) -> np.ndarray:
         """Dense inference: logits for each of V standard clips."""
+        self.check_views()
+        raise NotImplementedError
 
     @abstractmethod
     def info(self) -> RuntimeInfo: ...
+
+    def window_runner(self, frames: int, reuse: bool | str = "auto") -> WindowRunner:
+        """What runs the successive windows of a stream, each `frames` long. `reuse`: take
+        work two windows share from the last one (True, False, or "auto": where it measures
+        faster) where this runtime can; this one cannot and runs every window whole."""
+        return WindowRunner(self)
 
     def time_sfc(self, frames: np.ndarray, ratio: int, runs: int, warmup: int = 5) -> list[float]:
         """Milliseconds of `runs` calls of `run_sfc` on `frames`, after `warmup` untimed ones
@@ -57,6 +88,24 @@ class Runtime(ABC):
     def warmup(self, frames_shape: tuple[int, ...], ratio: int) -> None:
         """Run once on zeros so first-call costs (allocation, kernel selection) are paid."""
         self.run_sfc(np.zeros(frames_shape, np.float32), ratio)
+
+
+class WindowRunner:
+    """Runs the SFC pass on the successive, overlapping windows of a stream. This one runs
+    every window whole; a runtime that can reuse work across windows returns its own."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.reused = 0  # head time steps the last window took from the one before
+        self.decision: str | None = None  # a status line once "auto" has chosen; the caller clears it
+
+    def run(self, frames: np.ndarray, ratio: int, first_step: int) -> tuple[np.ndarray, np.ndarray]:
+        """The window `frames` (1, 3, T, H, W), whose first sample is global head step
+        `first_step` of the stream -> logits, kept positions (as `run_sfc`)."""
+        return self.runtime.run_sfc(frames, ratio)
+
+    def reset(self) -> None:
+        """Forget what earlier windows left: the stream restarted after a gap."""
 
 
 class ExportedRuntime(Runtime):
@@ -76,11 +125,22 @@ class ExportedRuntime(Runtime):
                                           "use runtime='torch' for a model directory")
         self.bundle = bundle
         self.manifest = bundle.manifest
+        self.head_stride = bundle.manifest.head_stride
         self._lock = threading.Lock()
 
     @abstractmethod
     def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(1, 3, T_in, H, W) float32 -> logits (1, classes) float32, kept (1, K) int."""
+
+    def check_sfc(self, frames: int, ratio: int) -> None:
+        m = self.manifest
+        if (frames, ratio) != (m.frames, m.ratio):
+            raise ConfigError(f"this bundle was exported for {m.frames} frames at ratio {m.ratio}; "
+                              f"asked for {frames} at ratio {ratio} (re-export with --frames/--ratio)")
+
+    def check_views(self) -> None:
+        raise ConfigError("an exported bundle holds the SFC single pass only; dense mode needs the "
+                          "PyTorch model directory")
 
     def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
         m = self.manifest
@@ -96,7 +156,3 @@ class ExportedRuntime(Runtime):
             with self._lock:
                 logits, kept = self._run(frames)
         return np.asarray(logits, dtype=np.float32), np.asarray(kept).astype(np.int64)
-
-    def run_views(self, views: np.ndarray) -> np.ndarray:
-        raise ConfigError("an exported bundle holds the SFC single pass only; dense mode needs the "
-                          "PyTorch model directory")

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfc_sdk.bundle import Bundle
-from sfc_sdk.errors import RuntimeUnavailableError
-
+from ..bundle import Bundle
+from ..errors import RuntimeUnavailableError
 from .base import ExportedRuntime, RuntimeInfo
-from .registry import register_runtime
 
 PROVIDERS = {
     "cpu": ["CPUExecutionProvider"],
@@ -21,8 +19,6 @@ PROVIDERS = {
 }
 
 
-@register_runtime("onnxruntime", module="onnxruntime", extra="onnx",
-                  description="ONNX Runtime: CPU; CUDA/TensorRT providers where installed and usable")
 class OnnxRuntime(ExportedRuntime):
     name = "onnxruntime"
     thread_safe = True  # InferenceSession.run may be called from many threads
@@ -55,3 +51,6 @@ class OnnxRuntime(ExportedRuntime):
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, self.device, self.manifest.precision)
+
+
+RUNTIME = OnnxRuntime

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfc_sdk.bundle import Bundle
-from sfc_sdk.errors import RuntimeUnavailableError
-
+from ..bundle import Bundle
+from ..errors import RuntimeUnavailableError
 from .base import ExportedRuntime, RuntimeInfo
-from .registry import register_runtime
 
 HINTS = {"fp32": "f32", "bf16": "bf16"}
 
 
-@register_runtime("openvino", module="openvino", extra="openvino", description="OpenVINO: CPU, GPU, NPU")
 class OpenVINORuntime(ExportedRuntime):
     name = "openvino"
 
@@ -52,3 +49,6 @@ class OpenVINORuntime(ExportedRuntime):
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, self.device, self.precision)
+
+
+RUNTIME = OpenVINORuntime

@@ -14,21 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-from sfc_sdk.bundle import Bundle
-from sfc_sdk.errors import RuntimeUnavailableError
-
+from ..bundle import Bundle
+from ..defaults import cache_dir
+from ..errors import RuntimeUnavailableError
+from ..formats import get_runtime
 from .base import ExportedRuntime, RuntimeInfo
-from .registry import register_runtime
-
-INSTALL = ("TensorRT needs an NVIDIA GPU and the tensorrt Python package: on Jetson it comes with JetPack; "
-           "elsewhere install NVIDIA's wheel (pip install tensorrt, which downloads from NVIDIA's index)")
 
 
 def import_tensorrt():
     try:
         import tensorrt as trt
     except ImportError:
-        raise RuntimeUnavailableError(INSTALL) from None
+        raise RuntimeUnavailableError("TensorRT needs an NVIDIA GPU and the tensorrt Python package: "
+                                      + get_runtime("tensorrt").install_hint) from None
     import torch
 
     if not torch.cuda.is_available():
@@ -45,7 +43,7 @@ def engine_path(bundle: Bundle, trt_version: str, gpu: str) -> Path:
         probe.touch()
         probe.unlink()
     except OSError:
-        folder = Path.home() / ".cache" / "sfc-sdk" / "engines" / bundle.manifest.files[bundle.manifest.model_file]
+        folder = cache_dir() / "engines" / bundle.manifest.files[bundle.manifest.model_file]
         folder.mkdir(parents=True, exist_ok=True)
     return folder / name
 
@@ -68,8 +66,6 @@ def build_engine(trt, onnx_path: Path, fp16: bool) -> bytes:
     return bytes(serialized)
 
 
-@register_runtime("tensorrt", module="tensorrt", extra="tensorrt", description="TensorRT engine on an NVIDIA GPU",
-                  install="on Jetson it comes with JetPack; elsewhere NVIDIA's wheel from NVIDIA's package index")
 class TensorRTRuntime(ExportedRuntime):
     name = "tensorrt"
 
@@ -117,3 +113,6 @@ class TensorRTRuntime(ExportedRuntime):
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, str(self.device), self.manifest.precision)
+
+
+RUNTIME = TensorRTRuntime

@@ -11,11 +11,10 @@ import os
 
 import numpy as np
 
-from sfc_sdk.bundle import Bundle
-from sfc_sdk.errors import RuntimeUnavailableError
-
+from ..bundle import Bundle
+from ..errors import RuntimeUnavailableError
+from ..formats import get_runtime
 from .base import ExportedRuntime, RuntimeInfo
-from .registry import register_runtime
 
 INTERPRETERS = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")
 
@@ -27,7 +26,7 @@ def load_interpreter_class():
             return importlib.import_module(name).Interpreter
         except ImportError as e:
             reasons.append(f"{name}: {e}")
-    raise RuntimeUnavailableError('no LiteRT interpreter: pip install "sfc-sdk[tflite]" (' + "; ".join(reasons) + ")")
+    raise RuntimeUnavailableError(f"no LiteRT interpreter ({'; '.join(reasons)}): {get_runtime('tflite').install_hint}")
 
 
 def usable_cores() -> int:
@@ -38,8 +37,6 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-@register_runtime("tflite", module="ai_edge_litert|tflite_runtime", extra="tflite",
-                  description="LiteRT (TFLite) interpreter with XNNPACK, CPU")
 class TFLiteRuntime(ExportedRuntime):
     name = "tflite"
 
@@ -63,3 +60,6 @@ class TFLiteRuntime(ExportedRuntime):
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, "cpu", self.manifest.precision)
+
+
+RUNTIME = TFLiteRuntime

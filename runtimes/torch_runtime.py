@@ -1,20 +1,22 @@
-"""PyTorch eager runtime (CPU or CUDA): the reference every export is checked against."""
+"""PyTorch eager runtime (CPU or CUDA): model directories, and the reference every export
+is checked against. The only runtime that imports torch."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import torch
 
-from sfc_sdk.errors import RuntimeUnavailableError
-from sfc_sdk.model import SFCModel
-
-from .base import Runtime, RuntimeInfo
+from ..errors import RuntimeUnavailableError
+from ..model import SFCModel, load_model
+from .base import Runtime, RuntimeInfo, WindowRunner
 from .cpu_allocator import keep_freed_memory
-from .registry import register_runtime
 from .torch_fusion import as_model_input, inference_copy
+from .torch_head_reuse import HeadReuseRunner
 
 
-def resolve_device(device: str) -> torch.device:
+def select_torch_device(device: str) -> torch.device:
     """'auto' -> CUDA when usable, else CPU; 'cuda' without a usable GPU is an error."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -31,29 +33,50 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
-@register_runtime("torch", module="torch", extra="torch", description="PyTorch eager, CPU or CUDA")
 class TorchRuntime(Runtime):
     name = "torch"
 
-    def __init__(self, model: SFCModel, device: str = "auto", optimize: bool = True) -> None:
-        """`optimize`: run an inference copy (BatchNorm folded, channels-last on CPU;
-        see torch_fusion.py) instead of `model` itself; same outputs to float rounding,
-        at the cost of a second set of weights in memory while `model` is kept. On
-        CPU it also keeps freed activation memory in the process (cpu_allocator.py)."""
-        self.device = resolve_device(device)
+    def __init__(self, model: SFCModel | str | os.PathLike, device: str = "auto", optimize: bool = True,
+                 threads: int | None = None) -> None:
+        """`model`: an SFCModel or a model directory. `optimize`: run an inference copy
+        (BatchNorm folded, channels-last on CPU; see torch_fusion.py) instead of `model`
+        itself; same outputs to float rounding, at the cost of a second set of weights in
+        memory while `model` is kept. On CPU it also keeps freed activation memory in the
+        process (cpu_allocator.py). `threads`: torch's intra-op threads (process-wide)."""
+        if not isinstance(model, SFCModel):
+            model, _ = load_model(model)
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = select_torch_device(device)
         if optimize and self.device.type == "cpu":
             keep_freed_memory()
-        self.model = inference_copy(model, self.device) if optimize else model.to(self.device).eval()
+        self.model = model  # the network as given (trainable, original state-dict keys)
+        self.network = inference_copy(model, self.device) if optimize else model.to(self.device).eval()
+        self.head_stride = model.backbone.head_temporal_stride
         self._input = (lambda x: as_model_input(x, self.device)) if optimize else (lambda x: x.to(self.device))
+
+    def check_sfc(self, frames: int, ratio: int) -> None:
+        self.model.sfc.output_length(self.model.head_length(frames), ratio)
+
+    def check_views(self) -> None:
+        """Dense views are offered: the whole backbone is here."""
 
     @torch.inference_mode()
     def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
-        logits, kept = self.model(self._input(torch.from_numpy(frames)), ratio)
+        logits, kept = self.network(self._input(torch.from_numpy(frames)), ratio)
         return logits.float().cpu().numpy(), kept.cpu().numpy()
 
     @torch.inference_mode()
     def run_views(self, views: np.ndarray) -> np.ndarray:
-        return self.model.forward_views(self._input(torch.from_numpy(views))).float().cpu().numpy()
+        return self.network.forward_views(self._input(torch.from_numpy(views))).float().cpu().numpy()
+
+    def window_runner(self, frames: int, reuse: bool | str = "auto") -> WindowRunner:
+        """Windows reuse the head features they share with the previous one, exactly
+        (`torch_head_reuse.py`), unless `reuse` is False."""
+        return WindowRunner(self) if reuse is False else HeadReuseRunner(self, self.network, frames, reuse)
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, str(self.device), "fp32")
+
+
+RUNTIME = TorchRuntime

@@ -19,13 +19,12 @@ import hashlib
 import json
 import tarfile
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .config import ModelConfig, read_json
 from .errors import BundleError, SfcError
-from .jsonfile import read_json
-from .model import ModelConfig
 
 SCHEMA = "sfc-sdk-bundle"
 SCHEMA_VERSION = 1
@@ -60,6 +59,11 @@ class Manifest:
     sdk_version: str = ""
     notes: tuple[str, ...] = ()
     selection: dict[str, Any] = field(default_factory=dict)  # device target: the ratio chosen and why
+
+    @property
+    def model_config(self) -> ModelConfig:
+        """The model's config with the SFC input length and ratio this export was built for."""
+        return replace(self.model, sfc=replace(self.model.sfc, frames=self.frames, ratio=self.ratio))
 
     @property
     def preprocessing(self) -> dict[str, Any]:

@@ -60,6 +60,12 @@ class RuntimeUnavailableError(SfcError):
     """The requested runtime or device cannot be used on this machine."""
 
 
+class MissingExtraError(SfcError, ImportError):
+    """An optional dependency is not installed; the message names the pip extra that installs it.
+
+    Also an ImportError, so code that probes for optional parts with `except ImportError` works."""
+
+
 class BundleError(ModelError):
     """A deployment bundle is missing, tampered with, or of an unknown schema."""
 

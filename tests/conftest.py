@@ -1,13 +1,18 @@
-"""Shared fixtures. Real data lives in ../shared/data (see its README); a user's clone
+"""Shared fixtures and helpers (tests import nothing from each other: what two test
+files need is here). Real data lives in ../shared/data (see its README); a user's clone
 may not have it, so tests that need it skip there, but fail under CI=true, where it
 always exists, so they never skip silently in CI."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -15,6 +20,38 @@ SHARED = Path(os.environ.get("SFC_SHARED", REPO.parent / "shared"))
 DATA = SHARED / "data"
 ORACLES = SHARED / "oracles"
 TEST_DATA = Path(__file__).parent / "data"
+
+
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The real `sfc-sdk` command in a subprocess."""
+    exe = Path(sys.executable).with_name("sfc-sdk")
+    cmd = [str(exe)] if exe.exists() else [shutil.which("sfc-sdk") or "sfc-sdk"]
+    return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., subprocess.CompletedProcess]:
+    """`cli("predict", video, ...)`: run the real `sfc-sdk` command, capture its output."""
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def decode_all() -> Callable[[Path], list[np.ndarray]]:
+    """Reference decoder: every frame of a file, by the plainest OpenCV loop (RGB)."""
+    import cv2
+
+    def decode(path: Path) -> list[np.ndarray]:
+        cap = cv2.VideoCapture(str(path))
+        frames = []
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        cap.release()
+        return frames
+
+    return decode
 
 
 def _need(path: Path) -> Path:
@@ -59,12 +96,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained r2plus1d_tiny SFC model saved in the SDK's model format."""
     import torch
 
-    from sfc_sdk import ModelConfig, SFCModel, save_model
+    from sfc_sdk import ModelConfig
+    from sfc_sdk.model import build_model, save_model
 
     torch.manual_seed(0)
     labels = ("bend", "jack", "jump", "pjump", "run", "side", "skip", "walk", "wave1", "wave2")
-    config = ModelConfig(backbone="r2plus1d_tiny", labels=labels, name="tiny-test")
-    model = SFCModel.from_config(config)
+    model, config = build_model(ModelConfig(backbone="r2plus1d_tiny", labels=labels, name="tiny-test"))
     # A non-zero gate and score layer, so the saved SFC weights matter for the output.
     torch.nn.init.normal_(model.sfc.score.weight, std=0.5)
     torch.nn.init.constant_(model.sfc.gate, 0.3)
@@ -72,6 +109,15 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 CALIB_ACTORS = ("daria", "denis", "eli", "ido")  # calibration clips; the export tests measure on the others
+
+
+@pytest.fixture(scope="session")
+def heldout_clips(weizmann_dir: Path) -> list[Path]:
+    """The 30 Weizmann clips of the actors not used for calibration (lena, whom the bundled
+    model never saw in training, among them)."""
+    clips = sorted(p for p in weizmann_dir.glob("*/*.avi") if p.name.split("_")[0] not in CALIB_ACTORS)
+    assert len(clips) == 30
+    return clips
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +133,7 @@ def calib_dir(weizmann_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 @pytest.fixture(scope="session")
 def bundles(tmp_path_factory: pytest.TempPathFactory, calib_dir: Path):
     """(format, precision) -> a bundle of the bundled model, converted on first use."""
-    from sfc_sdk.converters.convert import convert
+    from sfc_sdk import convert
 
     root = tmp_path_factory.mktemp("bundles")
     made: dict[tuple[str, str], Path] = {}

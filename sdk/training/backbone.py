@@ -15,14 +15,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sfc_sdk.runtimes.torch_runtime import resolve_device
-
-from ..backbones import InputSpec
-from ..checkpoint import save_model
-from ..model import ModelConfig, SFCModel, SFCSettings
-from ..sampling import clip_indices
-from ..transforms import center_crop, normalize
-from .data import augment, decode_all, random_clip_indices, scan_folder
+from ..config import InputSpec, ModelConfig, SFCSettings
+from ..model import build_model, save_model
+from ..runtimes.torch_runtime import select_torch_device
+from ..video.files import scan_folder
+from ..video.sampling import clip_indices
+from ..video.transforms import center_crop, normalize
+from .data import augment, decode_all, random_clip_indices
 from .loop import TrainSettings, fit
 
 
@@ -42,10 +41,9 @@ def train_backbone(data_dir: str | Path, arch: str, out_dir: str | Path, *, sett
     train_items = [i for i in items if i.path not in val_paths]
 
     torch.manual_seed(settings.seed)
-    config = ModelConfig(backbone=arch, labels=tuple(classes), sfc=sfc, input=input_spec,
-                         name=f"{arch}-{Path(data_dir).name}")
-    model = SFCModel.from_config(config)
-    dev = resolve_device(device)
+    model, config = build_model(ModelConfig(backbone=arch, labels=tuple(classes), sfc=sfc, input=input_spec,
+                                            name=f"{arch}-{Path(data_dir).name}"))
+    dev = select_torch_device(device)
     net = model.backbone.to(dev, memory_format=torch.channels_last_3d)  # 1.5x faster Conv3d on CPU here
     spec = config.input_spec
     train_frames = decode_all(train_items, spec.resize_size, progress)

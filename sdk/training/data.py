@@ -1,8 +1,5 @@
-"""Training data: a folder-per-class video dataset, decoded once, sampled with augmentation.
-
-    data/
-      bend/  daria_bend.avi  denis_bend.avi ...
-      jack/  ...
+"""Training data: a folder-per-class video dataset (`sfc_sdk.video.files.scan_folder`),
+decoded once, sampled with augmentation.
 
 Each video is decoded once, at the model's resize size, into memory (uint8): small
 datasets of the kind one fine-tunes on for an edge device fit easily (Weizmann at
@@ -11,46 +8,13 @@ short side 96: ~200 MB), and every training step then costs no decoding.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..video import cv2, sample_frames
-
-VIDEO_SUFFIXES = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v"}
-
-
-@dataclass(frozen=True)
-class VideoItem:
-    path: Path
-    label: int
-
-
-def scan_folder(root: str | Path, include: Sequence[str] = (), exclude: Sequence[str] = ()
-                ) -> tuple[list[str], list[VideoItem]]:
-    """Classes (sorted sub-folder names) and the videos in them. `include` / `exclude`
-    are file-name globs (e.g. "lena_*"), so a dataset can be split by actor."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ConfigError(f"dataset folder not found: {root}")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    items = []
-    for label, name in enumerate(classes):
-        for path in sorted((root / name).iterdir()):
-            if path.suffix.lower() not in VIDEO_SUFFIXES:
-                continue
-            if include and not any(fnmatch.fnmatch(path.name, g) for g in include):
-                continue
-            if any(fnmatch.fnmatch(path.name, g) for g in exclude):
-                continue
-            items.append(VideoItem(path, label))
-    if not classes or not items:
-        raise ConfigError(f"{root}: expected one sub-folder of videos per class, found no videos")
-    return classes, items
+from ..video.decode import sample_frames
+from ..video.files import VideoItem
+from ..video.transforms import resize_square
 
 
 def decode_all(items: Sequence[VideoItem], short_side: int, progress: bool = True) -> list[np.ndarray]:
@@ -93,8 +57,7 @@ def augment(frames: np.ndarray, crop: int, rng: np.random.Generator, scale: tupl
     top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
     out = frames[:, top:top + side, left:left + side]
     if side != crop:
-        out = np.stack([cv2.resize(f, (crop, crop), interpolation=cv2.INTER_AREA if side > crop else cv2.INTER_LINEAR)
-                        for f in out])
+        out = resize_square(out, crop)
     if rng.random() < 0.5:
         out = out[:, :, ::-1]
     # No brightness/contrast jitter: measured on Weizmann, a +-20% gain and +-20 offset

@@ -20,15 +20,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..backbones import InputSpec
-from ..checkpoint import load_model, save_model, state_hash
+from ..config import InputSpec
 from ..errors import ConfigError
-from ..longvideo import make_long_video
-from ..model import SFCModel, resplit
-from ..sampling import uniform_indices
-from ..transforms import center_crop, normalize
-from ..video import sample_frames
-from .data import VideoItem, augment, jittered_uniform_indices, scan_folder
+from ..inference import Recognizer
+from ..model import SFCModel, load_model, resplit, save_model, state_hash
+from ..video.decode import sample_frames
+from ..video.files import VideoItem, scan_folder
+from ..video.longvideo import make_long_video
+from ..video.sampling import uniform_indices
+from ..video.transforms import center_crop, normalize
+from .data import augment, jittered_uniform_indices
 from .loop import TrainSettings, fit
 
 DISTILL_MODES = ("correct", "all", "none")
@@ -124,8 +125,6 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     directory to `out_dir` and return it. `split`: end the head after this stage
     instead of the model's (its SFC module then starts fresh)."""
     from tqdm import tqdm
-
-    from ..recognizer import Recognizer
 
     settings = settings or TrainSettings(epochs=6, steps_per_epoch=100, lr=1e-3)
     options = options or SFCTrainOptions()

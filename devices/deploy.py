@@ -1,0 +1,86 @@
+"""Converting for a target: a format (onnx, openvino, ...), a device (jetson-orin-nano),
+a device family (jetson) or `auto` (this machine). What `sfc-sdk convert` runs.
+
+A device's profile picks the format and precision, and the compression ratio that meets
+its latency budget: from `sfc-sdk profile` measurements of that device and model when
+stored, else from the cost model (GMACs / the device's planning throughput). The export
+itself is `sfc_sdk.converters.export_bundle`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..config import ModelConfig
+from ..converters import ConvertReport, export_bundle
+from ..defaults import default_model_dir
+from ..errors import ConfigError
+from ..formats import ExportFormat, is_format_target, resolve, with_overrides
+from ..model import SFCModel, load_model
+from .planner import choose_ratio, cost_model_options
+from .profiler import measured_options, model_id
+from .registry import ResolvedDevice, resolve_device
+
+
+def resolve_target(target: str, fmt: str | None, precision: str | None, profiles: Sequence[str | Path] = ()
+                   ) -> tuple[ExportFormat, str, ResolvedDevice | None]:
+    """A format target, or a device, a device family or `auto`, whose profile picks format
+    and precision. Returns (format, precision, device or None)."""
+    if is_format_target(target):
+        return (*resolve(target, fmt, precision), None)
+    device = resolve_device(target, profiles)
+    return (*with_overrides(device.profile.target, device.profile.precision, fmt, precision), device)
+
+
+def choose_device_ratio(device: ResolvedDevice, model_dir: Path, net: SFCModel, config: ModelConfig, fmt: str,
+                        precision: str, ratio: int | None, frames: int | None, latency_ms: float | None
+                        ) -> tuple[int, dict]:
+    """The ratio for a device target, and the record of why, for the manifest."""
+    profile = device.profile
+    budget = latency_ms or profile.latency_budget_ms
+    record = {"device": profile.name, "how": device.how, "budget_ms": budget,
+              "memory_budget_mb": profile.memory_budget_mb}
+    if ratio is not None:
+        return ratio, {**record, "ratio": ratio, "reason": f"ratio {ratio} set by the user"}
+    measured = None if frames not in (None, config.sfc.frames) else measured_options(
+        profile.name, model_id(model_dir), fmt, precision)
+    options = measured or cost_model_options(net, config, profile, frames=frames)
+    choice = choose_ratio(options, budget, profile.memory_budget_mb, preferred=config.sfc.ratio)
+    if not measured:
+        record["throughput_source"] = profile.throughput_source
+    return choice.option.ratio, {**record, **choice.to_dict()}
+
+
+def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str | None = None,
+            precision: str | None = None, ratio: int | None = None, frames: int | None = None,
+            calib: str | Path | None = None, overwrite: bool = False, latency_ms: float | None = None,
+            profiles: Sequence[str | Path] = (), log: Callable[[str], None] = print) -> ConvertReport:
+    """Export `model` (a model directory; None: the bundled default) for `target` into `out`
+    (a directory, or an archive when it ends in .tar.gz). For a device target, the ratio
+    that meets `latency_ms` (default: the device's budget) is chosen unless `ratio` is
+    given."""
+    export_format, precision, device = resolve_target(target, fmt, precision, profiles)
+    if latency_ms is not None and device is None:
+        raise ConfigError("--latency-ms needs a device target (a device, a family such as jetson, or auto)")
+    selection: dict = {}
+    if device is not None:
+        model_dir = Path(model) if model is not None else default_model_dir()
+        net, config = load_model(model_dir)
+        ratio, selection = choose_device_ratio(device, model_dir, net, config, export_format.name, precision, ratio,
+                                               frames, latency_ms)
+        log(f"device: {device.how}")
+        log(f"ratio: {selection['reason']}")
+    return export_bundle(model, export_format, precision, out, target=target, ratio=ratio, frames=frames,
+                         calib=calib, overwrite=overwrite, selection=selection, log=log)
+
+
+def ratio_for_stream(target: str, model_dir: Path, stride_s: float, profiles: Sequence[str | Path] = ()
+                     ) -> tuple[int, str]:
+    """The ratio a device profile picks so each live window fits the stride (it must keep up)."""
+    device = resolve_device(target, profiles)
+    budget = min(device.profile.latency_budget_ms, stride_s * 1000)
+    net, config = load_model(model_dir)
+    ratio, record = choose_device_ratio(device, model_dir, net, config, device.profile.target,
+                                        device.profile.precision, None, None, budget)
+    return ratio, f"device {device.profile.name} ({device.how}): ratio {ratio}, {record.get('reason', '')}"

@@ -1,0 +1,63 @@
+"""`sfc-sdk info` and `sfc-sdk backbones`: what is installed, what can be built."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+
+import click
+
+from ..defaults import __version__, default_model_dir
+from ..formats import get_runtime, list_runtimes
+
+
+@click.command()
+def backbones() -> None:
+    """List the registered backbones and their split points."""
+    from ..model import backbone_entry, create_backbone, list_backbones
+
+    click.echo(f"{'name':<14} {'params':>7}  {'input':<10} {'split (default first)':<40} weights layout")
+    for name in list_backbones():
+        entry = backbone_entry(name)
+        net = create_backbone(name)
+        params = sum(p.numel() for p in net.parameters()) / 1e6
+        spec = entry.input_spec
+        others = [s for s in net.split_points if s != entry.default_split]
+        splits = ", ".join([f"[{entry.default_split}]", *others])
+        click.echo(f"{name:<14} {params:6.1f}M  {spec.clip_len}x{spec.crop_size}x{spec.crop_size:<4} "
+                   f"{splits:<40} {entry.weights_layout}")
+
+
+def _torch_line() -> str:
+    """torch's version and GPU, or how to install it; a bundle-only install has none."""
+    spec = get_runtime("torch")
+    if not spec.installed():
+        return f"not installed (needed for model directories, training, converting: {spec.install_hint})"
+    torch = importlib.import_module("torch")
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available"
+    return f"{torch.__version__} (CUDA: {cuda}; {torch.get_num_threads()} threads)"
+
+
+@click.command()
+@click.option("--model", "-m", help="Also describe this model directory or bundle.")
+def info(model: str | None) -> None:
+    """Versions, available runtimes and the bundled model."""
+    import cv2
+
+    lines = [
+        f"sfc-sdk      {__version__}",
+        f"python       {platform.python_version()} ({platform.machine()})",
+        f"torch        {_torch_line()}",
+        f"opencv       {cv2.__version__}",
+    ]
+    for spec in list_runtimes():
+        state = "installed" if spec.installed() else f"missing: {spec.install_hint}"
+        lines.append(f"runtime      {spec.name:<12} {state}")
+    bundled = default_model_dir()
+    lines.append(f"default model {bundled if bundled.is_dir() else 'not bundled in this install'}")
+    click.echo("\n".join(lines))
+    if model:
+        from ..inference import Recognizer
+
+        for k, v in Recognizer(model).describe().items():
+            click.echo(f"  {k:<12} {v}")

@@ -1,0 +1,80 @@
+"""`sfc-sdk train backbone|sfc`: training commands (registered on the main CLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+
+
+def _settings_options(epochs: int, steps: int, lr: float):
+    def wrap(fn):
+        for opt in reversed([
+            click.option("--epochs", type=int, default=epochs, show_default=True),
+            click.option("--steps-per-epoch", type=int, default=steps, show_default=True,
+                         help="Training steps between two validations / checkpoints."),
+            click.option("--batch-size", type=int, default=8, show_default=True),
+            click.option("--lr", type=float, default=lr, show_default=True, help="Peak of the one-cycle schedule."),
+            click.option("--seed", type=int, default=0, show_default=True),
+            click.option("--val", multiple=True, help="File-name glob of held-out videos (e.g. 'daria_*')."),
+            click.option("--exclude", multiple=True, help="File-name glob of videos not to use at all."),
+            click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."),
+            click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
+                         help="Output model directory."),
+        ]):
+            fn = opt(fn)
+        return fn
+
+    return wrap
+
+
+def _settings(epochs: int, steps_per_epoch: int, batch_size: int, lr: float, seed: int):
+    from ..training import TrainSettings  # torch: imported when a training command runs
+
+    return TrainSettings(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr, seed=seed)
+
+
+@click.group()
+def train() -> None:
+    """Train a backbone, or the SFC module of a model (backbone frozen)."""
+
+
+@train.command("backbone")
+@click.option("--data", required=True, type=click.Path(path_type=Path), help="Folder with one sub-folder per class.")
+@click.option("--arch", default="r2plus1d_tiny", show_default=True, help="Registered backbone name.")
+@_settings_options(epochs=12, steps=200, lr=6e-3)
+def train_backbone_cmd(data, arch, epochs, steps_per_epoch, batch_size, lr, seed, val, exclude, resume, out) -> None:
+    """Train a backbone from scratch on short clips of a folder-per-class dataset."""
+    from ..training import train_backbone
+
+    path = train_backbone(data, arch, out, settings=_settings(epochs, steps_per_epoch, batch_size, lr, seed),
+                          val=val, exclude=exclude, resume=resume)
+    click.echo(f"model written to {path}")
+
+
+@train.command("sfc")
+@click.option("--backbone", "model_dir", required=True, type=click.Path(path_type=Path),
+              help="Model directory whose backbone to use (e.g. the output of `train backbone`).")
+@click.option("--data", required=True, type=click.Path(path_type=Path), help="Folder with one sub-folder per class.")
+@click.option("--ratios", default="2,4,8", show_default=True, help="Ratios drawn at random per batch.")
+@click.option("--distill", type=click.Choice(["correct", "all", "none"]), default="correct", show_default=True,
+              help="Distil the dense 30-view prediction on: the videos it gets right, all, or none.")
+@click.option("--long-videos/--no-long-videos", default=True, show_default=True,
+              help="Also train on long versions of the training clips (clip inside its empty scene).")
+@click.option("--split", help="End the head after this stage instead of the model's (see `sfc-sdk backbones`).")
+@_settings_options(epochs=6, steps=100, lr=1e-3)
+def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, epochs, steps_per_epoch, batch_size, lr, seed,
+                  val, exclude, resume, out) -> None:
+    """Train only the SFC module; the backbone is frozen and verified unchanged."""
+    from ..training import SFCTrainOptions, train_sfc
+
+    try:
+        ratio_list = tuple(int(r) for r in ratios.split(","))
+    except ValueError:
+        raise ConfigError(f"--ratios must be integers separated by commas, got {ratios!r}") from None
+    options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos)
+    path = train_sfc(model_dir, data, out, settings=_settings(epochs, steps_per_epoch, batch_size, lr, seed),
+                     options=options, val=val, exclude=exclude, resume=resume, split=split)
+    click.echo(f"model written to {path}")

@@ -1,0 +1,147 @@
+"""Plain configuration records: what a model is, how its input is prepared, and the
+JSON files that carry them (a model directory's `config.json`, a bundle's manifest,
+device profiles).
+
+No torch here. A process that only runs exported bundles reads these and nothing of
+the model layer; defaults that belong to a backbone's code (its split point and input
+preprocessing) are filled in by the model layer (`ModelConfig.resolved`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import CheckpointError, ConfigError, SfcError
+
+# A model directory: config.json (this module's ModelConfig) + model.safetensors.
+MODEL_FORMAT = "sfc-sdk-model"
+MODEL_FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How frames must be prepared for a backbone (what it was trained on)."""
+
+    clip_len: int  # frames per clip for dense sampling
+    frame_stride: int  # source frames between two frames of a clip
+    crop_size: int  # square crop fed to the network
+    resize_size: int  # short side before the centre crop
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class SFCSettings:
+    """SFC module shape and how it is run by default."""
+
+    frames: int = 64  # T_in: frames sampled uniformly over the whole video
+    ratio: int = 4  # default compression ratio (T_out = T_in / ratio)
+    dim: int = 64  # width of the abstraction layer and attention
+    prior: float = 1.0  # score bonus for uniformly spaced positions (see model/sfc.py)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture, labels and preprocessing of a model; JSON-serialisable.
+
+    `split` and `input` may be left open when a config is written by hand: the model
+    layer fills them with the backbone's defaults (`SFCModel.from_config`, `build_model`),
+    and every config it saves or exports has them set."""
+
+    backbone: str
+    labels: tuple[str, ...]
+    split: str = ""  # empty: the backbone's default split point
+    sfc: SFCSettings = field(default_factory=SFCSettings)
+    input: InputSpec | None = None  # None: the backbone's registered preprocessing
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backbone, str) or not self.backbone:
+            raise ConfigError("backbone must be a registered backbone name")
+        if not self.labels or not all(isinstance(x, str) for x in self.labels):
+            raise ConfigError("labels must be a non-empty list of strings")
+        if self.sfc.frames < 1 or self.sfc.ratio < 1:
+            raise ConfigError("sfc.frames and sfc.ratio must be positive")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    @property
+    def input_spec(self) -> InputSpec:
+        if self.input is None:
+            raise ConfigError(f"this {self.backbone} config names no input preprocessing; build the model "
+                              "(sfc_sdk.model.build_model) to fill in the backbone's own, or pass input=")
+        return self.input
+
+    def resolved(self, split: str, input_spec: InputSpec) -> ModelConfig:
+        """This config with a backbone's defaults where it leaves split or input open."""
+        return replace(self, split=self.split or split, input=self.input or input_spec)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["labels"] = list(self.labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Build from parsed JSON, with a clear error for missing or ill-typed fields."""
+        try:
+            sfc = SFCSettings(**_known(SFCSettings, d.get("sfc", {})))
+            spec = d.get("input")
+            if spec is not None:
+                spec = InputSpec(**{k: tuple(v) if isinstance(v, list) else v
+                                    for k, v in _known(InputSpec, spec).items()})
+            if not isinstance(d["labels"], list):
+                raise TypeError(f"labels must be a list of class names, got {type(d['labels']).__name__}")
+            return cls(backbone=d["backbone"], labels=tuple(d["labels"]), split=d.get("split", ""),
+                       sfc=sfc, input=spec, name=d.get("name", ""))
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ConfigError(f"malformed model config: {type(e).__name__}: {e}") from None
+
+
+def _known(cls: type, d: Any) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise TypeError(f"{cls.__name__} must be an object, got {type(d).__name__}")
+    names = {f.name for f in fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise TypeError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    return d
+
+
+def read_json(path: Path, error: type[SfcError], missing: str) -> Any:
+    """Parsed JSON of `path`; `error(missing)` if it does not exist, `error` naming the
+    file if it is not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise error(missing) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{path}: not valid JSON ({e})") from None
+
+
+def read_model_config(directory: str | Path) -> ModelConfig:
+    """The ModelConfig of a model directory, checked before any weights are read."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"model directory not found: {directory}")
+    path = directory / CONFIG_FILE
+    meta = read_json(path, CheckpointError, f"{directory}: no {CONFIG_FILE}; not an sfc-sdk model directory")
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise CheckpointError(f"{path}: not an sfc-sdk model config (format tag missing)")
+    if meta.get("format_version") != MODEL_FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: model format version {meta.get('format_version')!r} is not supported "
+            f"(this sfc-sdk reads version {MODEL_FORMAT_VERSION})"
+        )
+    meta = {k: v for k, v in meta.items() if k not in ("format", "format_version", "training")}
+    try:
+        return ModelConfig.from_dict(meta)
+    except SfcError as e:
+        raise CheckpointError(f"{path}: {e}") from None

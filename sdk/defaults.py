@@ -1,0 +1,26 @@
+"""Where things are unless the user says otherwise: the bundled model and sample clip,
+the per-user cache, and this package's version."""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+try:
+    __version__ = version("sfc-sdk")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0+local"
+
+ASSETS = Path(__file__).parent / "assets"
+SAMPLE_CLIP = ASSETS / "sample" / "lena_jack.avi"  # a Weizmann clip of an actor the bundled model never saw
+
+
+def default_model_dir() -> Path:
+    """The model bundled with the package (trained on Weizmann, see the README)."""
+    return ASSETS / "default_model"
+
+
+def cache_dir() -> Path:
+    """Per-user cache: measured device profiles, built engines (`SFC_SDK_CACHE` overrides)."""
+    return Path(os.environ.get("SFC_SDK_CACHE", Path.home() / ".cache" / "sfc-sdk"))

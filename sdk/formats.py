@@ -1,0 +1,149 @@
+"""Export formats, targets and runtimes, as declarative tables (cf. Ultralytics' `export_formats()`).
+
+These tables are the single source for the CLI's choices, `sfc-sdk convert --help`,
+`sfc-sdk formats`, the README's tables, validation, runtime fallback and install
+hints: every pip extra is named here and nowhere else in the code. A new format with
+its own runtime is a converter file (`converters/`), a runtime file (`runtimes/`) and
+one row in each of the two tables below. Nothing here imports a runtime or torch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """An inference backend: the adapter that wraps it and how to install it."""
+
+    name: str  # --runtime value
+    adapter: str  # module in sfc_sdk.runtimes whose `RUNTIME` class implements `Runtime`
+    needs: str  # Python package the backend imports ("a|b": either will do)
+    extra: str  # pip extra that installs it ("" where pip cannot: see `install`)
+    description: str
+    install: str = ""  # how to install it where no pip extra can
+
+    @property
+    def install_hint(self) -> str:
+        return self.install or f'pip install "sfc-sdk[{self.extra}]"'
+
+    def installed(self) -> bool:
+        """The backend's package is importable here (checked without importing it)."""
+        return any(importlib.util.find_spec(m) is not None for m in self.needs.split("|"))
+
+
+RUNTIMES: tuple[RuntimeSpec, ...] = (
+    RuntimeSpec("torch", "torch_runtime", "torch", "torch",
+                "PyTorch eager, CPU or CUDA: model directories, and the reference every export is checked against"),
+    RuntimeSpec("onnxruntime", "onnxruntime_runtime", "onnxruntime", "onnx",
+                "ONNX Runtime: CPU; CUDA/TensorRT providers where installed and usable"),
+    RuntimeSpec("openvino", "openvino_runtime", "openvino", "openvino", "OpenVINO: CPU, GPU, NPU"),
+    RuntimeSpec("tflite", "tflite_runtime", "ai_edge_litert|tflite_runtime", "tflite",
+                "LiteRT (TFLite) interpreter with XNNPACK, CPU"),
+    RuntimeSpec("tensorrt", "tensorrt_runtime", "tensorrt", "", "TensorRT engine on an NVIDIA GPU",
+                install="on Jetson it comes with JetPack; elsewhere NVIDIA's wheel from NVIDIA's package index"),
+)
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # --format value
+    converter: str  # module in sfc_sdk.converters with a `Converter` subclass named CONVERTER
+    runtimes: tuple[str, ...]  # RUNTIMES that run it, preferred first (ordered fallback)
+    precisions: tuple[str, ...]  # what the converter produces, default first
+    extra: str  # pip extra with the exporter's dependencies (torch included)
+    note: str
+
+
+FORMATS: tuple[ExportFormat, ...] = (
+    ExportFormat("onnx", "onnx_converter", ("onnxruntime", "openvino"), ("fp32", "fp16"), "onnx-export",
+                 "single-file ONNX, opset 18; runs in ONNX Runtime and OpenVINO. No INT8: ONNX Runtime's "
+                 "QDQ Conv3d is slower than FP32 on CPU"),
+    ExportFormat("openvino", "openvino_converter", ("openvino",), ("fp32", "fp16", "bf16", "int8"),
+                 "openvino-export",
+                 "OpenVINO IR; fp16 compresses weights, bf16 runs an FP32 IR with the bf16 hint (2x on CPUs "
+                 "with AMX/AVX512-BF16), INT8 by NNCF post-training quantization with calibration clips"),
+    ExportFormat("tflite", "tflite_converter", ("tflite",), ("fp32", "fp16"), "tflite-export",
+                 "LiteRT via litert-torch; one static clip length per export; factorised Conv3d exported as "
+                 "CONV_2D (XNNPACK). fp16 stores those weights in fp16 (any remaining CONV_3D stays fp32). "
+                 "No INT8: LiteRT keeps CONV_3D float"),
+    ExportFormat("tensorrt", "tensorrt_converter", ("tensorrt", "onnxruntime"), ("fp16", "fp32"), "onnx-export",
+                 "ONNX for TensorRT; the engine is built on the device at first load and cached beside "
+                 "the bundle (engines are not portable between GPUs or TensorRT versions)"),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What users type after --target: a format, or a device family with its defaults."""
+
+    name: str
+    format: str
+    precision: str
+    note: str
+
+
+# Format targets. Devices and device families (jetson, raspberry-pi, intel, cuda, cpu,
+# auto) are targets too: their profiles in sfc_sdk.devices pick the format and precision.
+TARGETS: tuple[Target, ...] = (
+    Target("onnx", "onnx", "fp32", "ONNX Runtime on any CPU"),
+    Target("openvino", "openvino", "fp32", "OpenVINO on Intel CPU/GPU/NPU"),
+    Target("tflite", "tflite", "fp32", "LiteRT on ARM and mobile CPUs"),
+    Target("tensorrt", "tensorrt", "fp16", "TensorRT on NVIDIA GPUs"),
+)
+
+
+def export_formats() -> tuple[ExportFormat, ...]:
+    return FORMATS
+
+
+def targets() -> tuple[Target, ...]:
+    return TARGETS
+
+
+def list_runtimes() -> tuple[RuntimeSpec, ...]:
+    return RUNTIMES
+
+
+def get_runtime(name: str) -> RuntimeSpec:
+    return _named(RUNTIMES, name, "runtime")
+
+
+def get_format(name: str) -> ExportFormat:
+    return _named(FORMATS, name, "format")
+
+
+def get_target(name: str) -> Target:
+    return _named(TARGETS, name, "target")
+
+
+def _named(table: tuple, name: str, what: str):
+    for row in table:
+        if row.name == name:
+            return row
+    raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(r.name for r in table)}")
+
+
+def is_format_target(name: str) -> bool:
+    return any(t.name == name for t in TARGETS)
+
+
+def resolve(target: str, fmt: str | None = None, precision: str | None = None) -> tuple[ExportFormat, str]:
+    """Format and precision for a format target, with the user's overrides checked against the table."""
+    t = get_target(target)
+    return with_overrides(t.format, t.precision, fmt, precision)
+
+
+def with_overrides(default_format: str, default_precision: str, fmt: str | None,
+                   precision: str | None) -> tuple[ExportFormat, str]:
+    f = get_format(fmt or default_format)
+    p = precision or (default_precision if f.name == default_format else f.precisions[0])
+    if p not in f.precisions:
+        why = ""
+        if p == "int8":
+            why = " (INT8 is offered only where it is faster: OpenVINO; use --format openvino)"
+        raise ConfigError(f"{f.name} export offers {', '.join(f.precisions)}, not {p}{why}")
+    return f, p

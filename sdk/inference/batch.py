@@ -1,0 +1,71 @@
+"""Long batch jobs that lose nothing: results are appended to a JSON-lines file as each
+video finishes, a re-run skips videos already in the file, and a video that fails is
+recorded with its reason instead of stopping the job.
+
+A job killed mid-write leaves at most a partial last line; it is dropped on the next
+run, so the file stays one valid JSON object per line and only the video in progress
+is redone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError, SfcError
+from .recognizer import Recognizer
+
+
+def _recover(output: Path) -> set[str]:
+    """Sources already in `output`; a torn last line (a killed write) is cut off."""
+    if not output.exists():
+        return set()
+    data = output.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        output.write_bytes(data)
+    done = set()
+    for line in data.decode("utf-8", "replace").splitlines():
+        try:
+            done.add(json.loads(line)["source"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ConfigError(f"{output}: not a results file of this tool (bad line {line[:60]!r})") from None
+    return done
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    total: int
+    skipped: int  # already in the output
+    done: int
+    failed: int
+
+
+def run_batch(rec: Recognizer, videos: Sequence[str], output: str | Path, progress: bool = True,
+              **predict_kwargs) -> BatchSummary:
+    """Predict every video into `output` (JSON lines), resuming where a previous run stopped."""
+    from tqdm import tqdm
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    seen = _recover(output)
+    todo = [v for v in videos if v not in seen]
+    done = failed = 0
+    with output.open("a") as f:
+        for video in tqdm(todo, desc="predict", unit="video", disable=not progress):
+            try:
+                record = rec.predict(video, **predict_kwargs).to_dict()
+                record["source"] = video  # the key a re-run matches on, exactly as given
+                done += 1
+            except ConfigError:
+                raise  # a bad option fails the same way for every video
+            except SfcError as e:
+                record = {"source": video, "error": str(e), "error_type": type(e).__name__}
+                failed += 1
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the next video starts
+    return BatchSummary(len(videos), len(videos) - len(todo), done, failed)

@@ -1,0 +1,257 @@
+"""`Recognizer`: video in, ranked labels and the moments SFC kept out.
+
+Data flows one way: video -> sampled frames -> normalised tensor -> runtime ->
+logits -> Prediction. The Recognizer owns sampling, preprocessing and reporting; a
+runtime (PyTorch for a model directory, ONNX Runtime, OpenVINO, LiteRT or TensorRT
+for a bundle) only maps tensors to logits and says what inputs it takes. Nothing here
+imports torch: a bundle runs in a process that has none.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..bundle import Bundle, is_bundle
+from ..config import InputSpec, ModelConfig, read_model_config
+from ..defaults import default_model_dir
+from ..errors import CheckpointError, ConfigError
+from ..formats import get_format
+from ..runtimes import Runtime, create_runtime
+from ..video.decode import VideoInput, sample_frames
+from ..video.live import SourceOptions
+from ..video.preprocess import dense_input, dense_plan, sfc_input
+from ..video.sampling import Views, uniform_indices
+from .postprocess import decode_notes, kept_moments, ranked, softmax
+from .results import Prediction
+from .stream import WindowResult, stream_windows
+
+MODES = ("sfc", "dense")
+SHORT_VIDEO = ("adapt", "repeat")
+
+
+class Recognizer:
+    """Recognise actions in videos with an SFC model.
+
+        rec = Recognizer("my_model/")             # or Recognizer() for the bundled model
+        pred = rec.predict("clip.mp4")            # SFC: one pass over the whole video
+        pred.label, pred.score, pred.kept_times
+        rec.predict("clip.mp4", mode="dense", views="10x3")   # the 30-view baseline
+    """
+
+    def __init__(self, model: str | Path | None = None, *, runtime: str | None = None, device: str = "auto",
+                 view_batch: int | None = None, threads: int | None = None) -> None:
+        """`model`: a model directory, an exported bundle (directory or .tar.gz), or None
+        for the bundled default model. `runtime`: for bundles, the adapter to use instead
+        of the manifest's (with its fallbacks); for model directories, "torch" (the default).
+        `threads`: the runtime's intra-op threads. `view_batch`: dense views per call."""
+        path = Path(model) if model is not None else default_model_dir()
+        if model is None and not path.is_dir():
+            raise CheckpointError("no default model is bundled with this install; pass a model directory")
+        options: dict[str, Any] = {"device": device, **({"threads": threads} if threads else {})}
+        if is_bundle(path):
+            bundle = Bundle.open(path)
+            m = bundle.manifest
+            order = [runtime] if runtime else list(dict.fromkeys([m.runtime, *get_format(m.format).runtimes]))
+            self._setup(m.model_config, create_runtime(order, bundle, **options), bundle.directory, view_batch)
+        else:
+            config = read_model_config(path)  # a malformed directory fails here, before any weights load
+            self._setup(config, create_runtime(runtime or "torch", path, **options), path, view_batch)
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> Recognizer:
+        """A model directory or a bundle from `sfc-sdk convert`; same results API either way."""
+        return cls(path, **kwargs)
+
+    @classmethod
+    def from_model(cls, net: Any, config: ModelConfig, *, runtime: str = "torch", device: str = "auto",
+                   view_batch: int | None = None) -> Recognizer:
+        """Wrap an in-memory SFCModel (e.g. straight after training)."""
+        self = cls.__new__(cls)
+        config = net.resolve(config)  # the backbone's split and input spec where the config leaves them open
+        self._setup(config, create_runtime(runtime, net, device=device), None, view_batch)
+        return self
+
+    @classmethod
+    def from_backbone(cls, name: str, weights: str | Path | None = None, labels: list[str] | None = None,
+                      num_classes: int | None = None, split: str = "", **kwargs: Any) -> Recognizer:
+        """A pretrained backbone (e.g. a torchvision checkpoint) with an untrained SFC
+        module, which selects uniformly spaced moments until it is trained."""
+        from ..model import model_from_backbone  # the torch model layer, only on this path
+
+        net, config = model_from_backbone(name, weights=weights, labels=labels, num_classes=num_classes, split=split)
+        return cls.from_model(net, config, **kwargs)
+
+    def _setup(self, config: ModelConfig, runtime: Runtime, model_path: Path | None, view_batch: int | None) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.model_path = model_path  # where the model was loaded from (None: built in memory)
+        self.input_spec: InputSpec = config.input_spec
+        self.view_batch = view_batch
+
+    @property
+    def model(self) -> Any:
+        """The PyTorch SFCModel when the runtime runs one in this process, else None."""
+        return getattr(self.runtime, "model", None)
+
+    @property
+    def head_stride(self) -> int:
+        """Input frames per head time step (a kept moment covers this many samples)."""
+        return self.runtime.head_stride
+
+    @property
+    def default_ratio(self) -> int:
+        return self.config.sfc.ratio
+
+    @property
+    def default_frames(self) -> int:
+        return self.config.sfc.frames
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.config.labels
+
+    @property
+    def runtime_label(self) -> str:
+        return self.runtime.info().label
+
+    # --- prediction ---------------------------------------------------------
+    def predict(self, video: VideoInput, top_k: int = 5, *, mode: str = "sfc", ratio: int | None = None,
+                frames: int | None = None, views: str | Views = "10x3", fps: float | None = None,
+                short: str = "adapt") -> Prediction:
+        """Classify one video: a path, a (T, H, W, 3) uint8 RGB array or a list of frames.
+
+        mode="sfc": `frames` (default from the model) sampled uniformly over the whole
+        video, compressed `ratio` times after the head. mode="dense": `views` clips x
+        crops averaged. `fps` gives time stamps for in-memory frames. `short`: for a video
+        with fewer frames than `frames`, "adapt" samples each frame at most once and lowers
+        the ratio so the same number of moments is kept (where the runtime takes that
+        input length); "repeat" repeats frames.
+        """
+        if top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, got {top_k}")
+        if mode == "sfc":
+            if short not in SHORT_VIDEO:
+                raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {short!r}")
+            return self._predict_sfc(video, top_k, ratio or self.default_ratio, frames or self.default_frames, fps,
+                                     short)
+        if mode == "dense":
+            return self._predict_dense(video, top_k, views if isinstance(views, Views) else Views.parse(views), fps)
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+
+    def predict_batch(self, videos: Iterable[VideoInput], top_k: int = 5, progress: bool = False,
+                      **kwargs: Any) -> list[Prediction]:
+        """`predict` over many videos, in order; stops at the first error."""
+        return list(self.iter_predict(videos, top_k, progress=progress, **kwargs))
+
+    def iter_predict(self, videos: Iterable[VideoInput], top_k: int = 5, progress: bool = False,
+                     **kwargs: Any) -> Iterator[Prediction]:
+        """Like `predict_batch`, yielding each result as soon as it is ready."""
+        items = list(videos)
+        if progress:
+            from tqdm import tqdm
+
+            items = tqdm(items, desc="predict", unit="video")
+        for video in items:
+            yield self.predict(video, top_k, **kwargs)
+
+    def stream(self, source: str | int | Path, *, window_s: float = 4.0, stride_s: float = 1.0, top_k: int = 5,
+               ratio: int | None = None, reuse: bool | str = "auto", options: SourceOptions | None = None,
+               max_windows: int | None = None) -> Iterator[WindowResult]:
+        """Recognise live: a camera index (0), an RTSP/HTTP URL or a video file.
+
+        Yields a `WindowResult` every `stride_s` seconds of stream time, for the last
+        `window_s` seconds, SFC-compressed at the model's ratio. Stalls and disconnects
+        are retried `options.reconnects` times, then raise `StreamStalledError` /
+        `StreamDisconnectedError`; files end at their last frame. `reuse`: reuse the head
+        features two windows share where the runtime can (PyTorch; exact, see
+        `runtimes/torch_head_reuse.py`): True, False, or "auto" (time both on the first
+        windows, keep the faster).
+        """
+        return stream_windows(self.runtime, self.config, source, window_s=window_s, stride_s=stride_s, top_k=top_k,
+                              ratio=ratio, reuse=reuse, options=options, max_windows=max_windows)
+
+    def _predict_sfc(self, video: VideoInput, top_k: int, ratio: int, t_in: int, fps: float | None,
+                     short: str) -> Prediction:
+        self.runtime.check_sfc(t_in, ratio)  # before decoding anything
+        stride = self.head_stride
+        kept_count = t_in // stride // ratio
+        unit = stride * kept_count  # input frames per step of the ratio at this kept count
+
+        # A video shorter than t_in would repeat frames, which the head never saw in training
+        # (it cost 19 points of top-1 on short Weizmann clips, see the README). "adapt" samples
+        # the largest multiple of `unit` frames the video has, each once, and lowers the ratio
+        # so the tail still gets `kept_count` steps, where the runtime takes that length
+        # (an exported bundle has one static shape: it repeats).
+        def plan(n: int) -> list[int]:
+            if short == "adapt" and unit <= n < t_in and self.runtime.accepts(n // unit * unit, n // unit):
+                return uniform_indices(n, n // unit * unit)
+            return uniform_indices(n, t_in)
+
+        start = time.perf_counter()
+        clip = sample_frames(video, plan, self.input_spec.resize_size, fps)
+        decoded = time.perf_counter()
+        used = len(clip.indices)
+        ratio = ratio if used == t_in else used // unit
+        x = sfc_input(clip.frames, self.input_spec)
+        prepared = time.perf_counter()
+        logits, kept = self.runtime.run_sfc(x, ratio)
+        done = time.perf_counter()
+
+        notes = decode_notes(clip)
+        if used < t_in:
+            notes.append(f"video has {clip.num_frames} frames, fewer than the {t_in} SFC samples: sampled {used} "
+                         f"frames once each at ratio {ratio}")
+        elif clip.num_frames < t_in:
+            notes.append(f"video has {clip.num_frames} frames, fewer than the {t_in} SFC samples: frames repeat")
+        return Prediction(
+            source=clip.source, top=ranked(softmax(logits[0]), self.labels, top_k), mode="sfc", ratio=ratio,
+            views=None, kept=kept_moments(kept[0].tolist(), stride, clip.indices, fps=clip.fps),
+            num_frames=clip.num_frames, fps=clip.fps, sampled_frames=used, padded=clip.num_frames < used,
+            timings_ms=_timings(start, decoded, prepared, done), runtime=self.runtime_label, notes=notes,
+        )
+
+    def _predict_dense(self, video: VideoInput, top_k: int, views: Views, fps: float | None) -> Prediction:
+        self.runtime.check_views()  # before decoding anything
+        spec = self.input_spec
+        plan, short = dense_plan(spec, views)
+        start = time.perf_counter()
+        clip = sample_frames(video, plan, short, fps)
+        decoded = time.perf_counter()
+        batch = dense_input(clip.frames, spec, views)
+        prepared = time.perf_counter()
+        step = self.view_batch or len(batch)
+        logits = np.concatenate([self.runtime.run_views(batch[i:i + step]) for i in range(0, len(batch), step)])
+        done = time.perf_counter()
+
+        span = (spec.clip_len - 1) * spec.frame_stride + 1
+        notes = decode_notes(clip)
+        if clip.num_frames < span:
+            notes.append(f"video has {clip.num_frames} frames, shorter than one {span}-frame clip: last frame repeats")
+        probs = np.mean([softmax(row) for row in logits], axis=0)
+        return Prediction(
+            source=clip.source, top=ranked(probs, self.labels, top_k), mode="dense", ratio=None, views=str(views),
+            kept=[], num_frames=clip.num_frames, fps=clip.fps, sampled_frames=len(clip.indices),
+            padded=clip.num_frames < span, timings_ms=_timings(start, decoded, prepared, done),
+            runtime=self.runtime_label, notes=notes,
+        )
+
+    def describe(self) -> dict:
+        """Model and runtime facts, as `sfc-sdk info --model` prints them."""
+        spec = self.input_spec
+        return {
+            "model": str(self.model_path) if self.model_path else "<in-memory>", "name": self.config.name,
+            "backbone": self.config.backbone, "split": self.config.split or "(the backbone's default)",
+            "classes": len(self.labels), "sfc_frames": self.default_frames, "sfc_ratio": self.default_ratio,
+            "input": f"{spec.clip_len}x{spec.crop_size}x{spec.crop_size}", "runtime": self.runtime_label,
+        }
+
+
+def _timings(start: float, decoded: float, prepared: float, done: float) -> dict[str, float]:
+    ms = 1000.0
+    return {"decode": (decoded - start) * ms, "preprocess": (prepared - decoded) * ms,
+            "inference": (done - prepared) * ms, "total": (done - start) * ms}

@@ -1,0 +1,31 @@
+"""The PyTorch side: backbones split into head and tail, the SFC module, weights and
+model directories. Everything here needs torch (the `torch` extra); running an exported
+bundle needs none of it.
+"""
+
+try:
+    import torch  # noqa: F401
+except ImportError:
+    from ..errors import MissingExtraError
+
+    raise MissingExtraError('models, training and converting need PyTorch: pip install "sfc-sdk[torch]"') from None
+
+from .backbones import (
+    BackboneEntry,
+    StageInfo,
+    VideoBackbone,
+    backbone_entry,
+    create_backbone,
+    list_backbones,
+    register_backbone,
+)
+from .directory import load_model, save_model
+from .network import SFCModel, build_model, model_from_backbone, resplit
+from .sfc import SelectiveFeatureCompression
+from .weights import check_fits, load_weights, read_state_dict, state_hash
+
+__all__ = [
+    "BackboneEntry", "SFCModel", "SelectiveFeatureCompression", "StageInfo", "VideoBackbone", "backbone_entry",
+    "build_model", "check_fits", "create_backbone", "list_backbones", "load_model", "load_weights",
+    "model_from_backbone", "read_state_dict", "register_backbone", "resplit", "save_model", "state_hash",
+]

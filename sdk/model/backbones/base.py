@@ -1,0 +1,119 @@
+"""The head/tail contract every backbone follows.
+
+A backbone is an ordered list of *stages* (attributes of the module, so the
+state-dict keys stay exactly those of the upstream implementation) followed by a
+classifier. SFC splits it after a named stage: the *head* runs over the long input,
+the *tail* (the remaining stages and the classifier) runs on the compressed features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ...config import InputSpec
+from ...errors import ConfigError
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """One stage: the name users split at, its output channels and temporal stride.
+
+    `module` is the stage's path inside the backbone when it differs from `name`
+    (pytorchvideo-style models keep their stages in `blocks.0`, `blocks.1`, ...).
+    """
+
+    name: str
+    channels: int
+    temporal_stride: int
+    module: str = ""
+
+    @property
+    def path(self) -> str:
+        return self.module or self.name
+
+
+class VideoBackbone(nn.Module):
+    """A 3D CNN as named stages plus a classifier, split into head and tail.
+
+    Subclasses set `stages` (in forward order; each `path` names the submodule
+    holding the stage) and implement `classify` (global pooling + final layer).
+    `create_backbone` sets `input_spec` from the registry.
+    """
+
+    stages: tuple[StageInfo, ...] = ()
+    input_spec: InputSpec | None = None
+
+    def __init__(self, split: str | None = None) -> None:
+        super().__init__()
+        self._split = split
+
+    # --- split --------------------------------------------------------------
+    @property
+    def split_points(self) -> tuple[str, ...]:
+        """Stage names after which the head may end (every stage but the last)."""
+        return tuple(s.name for s in self.stages[:-1])
+
+    @property
+    def split(self) -> str:
+        return self._split or self.split_points[len(self.split_points) // 2]
+
+    @split.setter
+    def split(self, name: str) -> None:
+        if name not in self.split_points:
+            raise ConfigError(
+                f"unknown split point {name!r} for {type(self).__name__}; "
+                f"choose one of {', '.join(self.split_points)}"
+            )
+        self._split = name
+
+    def _split_index(self) -> int:
+        return [s.name for s in self.stages].index(self.split) + 1
+
+    @property
+    def head_stages(self) -> tuple[StageInfo, ...]:
+        return self.stages[: self._split_index()]
+
+    @property
+    def tail_stages(self) -> tuple[StageInfo, ...]:
+        return self.stages[self._split_index() :]
+
+    @property
+    def head_channels(self) -> int:
+        """Channels of the head's output (the SFC module's input)."""
+        return self.head_stages[-1].channels
+
+    @property
+    def head_temporal_stride(self) -> int:
+        """Input frames per time step of the head's output."""
+        stride = 1
+        for s in self.head_stages:
+            stride *= s.temporal_stride
+        return stride
+
+    # --- forward ------------------------------------------------------------
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) frames -> (B, C, T / head_temporal_stride, h, w) features."""
+        for s in self.head_stages:
+            x = self.get_submodule(s.path)(x)
+        return x
+
+    def forward_tail(self, x: torch.Tensor) -> torch.Tensor:
+        """Head features (any time length) -> (B, num_classes) logits."""
+        for s in self.tail_stages:
+            x = self.get_submodule(s.path)(x)
+        return self.classify(x)
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_tail(self.forward_head(x))
+
+
+def global_avg_pool(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, H, W) -> (B, C). A plain mean exports everywhere (TFLite included),
+    unlike AdaptiveAvgPool3d, and works for any clip length."""
+    return x.mean(dim=(2, 3, 4))

@@ -1,0 +1,116 @@
+"""Selective Feature Compression (Liu et al., ICCV 2021, arXiv 2104.00179).
+
+Sits between a backbone's head and tail. Given head features of a long input
+(B, C, T, H, W) and a compression ratio r, it returns features of length K = T / r,
+shaped exactly as the tail expects, plus the K time positions it kept:
+
+1. Abstraction: features pooled over space, then a small temporal conv stack
+   -> one descriptor per time step, and from it an informativeness score. (TopK is
+   not differentiable; `sfc_sdk.training.sfc` teaches the scores where the frozen
+   tail classifies best.)
+2. TopK pooling along time: the K highest-scoring positions, kept in temporal order.
+   Their descriptors are the queries, at the compressed length.
+3. Attention of those queries over keys from *all* T positions; values are the head
+   features themselves, so the output stays in the distribution the frozen tail was
+   trained on. A per-channel gate blends the attention output into the selected
+   features.
+
+Initialisation: the score layer and the gate start at zero and a fixed prior favours
+uniformly spaced positions, so an untrained module *is* uniform temporal
+subsampling and the pretrained tail works from step zero. After training, the prior
+(1.0 by default, in score units) keeps flat-scored videos such as trimmed clips
+evenly sampled, while a clear peak (an action inside empty scene) still wins.
+
+Export: the ratio is a Python int (one export per ratio); selection uses topk
+*indices* and integer logic (no sort, no float equality), then a one-hot matmul.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+
+
+class TemporalConv(nn.Module):
+    """Conv1d over time whose borders repeat the edge step instead of zero padding: zero
+    padding makes the first and last steps look special, and scores learned on them
+    would favour the ends of every video."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(c_in, c_out, kernel_size=3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(torch.cat([x[..., :1], x, x[..., -1:]], dim=-1))
+
+
+class SelectiveFeatureCompression(nn.Module):
+    def __init__(self, channels: int, dim: int = 64, prior: float = 1.0) -> None:
+        super().__init__()
+        self.channels, self.dim, self.prior = channels, dim, prior
+        self.abstraction = nn.Sequential(
+            TemporalConv(channels, dim),
+            nn.ReLU(inplace=True),
+            TemporalConv(dim, dim),
+            nn.ReLU(inplace=True),
+        )
+        self.score = nn.Conv1d(dim, 1, kernel_size=1)
+        self.query = nn.Linear(dim, dim)
+        self.key = nn.Linear(dim, dim)
+        self.gate = nn.Parameter(torch.zeros(channels))
+        nn.init.zeros_(self.score.weight)
+        nn.init.zeros_(self.score.bias)
+
+    def output_length(self, t_in: int, ratio: int) -> int:
+        """Time steps kept from `t_in` head time steps at `ratio`; raises if it does not divide."""
+        if ratio < 1 or t_in % ratio:
+            raise ConfigError(f"ratio {ratio} must be a positive divisor of the head's {t_in} time steps")
+        return t_in // ratio
+
+    def scores(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-time descriptors (B, T, D) and learned informativeness scores (B, T)."""
+        desc = self.abstraction(feats.mean(dim=(3, 4)))  # (B, D, T)
+        return desc.transpose(1, 2), self.score(desc).squeeze(1)
+
+    def selection_scores(self, score: torch.Tensor, ratio: int) -> torch.Tensor:
+        """Learned scores plus the uniform prior: +`prior` at the centre of each block of
+        `ratio` steps. The prior is not trained: it is how much a learned score must
+        stand out to pull a kept moment away from uniform subsampling (flat scores,
+        as on a trimmed clip, keep evenly spaced moments)."""
+        t = score.shape[1]
+        uniform = (torch.arange(t, device=score.device) % ratio == ratio // 2).to(score.dtype)
+        return score + self.prior * uniform
+
+    def forward(self, feats: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, T, H, W) -> compressed (B, C, T // ratio, H, W) and kept positions (B, K) int32."""
+        b, c, t, h, w = feats.shape
+        k = self.output_length(t, ratio)
+        desc, learned = self.scores(feats)
+        score = self.selection_scores(learned, ratio)
+
+        # TopK pooling, kept in temporal order without a sort: mark the chosen
+        # positions, number them left to right with a cumulative sum, one-hot.
+        chosen = score.topk(k, dim=1).indices.to(torch.int32)  # (B, K), any order
+        positions = torch.arange(t, device=feats.device, dtype=torch.int32)
+        keep = (chosen.unsqueeze(-1) == positions).to(torch.int32).sum(dim=1, dtype=torch.int32)  # (B, T) 0/1
+        slot = torch.cumsum(keep, dim=1, dtype=torch.int32) - 1  # output slot of each kept position
+        slots = torch.arange(k, device=feats.device, dtype=torch.int32).view(1, k, 1)
+        select = (slot.unsqueeze(1) == slots).to(torch.int32) * keep.unsqueeze(1)  # (B, K, T)
+        kept = (select * positions).sum(dim=2, dtype=torch.int32)  # (B, K) in temporal order
+        onehot = select.to(feats.dtype)
+
+        # Queries at the compressed length attend over keys from every position.
+        q = self.query(torch.bmm(onehot, desc))  # (B, K, D)
+        key = self.key(desc)  # (B, T, D)
+        attn = F.softmax(torch.bmm(q, key.transpose(1, 2)) / math.sqrt(self.dim), dim=-1)  # (B, K, T)
+
+        flat = feats.transpose(1, 2).reshape(b, t, c * h * w)  # values: the head features
+        selected = torch.bmm(onehot, flat).view(b, k, c, h * w)
+        attended = torch.bmm(attn, flat).view(b, k, c, h * w)
+        out = selected + self.gate.view(1, 1, c, 1) * (attended - selected)
+        return out.view(b, k, c, h, w).transpose(1, 2), kept

@@ -1,0 +1,42 @@
+"""Sampled frames -> the network's input tensors, for SFC and for dense views.
+
+The same steps serve `Recognizer.predict`, live windows (one frame at a time), export
+calibration and parity, and the benchmarks, so every path feeds a model identically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import InputSpec
+from .decode import Plan
+from .sampling import Views, clip_indices
+from .transforms import center_crop, normalize, resize_short_side, three_crops
+
+
+def sfc_input(frames: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Decoded frames (T, H, W, 3) uint8, short side resized -> the SFC input (1, 3, T, crop, crop) float32."""
+    return normalize(center_crop(frames, spec.crop_size), spec.mean, spec.std)[None]
+
+
+def frame_input(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """One full-size (H, W, 3) uint8 frame -> its slice of the SFC input, (3, 1, crop, crop) float32;
+    concatenated along time, slices equal `sfc_input` of the same frames."""
+    return normalize(center_crop(resize_short_side(rgb, spec.resize_size)[None], spec.crop_size), spec.mean, spec.std)
+
+
+def dense_plan(spec: InputSpec, views: Views) -> tuple[Plan, int]:
+    """Frames dense sampling decodes (every clip's, in order) and the short side to resize to:
+    3-crop testing resizes the short side to the crop size and tiles the long side."""
+    def plan(n: int) -> list[int]:
+        return [i for c in clip_indices(n, views.clips, spec.clip_len, spec.frame_stride) for i in c]
+
+    return plan, spec.crop_size if views.crops == 3 else spec.resize_size
+
+
+def dense_input(frames: np.ndarray, spec: InputSpec, views: Views) -> np.ndarray:
+    """Frames of `dense_plan` -> the views batch (clips x crops, 3, clip_len, crop, crop) float32."""
+    per_clip = frames.reshape(views.clips, spec.clip_len, *frames.shape[1:])
+    return np.stack([normalize(crop, spec.mean, spec.std) for clip in per_clip
+                     for crop in (three_crops(clip, spec.crop_size) if views.crops == 3
+                                  else [center_crop(clip, spec.crop_size)])])

@@ -1,0 +1,117 @@
+"""Frame sources: the one seam every video input goes through, offline and live.
+
+A frame source is an opened video, read in order. `sample_frames` (decode.py) and
+`LiveSource` (live.py) use nothing but this protocol, so a new input (another video
+library, a camera SDK) is one module in this folder: a class that implements
+`FrameSource`, registered with `@register_frame_source`. Modules here are found without
+a list to edit. An input goes to the highest-priority source registered for its kind;
+if that one cannot open it, the next is tried (an ordered fallback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from ...errors import NotAVideoError, VideoError
+
+Kind = Literal["file", "camera", "url", "frames"]
+KINDS: tuple[Kind, ...] = ("file", "camera", "url", "frames")
+
+
+class FrameSource(Protocol):
+    """An opened video. `grab` decodes the next frame without converting it (cheap for
+    frames nobody samples); `retrieve` converts the frame last grabbed."""
+
+    fps: float | None  # nominal frame rate; None when the source does not say
+    frame_count: int  # frames the container claims; 0 when it does not say (cameras, streams)
+
+    def grab(self) -> bool:
+        """Decode the next frame; False at the end (or when the source failed)."""
+
+    def retrieve(self) -> np.ndarray | None:
+        """The frame last grabbed as (H, W, 3) uint8 RGB; None if it cannot be converted."""
+
+    def seek(self, index: int) -> bool:
+        """Make frame `index` the one the next `grab` decodes; False where the source cannot seek."""
+
+    def close(self) -> None: ...
+
+
+Factory = Callable[..., FrameSource]  # factory(target, *, timeout_s=None) -> FrameSource, or raises VideoError
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    name: str
+    kinds: tuple[Kind, ...]
+    factory: Factory
+    priority: int
+
+
+_REGISTRY: dict[str, SourceEntry] = {}
+_discovered = False
+
+
+def register_frame_source(name: str, *, kinds: Sequence[Kind], priority: int = 0) -> Callable[[Factory], Factory]:
+    """Class decorator: `cls(target, *, timeout_s=None)` opens `kinds` of input or raises a VideoError."""
+
+    def wrap(factory: Factory) -> Factory:
+        unknown = set(kinds) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown source kinds {sorted(unknown)}; use {KINDS}")
+        _REGISTRY[name] = SourceEntry(name, tuple(kinds), factory, priority)
+        return factory
+
+    return wrap
+
+
+def _discover() -> None:
+    """Import every module in this folder once, so their sources register."""
+    global _discovered
+    if not _discovered:
+        _discovered = True
+        for module in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
+def source_kind(target: object) -> Kind:
+    """'frames' (arrays in memory), 'camera' (an index such as 0), 'url' (rtsp://, http://, ...) or 'file'."""
+    if isinstance(target, (np.ndarray, list, tuple)):
+        return "frames"
+    if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+        return "camera"
+    if isinstance(target, str) and "://" in target:
+        return "url"
+    return "file"
+
+
+def frame_sources(kind: Kind) -> list[SourceEntry]:
+    """Registered sources for `kind`, preferred first."""
+    _discover()
+    return sorted((e for e in _REGISTRY.values() if kind in e.kinds), key=lambda e: -e.priority)
+
+
+def open_frame_source(target: str | int | os.PathLike | np.ndarray | Sequence[np.ndarray], *,
+                      timeout_s: float | None = None) -> FrameSource:
+    """Open `target` with the first registered source that can; raises the preferred
+    source's VideoError when none can. `timeout_s` bounds opening and reading network streams."""
+    kind = source_kind(target)
+    if kind == "file":
+        target = str(Path(target))
+    errors: list[VideoError] = []
+    for entry in frame_sources(kind):
+        try:
+            return entry.factory(target, timeout_s=timeout_s)
+        except VideoError as e:
+            errors.append(e)
+    if errors:
+        raise errors[0]
+    raise NotAVideoError(f"no frame source is registered for {kind} inputs")

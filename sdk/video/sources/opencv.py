@@ -1,0 +1,45 @@
+"""OpenCV's VideoCapture as a frame source: files and network streams through its
+bundled FFmpeg, and camera indices (V4L2 and the platform's camera APIs)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ...errors import NotAVideoError
+from . import register_frame_source, source_kind
+
+
+@register_frame_source("opencv", kinds=("file", "camera", "url"))
+class OpenCVSource:
+    def __init__(self, target: str | int, *, timeout_s: float | None = None) -> None:
+        kind = source_kind(target)
+        if kind == "camera":
+            cap = cv2.VideoCapture(int(target))
+        elif kind == "url" and timeout_s:
+            ms = int(timeout_s * 1000)  # FFmpeg's own open and read timeouts: a dead stream never hangs
+            cap = cv2.VideoCapture(str(target), cv2.CAP_FFMPEG,
+                                   [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        else:
+            cap = cv2.VideoCapture(str(target))
+        if not cap.isOpened():
+            cap.release()
+            raise NotAVideoError(f"{target}: not a video, or a container no decoder here can open")
+        self._cap = cap
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else None
+        count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.frame_count = int(count) if np.isfinite(count) and count > 0 else 0
+
+    def grab(self) -> bool:
+        return bool(self._cap.grab())
+
+    def retrieve(self) -> np.ndarray | None:
+        ok, bgr = self._cap.retrieve()
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if ok else None
+
+    def seek(self, index: int) -> bool:
+        return bool(self._cap.set(cv2.CAP_PROP_POS_FRAMES, index))
+
+    def close(self) -> None:
+        self._cap.release()

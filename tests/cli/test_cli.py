@@ -1,0 +1,73 @@
+"""The `sfc-sdk` command, run for real in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def test_predict_prints_ranked_labels_and_kept_moments(cli, tiny_model_dir, run_clip):
+    out = cli("predict", run_clip, "--model", tiny_model_dir, "--top-k", "3")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    # 42 frames, fewer than the 64 SFC samples: 32 distinct frames at ratio 2, still 8 moments kept
+    assert "daria_run.avi" in lines[0] and "sfc ratio 2" in lines[0]
+    assert lines[1].lstrip().startswith("1. ") and lines[3].lstrip().startswith("3. ")
+    assert any(line.strip().startswith("kept:") and line.count("s") >= 8 for line in lines)
+
+
+def test_predict_json_for_several_videos_and_modes(cli, tiny_model_dir, run_clip, clips_dir):
+    video2 = clips_dir / "arm_wrestling_kinetics.mp4"
+    out = cli("predict", run_clip, video2, "-m", tiny_model_dir, "--json", "--mode", "dense", "--views", "10x1")
+    assert out.returncode == 0, out.stderr
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [Path(r["source"]).name for r in results] == ["daria_run.avi", "arm_wrestling_kinetics.mp4"]
+    assert all(r["mode"] == "dense" and r["views"] == "10x1" and len(r["top"]) == 5 for r in results)
+    out = cli("predict", run_clip, "-m", tiny_model_dir, "--json", "--ratio", "8", "--short", "repeat")
+    result = json.loads(out.stdout)
+    assert result["ratio"] == 8 and len(result["kept"]) == 4 and result["padded"]
+    out = cli("predict", run_clip, "-m", tiny_model_dir, "--json", "--ratio", "8")
+    result = json.loads(out.stdout)  # 42 frames: 40 sampled once each, ratio 5 keeps the same 4 moments
+    assert result["ratio"] == 5 and len(result["kept"]) == 4 and not result["padded"]
+
+
+def test_errors_are_one_line_and_exit_non_zero(cli, tiny_model_dir, run_clip, tmp_path):
+    cases = [
+        (["predict", tmp_path / "missing.mp4", "-m", tiny_model_dir], "video not found"),
+        (["predict", run_clip, "-m", tiny_model_dir, "--ratio", "3"], "ratio 3"),
+        (["predict", run_clip, "-m", tmp_path / "no_model"], "model directory not found"),
+        (["predict", run_clip, "--backbone", "resnet_9000"], "unknown backbone"),
+        (["predict", run_clip, "--backbone", "r3d_18", "--weights", tmp_path / "w.pt"], "checkpoint not found"),
+    ]
+    for args, message in cases:
+        out = cli(*args)
+        assert out.returncode == 1, (args, out.stdout, out.stderr)
+        assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: ") and message in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_one_bad_video_does_not_stop_the_others(cli, tiny_model_dir, run_clip, tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    out = cli("predict", bad, run_clip, "-m", tiny_model_dir, "--json")
+    assert out.returncode == 1
+    first, second = (json.loads(line) for line in out.stdout.splitlines())
+    assert first["error_type"] == "NotAVideoError" and second["top"]
+
+
+def test_backbones_and_info(cli):
+    out = cli("backbones")
+    assert out.returncode == 0
+    for name in ("r3d_18", "r2plus1d_18", "x3d_s", "r2plus1d_tiny"):
+        assert name in out.stdout
+    assert "[layer2]" in out.stdout and "torchvision.models.video.r3d_18" in out.stdout
+    out = cli("info")
+    assert out.returncode == 0 and "sfc-sdk" in out.stdout and "torch" in out.stdout
+
+
+@pytest.mark.parametrize("args", [["--version"], ["predict", "--help"]])
+def test_help_and_version(cli, args):
+    out = cli(*args)
+    assert out.returncode == 0 and out.stdout

@@ -1,0 +1,201 @@
+"""Device profiles, detection on recorded device files, ratio choice, and a real
+`sfc-sdk profile` of the bundled model on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from sfc_sdk.devices import (
+    NoFitError,
+    ProfileError,
+    RatioOption,
+    choose_ratio,
+    cost_model_options,
+    detect_device,
+    list_devices,
+    read_host,
+    resolve_device,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "tests" / "data" / "devices"
+ISSUE_DEVICES = {"jetson-nano", "jetson-orin-nano", "jetson-agx-orin", "raspberry-pi-4", "raspberry-pi-5",
+                 "intel-cpu", "generic-cpu", "cuda-gpu"}
+
+
+def test_every_shipped_profile_validates_and_says_where_its_figures_come_from():
+    profiles = {p.name: p for p in list_devices()}
+    assert ISSUE_DEVICES <= set(profiles)
+    for p in profiles.values():
+        assert p.throughput_source and p.throughput_gmacs > 0 and p.latency_budget_ms > 0
+    families = {}
+    for p in profiles.values():
+        families.setdefault(p.family, []).append(p)
+    assert all(sum(m.family_default for m in members) == 1 for members in families.values())
+
+
+@pytest.mark.parametrize("sample,expected", [
+    ("jetson-orin-nano", "jetson-orin-nano"), ("jetson-nano", "jetson-nano"), ("jetson-agx-orin", "jetson-agx-orin"),
+    ("jetson-xavier-nx", "jetson-orin-nano"),  # a Jetson without a profile: its family's default
+    ("raspberry-pi-4", "raspberry-pi-4"), ("raspberry-pi-5", "raspberry-pi-5"),
+    ("intel-laptop", "intel-cpu"), ("amd-desktop", "generic-cpu"), ("arm-server", "generic-cpu"),
+    ("unknown-cpu", "generic-cpu"),
+])
+def test_detection_on_recorded_device_files(sample, expected):
+    facts = read_host(SAMPLES / sample, cuda=False)
+    assert detect_device(list_devices(), facts).profile.name == expected
+
+
+def test_cuda_gpu_is_detected_on_a_pc_but_not_on_a_jetson():
+    pc = read_host(SAMPLES / "cuda-desktop")  # the NVIDIA driver's own files: no torch asked
+    assert pc.cuda == "NVIDIA GeForce RTX 3080"
+    assert detect_device(list_devices(), pc).profile.name == "cuda-gpu"
+    assert read_host(SAMPLES / "amd-desktop").cuda == ""
+    jetson = read_host(SAMPLES / "jetson-orin-nano", cuda=True)
+    assert detect_device(list_devices(), jetson).profile.name == "jetson-orin-nano"
+
+
+def test_family_names_pick_the_detected_member_or_the_stated_default():
+    on_nano = read_host(SAMPLES / "jetson-nano", cuda=False)
+    picked = resolve_device("jetson", facts=on_nano)
+    assert picked.profile.name == "jetson-nano" and "detected" in picked.how
+    elsewhere = read_host(SAMPLES / "intel-laptop", cuda=False)
+    picked = resolve_device("jetson", facts=elsewhere)
+    assert picked.profile.name == "jetson-orin-nano" and "default member" in picked.how
+    assert resolve_device("raspberry-pi", facts=elsewhere).profile.name == "raspberry-pi-5"
+    assert resolve_device("intel", facts=elsewhere).profile.name == "intel-cpu"
+    with pytest.raises(ProfileError, match="families: "):
+        resolve_device("jetsn", facts=elsewhere)
+
+
+def _write_profile(folder: Path, name: str = "my-board", **changes) -> Path:
+    data = json.loads((REPO / "devices" / "profiles" / "raspberry-pi-5.json").read_text())
+    data.update(name=name, family="my-family", family_default=True, **changes)
+    data = {k: v for k, v in data.items() if v is not None}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_user_profile_folder_adds_a_device(cli, tmp_path):
+    _write_profile(tmp_path, throughput_gmacs=50)
+    out = cli("devices", "--profiles", tmp_path)
+    assert out.returncode == 0 and "my-board" in out.stdout and "raspberry-pi-5" in out.stdout
+    assert resolve_device("my-family", [tmp_path]).profile.throughput_gmacs == 50
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"latency_budget_ms": None}, "missing 'latency_budget_ms'"),
+    ({"threads": "four"}, "'threads' must be int"),
+    ({"target": "coreml"}, "unknown target format 'coreml'"),
+    ({"precision": "int8"}, "tflite offers fp32, fp16, not 'int8'"),
+    ({"throughput_gmacs": -1}, "'throughput_gmacs' must be positive"),
+    ({"colour": "red"}, "unknown keys"),
+    ({"schema_version": 7}, "expected schema"),
+])
+def test_bad_user_profiles_are_refused_clearly(cli, tmp_path, changes, message):
+    _write_profile(tmp_path, **changes)
+    with pytest.raises(ProfileError, match=message):
+        list_devices([tmp_path])
+    out = cli("devices", "--profiles", tmp_path)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "my-board.json" in out.stderr
+
+
+def test_profile_that_is_not_json(tmp_path):
+    (tmp_path / "broken.json").write_text("{name: ")
+    with pytest.raises(ProfileError, match="not valid JSON"):
+        list_devices([tmp_path])
+
+
+MEASURED = [RatioOption(1, 140, "measured", 0.80, 900), RatioOption(2, 95, "measured", 0.84, 700),
+            RatioOption(4, 60, "measured", 0.86, 500), RatioOption(8, 45, "measured", 0.70, 450)]
+
+
+def test_ratio_choice_on_measured_tables():
+    assert choose_ratio(MEASURED, 100).option.ratio == 4  # most accurate within budget
+    assert choose_ratio(MEASURED, 50).option.ratio == 8
+    assert choose_ratio(MEASURED, 200, memory_budget_mb=480).option.ratio == 8  # memory rules out the rest
+    choice = choose_ratio(MEASURED, 100)
+    assert choice.reason.startswith("ratio 4: 60 ms measured, top-1 86.0%, budget 100 ms")
+    with pytest.raises(NoFitError, match="closest is ratio 8: 45 ms measured.*at least 45"):
+        choose_ratio(MEASURED, 30)
+
+
+def test_ratio_choice_without_accuracy_keeps_the_models_own_ratio_when_it_fits():
+    timed = [RatioOption(o.ratio, o.latency_ms, "cost model") for o in MEASURED]
+    assert choose_ratio(timed, 100, preferred=4).option.ratio == 4
+    assert choose_ratio(timed, 50, preferred=4).option.ratio == 8  # more compression only when needed
+    assert choose_ratio(timed, 200, preferred=None).option.ratio == 1
+
+
+def test_cost_model_is_gmacs_over_device_throughput():
+    from sfc_sdk.defaults import default_model_dir
+    from sfc_sdk.model import load_model
+    from sfc_sdk.model.flops import sfc_gmacs
+
+    net, config = load_model(default_model_dir())
+    pi4 = resolve_device("raspberry-pi-4").profile
+    options = cost_model_options(net, config, pi4, ratios=(1, 2, 4, 8, 3))
+    assert [o.ratio for o in options] == [1, 2, 4, 8]  # 3 does not divide the head's 16 steps
+    gmacs = sfc_gmacs(net, 64, 4, 64).total
+    assert options[2].latency_ms == pytest.approx(1000 * gmacs / pi4.throughput_gmacs)
+    assert [o.latency_ms for o in options] == sorted((o.latency_ms for o in options), reverse=True)
+
+
+def test_convert_for_a_device_records_the_choice_or_names_the_closest(cli, tmp_path):
+    env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache")}
+    out = cli("convert", "--target", "raspberry-pi-4", "--latency-ms", "50", "-o", tmp_path / "b", env=env)
+    assert out.returncode == 1 and "no ratio meets 50 ms: the closest is ratio 8" in out.stderr
+    out = cli("convert", "--target", "raspberry-pi", "--latency-ms", "400", "-o", tmp_path / "b", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "default member raspberry-pi-5" in out.stderr
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["format"] == "tflite" and manifest["ratio"] == 4
+    sel = manifest["selection"]
+    assert sel["device"] == "raspberry-pi-5" and sel["budget_ms"] == 400 and sel["reason"].startswith("ratio 4: ")
+    assert "cost model" in sel["reason"] and "throughput_source" in sel
+
+
+@pytest.mark.slow
+def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path, weizmann_dir):
+    import matplotlib.image
+
+    env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache")}
+    out = cli("profile", "--ratios", "2,4", "--runs", "5", "--data", weizmann_dir, "--limit", "10",
+                  "-o", tmp_path / "prof.json", env=env)
+    assert out.returncode == 0, out.stderr
+    result = json.loads((tmp_path / "prof.json").read_text())
+    assert result["device"] == resolve_device("auto").profile.name
+    assert [r["ratio"] for r in result["rows"]] == [2, 4]
+    for r in result["rows"]:
+        assert r["latency_ms"] > 0 and r["p90_ms"] >= r["latency_ms"] and r["peak_mb"] > 50
+        assert r["videos"] == 10 and 0 <= r["top1"] <= 1
+    image = matplotlib.image.imread(tmp_path / "prof.png")
+    assert image.shape[0] > 100 and image.shape[1] > 100
+
+    out = cli("convert", "--target", "auto", "-o", tmp_path / "b", env=env)
+    assert out.returncode == 0, out.stderr
+    sel = json.loads((tmp_path / "b" / "manifest.json").read_text())["selection"]
+    assert "measured" in sel["reason"] and {o["ratio"] for o in sel["options"]} == {2, 4}
+
+
+def test_readme_shows_the_device_table_the_cli_prints(cli):
+    out = cli("devices", "--markdown")
+    assert out.returncode == 0, out.stderr
+    readme = (REPO / "README.md").read_text()
+    assert out.stdout.strip() in readme, "README's device table is stale: paste `sfc-sdk devices --markdown`"
+
+
+def test_profile_of_a_bundle_measures_it_as_exported(cli, bundles, tmp_path):
+    env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache")}
+    out = cli("profile", bundles("onnx", "fp32"), "--device", "generic-cpu", "--runs", "3",
+                  "-o", tmp_path / "b.json", env=env)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads((tmp_path / "b.json").read_text())["rows"]
+    assert len(rows) == 1 and rows[0]["ratio"] == 4 and rows[0]["format"] == "onnx" and rows[0]["latency_ms"] > 0
+    assert "not stored for convert" in out.stdout and not (tmp_path / "cache").exists()

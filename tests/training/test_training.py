@@ -1,0 +1,153 @@
+"""Training on real Weizmann clips: loss goes down, the backbone stays frozen during SFC
+training, resume reproduces an uninterrupted run, and the long-video builder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sfc_sdk import Recognizer, load_model
+from sfc_sdk.model import state_hash
+from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
+from sfc_sdk.video.decode import sample_frames
+from sfc_sdk.video.longvideo import make_long_video
+
+CLASSES = ("bend", "jack", "wave1")
+ACTORS = ("daria", "denis", "eli")
+
+
+@pytest.fixture(scope="module")
+def small_dataset(weizmann_dir, tmp_path_factory) -> Path:
+    """3 classes x 3 actors of real Weizmann clips, as a folder-per-class dataset."""
+    root = tmp_path_factory.mktemp("weizmann_small")
+    for cls in CLASSES:
+        (root / cls).mkdir()
+        for actor in ACTORS:
+            (root / cls / f"{actor}_{cls}.avi").symlink_to(weizmann_dir / cls / f"{actor}_{cls}.avi")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained_backbone(small_dataset, tmp_path_factory) -> Path:
+    # No scale jitter: it regularises long runs but slows the first steps, and this run is short.
+    settings = TrainSettings(epochs=3, steps_per_epoch=15, batch_size=4, lr=6e-3, seed=0)
+    return train_backbone(small_dataset, "r2plus1d_tiny", tmp_path_factory.mktemp("bb") / "model",
+                          settings=settings, val=["eli_*"], scale_range=(1.0, 1.0), progress=False)
+
+
+def test_training_a_tiny_backbone_lowers_the_loss(trained_backbone):
+    meta = json.loads((trained_backbone / "config.json").read_text())
+    losses = [h["loss"] for h in meta["training"]["history"]]
+    assert len(losses) == 3 and losses[-1] < losses[0] - 0.1, losses
+    assert all("val_top1" in h for h in meta["training"]["history"])
+    assert meta["labels"] == list(CLASSES) and meta["training"]["train_videos"] == 6
+    assert Recognizer(trained_backbone, device="cpu").labels == CLASSES
+
+
+def test_sfc_training_leaves_the_backbone_unchanged(trained_backbone, small_dataset, tmp_path):
+    settings = TrainSettings(epochs=2, steps_per_epoch=5, batch_size=4, lr=1e-3)
+    out = train_sfc(trained_backbone, small_dataset, tmp_path / "sfc", settings=settings,
+                    options=SFCTrainOptions(variants=2), val=["eli_*"], progress=False)
+    meta = json.loads((out / "config.json").read_text())["training"]
+    base, _ = load_model(trained_backbone)
+    trained, _ = load_model(out)
+    assert meta["backbone_sha256_before"] == meta["backbone_sha256_after"] == state_hash(base.backbone)
+    assert state_hash(trained.backbone) == state_hash(base.backbone)
+    assert state_hash(trained.sfc) != state_hash(base.sfc)  # only the SFC module learned
+    assert [h["epoch"] for h in meta["history"]] == [1, 2]
+    assert {"val_trimmed_top1_r4", "val_long_top1_r4"} <= set(meta["history"][-1])
+    assert len(list((tmp_path / "sfc" / "long_videos").glob("*_long.avi"))) == 9  # 6 train + 3 val clips
+
+
+def test_sfc_at_another_split_point_keeps_the_backbone(cli, trained_backbone, small_dataset, tmp_path):
+    out = cli("train", "sfc", "--backbone", trained_backbone, "--data", small_dataset, "--split", "layer3",
+                  "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--no-long-videos",
+                  "-o", tmp_path / "sfc3")
+    assert out.returncode == 0, out.stderr
+    base, _ = load_model(trained_backbone)
+    moved, config = load_model(tmp_path / "sfc3")
+    assert config.split == "layer3" and moved.backbone.split == "layer3" != base.backbone.split
+    assert state_hash(moved.backbone) == state_hash(base.backbone)
+    assert moved.sfc.channels == 2 * base.sfc.channels  # sized for layer3's features
+    bad = cli("train", "sfc", "--backbone", trained_backbone, "--data", small_dataset, "--split", "layer9",
+                  "-o", tmp_path / "bad")
+    assert bad.returncode == 1 and "layer9" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_killed_training_resumes_to_the_same_model(cli, small_dataset, tmp_path):
+    """Kill `sfc-sdk train backbone` after its first checkpoint, resume it, and get the
+    very model an uninterrupted run gives."""
+    args = ["train", "backbone", "--data", small_dataset, "--epochs", "2", "--steps-per-epoch", "12",
+            "--batch-size", "2", "--seed", "3"]
+    full = cli(*args, "-o", tmp_path / "full")
+    assert full.returncode == 0, full.stderr
+
+    exe = Path(sys.executable).with_name("sfc-sdk")
+    proc = subprocess.Popen([str(exe), *map(str, args), "-o", str(tmp_path / "cut")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "cut" / "train_state.pt"
+    deadline = time.time() + 120
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    history = (tmp_path / "cut" / "history.jsonl").read_text().splitlines()
+    assert len(history) == 1, "the run was not cut between its two epochs"
+    assert not (tmp_path / "cut" / "model.safetensors").exists()
+
+    again = cli(*args, "-o", tmp_path / "cut")
+    assert again.returncode == 1 and "--resume" in again.stderr  # never overwrites a run silently
+    resumed = cli(*args, "-o", tmp_path / "cut", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    resumed_bytes = (tmp_path / "cut" / "model.safetensors").read_bytes()
+    assert resumed_bytes == (tmp_path / "full" / "model.safetensors").read_bytes()
+
+
+def test_long_video_builder_is_deterministic_and_decodes(run_clip, tmp_path):
+    first = make_long_video(run_clip, tmp_path / "a", seed=5)
+    second = make_long_video(run_clip, tmp_path / "b", seed=5)
+    other = make_long_video(run_clip, tmp_path / "c", seed=6)
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert (first.num_frames, first.action_start) != (other.num_frames, other.action_start)
+    assert 3 * 42 <= first.num_frames <= 4 * 42 and first.action_end - first.action_start == 42
+
+    decoded = sample_frames(first.path, lambda n: range(n), None)
+    clip = sample_frames(run_clip, lambda n: range(n), None).frames.astype(np.float32)
+    assert decoded.num_frames == first.num_frames and decoded.fps == pytest.approx(25.0)
+    long = decoded.frames.astype(np.float32)
+    inside = np.abs(long[first.action_start:first.action_end] - clip).mean()
+    assert inside < 4.0  # the clip itself, through MJPG
+    background = np.median(clip, axis=0)
+    outside = [i for i in range(first.num_frames) if not first.action_start <= i < first.action_end]
+    assert np.abs(long[outside] - background).mean() < 4.0  # empty scene plus mild noise
+    assert np.abs(long[outside[0]] - long[outside[-1]]).mean() > 0.5  # the noise differs per frame
+
+
+def test_demo_runs_and_names_a_weizmann_class(cli):
+    out = cli("demo")
+    assert out.returncode == 0, out.stderr
+    weizmann = {"bend", "jack", "jump", "pjump", "run", "side", "skip", "walk", "wave1", "wave2"}
+    first = out.stdout.splitlines()[3].split()
+    assert first[0] == "1." and first[1] in weizmann and first[3] in weizmann
+    assert "latency" in out.stdout and "peak memory" in out.stdout and "moments SFC kept" in out.stdout
+
+
+@pytest.mark.slow
+def test_accuracy_benchmark_tiny_configuration(weizmann_dir, tmp_path):
+    """The CI-sized run of benchmarks/accuracy.py: same code path as the full benchmark."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "accuracy.py"
+    out = subprocess.run([sys.executable, str(script), "--tiny", "--quiet", "--data", str(weizmann_dir),
+                          "--work", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = (tmp_path / "tiny" / "accuracy.md").read_text()
+    methods = ("dense 1x1", "dense 10x1", "dense 10x3", "SFC r2", "SFC r4", "SFC r8", "SFC r4 repeat")
+    for method in methods:
+        assert f"| {method} |" in table
+    rows = [json.loads(x) for x in (tmp_path / "tiny" / "accuracy.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 * 2 * len(methods)  # 3 test clips x 2 conditions x each method
