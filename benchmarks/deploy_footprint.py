@@ -7,6 +7,7 @@ Each arm is a fresh virtual environment with only what `pip install` pulls for i
     openvino   pip install "sfc-sdk[openvino]"   an x86 box that runs OpenVINO bundles
     tflite     pip install "sfc-sdk[tflite]"     a Raspberry Pi that runs LiteRT bundles
     onnx       pip install "sfc-sdk[onnx]"       ONNX Runtime bundles
+    core       pip install sfc-sdk               what every arm shares (size only)
     torch      pip install torch==2.13.0 "sfc-sdk[torch]"   model directories on PyTorch
 
 Size: the venv's site-packages, minus an empty venv's. Memory: the peak resident set
@@ -23,8 +24,10 @@ import argparse
 import datetime
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from machine import describe_machine
@@ -32,6 +35,7 @@ from machine import describe_machine
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 ARMS = {  # venv -> pip arguments (after the empty venv)
+    "core": ['{repo}'],  # no runtime: reads bundles and video, runs nothing
     "openvino": ['{repo}[openvino]'],
     "tflite": ['{repo}[tflite]'],
     "onnx": ['{repo}[onnx]'],
@@ -100,6 +104,17 @@ def measure(python: Path, model: str, runs: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def cli_start_ms(venv: Path, runs: int = 7) -> float:
+    """Median wall time of `sfc-sdk --help` (interpreter start included)."""
+    exe = venv / "bin" / "sfc-sdk"
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([str(exe), "--help"], capture_output=True, check=True, cwd="/")
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/sfc-deploy-footprint"))
@@ -120,6 +135,7 @@ def main() -> None:
     for arm, what, fmt in RUNS:
         python = Path(sys.executable) if arm == "dev" else args.work / f"venv-{arm}" / "bin" / "python"
         result = measure(python, str(bundles[fmt]) if fmt else "-", args.runs)
+        result["help_ms"] = cli_start_ms(python.parent.parent)
         print(arm, what, result, flush=True)
         rows.append({"venv": arm, "loads": what, "install_mb": sizes.get(arm), **result})
 
@@ -131,19 +147,21 @@ def main() -> None:
         f"`python benchmarks/deploy_footprint.py` on {meta['date']}, {meta['machine']}. Install: the fresh "
         "venv's site-packages minus an empty venv's. Peak: VmHWM of a fresh process that loads the bundled model "
         f"and predicts the bundled sample clip {args.runs} times (median ms per video, decoding included). "
-        "`dev` is the development venv (`pip install -e .[dev]`: torch and every runtime installed).",
+        "`dev` is the development venv (`pip install -e .[dev]`: torch and every runtime installed). "
+        "`--help ms`: median wall time of `sfc-sdk --help` in that venv, interpreter start included.",
         "",
-        "| venv | install MB | loads | runtime | torch imported | load s | predict ms | peak MB |",
-        "|---|---:|---|---|---|---:|---:|---:|",
+        "| venv | install MB | loads | runtime | torch imported | load s | predict ms | peak MB | --help ms |",
+        "|---|---:|---|---|---|---:|---:|---:|---:|",
     ]
+    lines.append(f"| core | {sizes['core']:.0f} | (nothing: no runtime) | | | | | | |")
     for r in rows:
         size = f"{r['install_mb']:.0f}" if r["install_mb"] is not None else "-"
         if "error" in r:
-            lines.append(f"| {r['venv']} | {size} | {r['loads']} | error: {r['error']} ||||")
+            lines.append(f"| {r['venv']} | {size} | {r['loads']} | error: {r['error']} |||||")
             continue
         torch_imported = "yes" if r["torch_imported"] else "no"
         lines.append(f"| {r['venv']} | {size} | {r['loads']} | {r['runtime']} | {torch_imported} "
-                     f"| {r['load_s']:.1f} | {r['predict_ms']:.0f} | {r['peak_mb']:.0f} |")
+                     f"| {r['load_s']:.1f} | {r['predict_ms']:.0f} | {r['peak_mb']:.0f} | {r['help_ms']:.0f} |")
     (RESULTS / "deploy_footprint.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -1,7 +1,7 @@
 """TFLite (LiteRT) via litert-torch, straight from the torch module.
 
 The SFC module is already written the way LiteRT needs it (topk indices, integer
-marks, one-hot matmul; see `sfc_sdk.sfc`). Backbones with grouped Conv3d or 3D
+marks, one-hot matmul; see `sfc_sdk.model.sfc`). Backbones with grouped Conv3d or 3D
 pooling are refused up front (`check_tflite_compatible`). Factorised Conv3d
 layers ((2+1)D networks) are exported as CONV_2D, which LiteRT runs with XNNPACK:
 2.2x faster for the bundled model (65.6 -> 30.3 ms here), identical logits.
