@@ -26,7 +26,7 @@ CLIP = REPO.parent / "shared" / "data" / "weizmann" / "jack" / "daria_jack.avi"
 MEASURE = """
 import json, sys, time
 from sfc_sdk import Recognizer
-from sfc_sdk.runtimes.memory import peak_rss_mb
+from sfc_sdk.inference.memory import peak_rss_mb
 rec = Recognizer(device="cpu")
 base = peak_rss_mb()
 start = time.perf_counter()

@@ -52,7 +52,7 @@ def _measure(runtime: str, bundle: str | None, clips: list[str], runs: int, queu
         import numpy as np
 
         from sfc_sdk import Recognizer
-        from sfc_sdk.runtimes.memory import peak_rss_mb
+        from sfc_sdk.inference.memory import peak_rss_mb
         from sfc_sdk.video.decode import sample_frames
         from sfc_sdk.video.preprocess import sfc_input
         from sfc_sdk.video.sampling import uniform_indices

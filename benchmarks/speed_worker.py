@@ -78,7 +78,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from sfc_sdk import load_model
-    from sfc_sdk.runtimes.memory import peak_rss_mb, reset_peak_rss
+    from sfc_sdk.inference.memory import peak_rss_mb, reset_peak_rss
     from sfc_sdk.video.decode import sample_frames
     from sfc_sdk.video.preprocess import dense_input, dense_plan, sfc_input
     from sfc_sdk.video.sampling import Views, uniform_indices

@@ -14,8 +14,8 @@ parity on real clips (`parity.py`) and writes the manifest.
 
 from .. import model  # noqa: F401  (first: the clear error when torch is missing)
 from .base import Converter, ExportRequest, ExportResult, converter_for
-from .convert import ConvertReport, export_bundle
+from .convert import ConvertReport, check_output, export_bundle
 from .exportable import ExportableClips, ExportableSFC, ExportShape, export_shape
 
 __all__ = ["ConvertReport", "Converter", "ExportRequest", "ExportResult", "ExportShape", "ExportableClips",
-           "ExportableSFC", "converter_for", "export_bundle", "export_shape"]
+           "ExportableSFC", "check_output", "converter_for", "export_bundle", "export_shape"]

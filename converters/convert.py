@@ -52,8 +52,7 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
     started = time.perf_counter()
     out = Path(out)
     archive = out.name.endswith((".tar.gz", ".tgz"))
-    if _occupied(out) and not overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it")
+    check_output(out, overwrite)
 
     net, config = load_model(Path(model) if model is not None else default_model_dir())
     shape = export_shape(net, config, ratio, frames)
@@ -119,5 +118,8 @@ def _parity_runtime(directory: Path, runtimes: tuple[str, ...]) -> Runtime:
     return create_runtime(list(runtimes), Bundle(directory, load_manifest(directory)), device="auto")
 
 
-def _occupied(out: Path) -> bool:
-    return out.is_file() or (out.is_dir() and any(out.iterdir()))
+def check_output(out: str | Path, overwrite: bool) -> None:
+    """Refuse to write over an existing bundle (a file, or a folder that is not empty) unless asked."""
+    out = Path(out)
+    if not overwrite and (out.is_file() or (out.is_dir() and any(out.iterdir()))):
+        raise ConfigError(f"{out} exists; pass --overwrite to replace it")

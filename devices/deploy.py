@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..config import ModelConfig
-from ..converters import ConvertReport, export_bundle
+from ..converters import ConvertReport, check_output, export_bundle
 from ..defaults import default_model_dir
 from ..errors import ConfigError
 from ..formats import ExportFormat, is_format_target, resolve, with_overrides
 from ..model import SFCModel, load_model
+from .detect import read_host
 from .planner import choose_ratio, cost_model_options
 from .profiler import measured_options, model_id
 from .registry import ResolvedDevice, resolve_device
@@ -63,6 +64,7 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
     export_format, precision, device = resolve_target(target, fmt, precision, profiles)
     if latency_ms is not None and device is None:
         raise ConfigError("--latency-ms needs a device target (a device, a family such as jetson, or auto)")
+    check_output(out, overwrite)  # before any choice is made and logged
     selection: dict = {}
     if device is not None:
         model_dir = Path(model) if model is not None else default_model_dir()
@@ -75,12 +77,14 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
                          calib=calib, overwrite=overwrite, selection=selection, log=log)
 
 
-def ratio_for_stream(target: str, model_dir: Path, stride_s: float, profiles: Sequence[str | Path] = ()
-                     ) -> tuple[int, str]:
-    """The ratio a device profile picks so each live window fits the stride (it must keep up)."""
-    device = resolve_device(target, profiles)
+def ratio_for_stream(target: str, net: SFCModel, config: ModelConfig, model_dir: Path, stride_s: float, *,
+                     on_gpu: bool, profiles: Sequence[str | Path] = ()) -> tuple[int, str]:
+    """The ratio a device profile picks so each live window fits the stride (it must keep up).
+    `on_gpu`: whether the model runs on a GPU here; `auto` then plans for this machine as it
+    runs the model (a CPU-only PyTorch on a GPU machine plans as a CPU)."""
+    facts = None if on_gpu or target != "auto" else read_host(cuda=False)
+    device = resolve_device(target, profiles, facts=facts)
     budget = min(device.profile.latency_budget_ms, stride_s * 1000)
-    net, config = load_model(model_dir)
     ratio, record = choose_device_ratio(device, model_dir, net, config, device.profile.target,
                                         device.profile.precision, None, None, budget)
     return ratio, f"device {device.profile.name} ({device.how}): ratio {ratio}, {record.get('reason', '')}"

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..defaults import SAMPLE_CLIP
 from ..inference import Recognizer
-from ..runtimes.memory import peak_rss_mb
+from ..inference.memory import peak_rss_mb
 from ..video.decode import sample_frames
 from ..video.preprocess import sfc_input
 from ..video.sampling import uniform_indices

@@ -30,7 +30,7 @@ class DeviceProfile:
     name: str  # e.g. "jetson-orin-nano"
     family: str  # e.g. "jetson": what users may type instead of the name
     description: str
-    target: str  # export format (converters.formats): onnx, openvino, tflite, tensorrt
+    target: str  # export format (sfc_sdk.formats): onnx, openvino, tflite, tensorrt
     precision: str
     threads: int  # 0: the runtime's default
     latency_budget_ms: float  # default budget per video

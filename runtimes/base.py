@@ -16,11 +16,12 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..bundle import Bundle
+from ..config import ModelConfig
 from ..errors import ConfigError, RuntimeUnavailableError
 
 
@@ -39,6 +40,12 @@ class RuntimeInfo:
 class Runtime(ABC):
     name: ClassVar[str]
     head_stride: int  # input frames per head time step: how kept positions map back to frames
+    model: Any = None  # the framework's network when it runs in this process (PyTorch: the SFCModel)
+
+    def fill_defaults(self, config: ModelConfig) -> ModelConfig:
+        """`config` with what this runtime's network decides where the config leaves it open
+        (the PyTorch runtime: the backbone's split point and input preprocessing)."""
+        return config
 
     @abstractmethod
     def check_sfc(self, frames: int, ratio: int) -> None:
@@ -84,10 +91,6 @@ class Runtime(ABC):
             self.run_sfc(frames, ratio)
             times.append((time.perf_counter() - start) * 1000)
         return times
-
-    def warmup(self, frames_shape: tuple[int, ...], ratio: int) -> None:
-        """Run once on zeros so first-call costs (allocation, kernel selection) are paid."""
-        self.run_sfc(np.zeros(frames_shape, np.float32), ratio)
 
 
 class WindowRunner:

@@ -39,7 +39,12 @@ def create_runtime(names: str | Sequence[str], source: Any, **options: Any) -> R
             reasons.append(f'{name}: needs {spec.needs.replace("|", " or ")}; {spec.install_hint}')
             continue
         try:
-            return runtime_class(spec)(source, **options)
+            adapter = runtime_class(spec)
+        except (ImportError, OSError) as e:  # installed, but broken (a missing shared library, ...)
+            reasons.append(f"{name}: installed but does not import ({type(e).__name__}: {e})")
+            continue
+        try:
+            return adapter(source, **options)
         except RuntimeUnavailableError as e:
             reasons.append(f"{name}: {e}")
     raise RuntimeUnavailableError("no usable runtime: " + "; ".join(reasons))

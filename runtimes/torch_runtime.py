@@ -8,6 +8,8 @@ import os
 import numpy as np
 import torch
 
+from ..bundle import Bundle
+from ..config import ModelConfig
 from ..errors import RuntimeUnavailableError
 from ..model import SFCModel, load_model
 from .base import Runtime, RuntimeInfo, WindowRunner
@@ -43,6 +45,9 @@ class TorchRuntime(Runtime):
         itself; same outputs to float rounding, at the cost of a second set of weights in
         memory while `model` is kept. On CPU it also keeps freed activation memory in the
         process (cpu_allocator.py). `threads`: torch's intra-op threads (process-wide)."""
+        if isinstance(model, Bundle):
+            raise RuntimeUnavailableError(f"the torch runtime runs model directories; {model.directory} is an "
+                                          f"exported bundle for {model.manifest.runtime} (drop --runtime torch)")
         if not isinstance(model, SFCModel):
             model, _ = load_model(model)
         if threads:
@@ -54,6 +59,9 @@ class TorchRuntime(Runtime):
         self.network = inference_copy(model, self.device) if optimize else model.to(self.device).eval()
         self.head_stride = model.backbone.head_temporal_stride
         self._input = (lambda x: as_model_input(x, self.device)) if optimize else (lambda x: x.to(self.device))
+
+    def fill_defaults(self, config: ModelConfig) -> ModelConfig:
+        return self.model.resolve(config)
 
     def check_sfc(self, frames: int, ratio: int) -> None:
         self.model.sfc.output_length(self.model.head_length(frames), ratio)

@@ -44,7 +44,7 @@ class Manifest:
     """Everything a runtime and the Recognizer need to use the bundle's model."""
 
     model: ModelConfig
-    format: str  # converters.formats name: onnx, openvino, tflite, tensorrt
+    format: str  # sfc_sdk.formats name: onnx, openvino, tflite, tensorrt
     runtime: str  # preferred runtime adapter
     precision: str  # fp32, fp16, bf16, int8
     target: str  # what the user asked for (a format or a device family)

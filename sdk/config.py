@@ -49,9 +49,10 @@ class SFCSettings:
 class ModelConfig:
     """Architecture, labels and preprocessing of a model; JSON-serialisable.
 
-    `split` and `input` may be left open when a config is written by hand: the model
-    layer fills them with the backbone's defaults (`SFCModel.from_config`, `build_model`),
-    and every config it saves or exports has them set."""
+    `split` and `input` may be left open when a config is written by hand: the model layer
+    fills them with the backbone's defaults (`build_model`, `SFCModel.resolve`; a Recognizer
+    does it through its runtime), and every config it saves or exports has them set. The
+    backbone name is checked when the network is built (this module knows no backbones)."""
 
     backbone: str
     labels: tuple[str, ...]
@@ -75,8 +76,9 @@ class ModelConfig:
     @property
     def input_spec(self) -> InputSpec:
         if self.input is None:
-            raise ConfigError(f"this {self.backbone} config names no input preprocessing; build the model "
-                              "(sfc_sdk.model.build_model) to fill in the backbone's own, or pass input=")
+            raise ConfigError(f"this {self.backbone} config names no input preprocessing: build the model from "
+                              "it (sfc_sdk.model.build_model returns the config with the backbone's own), "
+                              "or pass input=")
         return self.input
 
     def resolved(self, split: str, input_spec: InputSpec) -> ModelConfig:

@@ -2,9 +2,10 @@
 
 These tables are the single source for the CLI's choices, `sfc-sdk convert --help`,
 `sfc-sdk formats`, the README's tables, validation, runtime fallback and install
-hints: every pip extra is named here and nowhere else in the code. A new format with
-its own runtime is a converter file (`converters/`), a runtime file (`runtimes/`) and
-one row in each of the two tables below. Nothing here imports a runtime or torch.
+hints: every pip extra is named here and nowhere else in the code. A new format is a
+converter file (`converters/`) and a row of FORMATS (which also makes it a `--target`);
+a new runtime is a runtime file (`runtimes/`) and a row of RUNTIMES. Nothing here
+imports a runtime or torch.
 """
 
 from __future__ import annotations
@@ -53,24 +54,28 @@ class ExportFormat:
     name: str  # --format value
     converter: str  # module in sfc_sdk.converters with a `Converter` subclass named CONVERTER
     runtimes: tuple[str, ...]  # RUNTIMES that run it, preferred first (ordered fallback)
-    precisions: tuple[str, ...]  # what the converter produces, default first
+    precisions: tuple[str, ...]  # what the converter produces, default first (the --target's default)
     extra: str  # pip extra with the exporter's dependencies (torch included)
+    target_note: str  # what `--target NAME` is for
     note: str
 
 
 FORMATS: tuple[ExportFormat, ...] = (
     ExportFormat("onnx", "onnx_converter", ("onnxruntime", "openvino"), ("fp32", "fp16"), "onnx-export",
+                 "ONNX Runtime on any CPU",
                  "single-file ONNX, opset 18; runs in ONNX Runtime and OpenVINO. No INT8: ONNX Runtime's "
                  "QDQ Conv3d is slower than FP32 on CPU"),
     ExportFormat("openvino", "openvino_converter", ("openvino",), ("fp32", "fp16", "bf16", "int8"),
-                 "openvino-export",
+                 "openvino-export", "OpenVINO on Intel CPU/GPU/NPU",
                  "OpenVINO IR; fp16 compresses weights, bf16 runs an FP32 IR with the bf16 hint (2x on CPUs "
                  "with AMX/AVX512-BF16), INT8 by NNCF post-training quantization with calibration clips"),
     ExportFormat("tflite", "tflite_converter", ("tflite",), ("fp32", "fp16"), "tflite-export",
+                 "LiteRT on ARM and mobile CPUs",
                  "LiteRT via litert-torch; one static clip length per export; factorised Conv3d exported as "
                  "CONV_2D (XNNPACK). fp16 stores those weights in fp16 (any remaining CONV_3D stays fp32). "
                  "No INT8: LiteRT keeps CONV_3D float"),
     ExportFormat("tensorrt", "tensorrt_converter", ("tensorrt", "onnxruntime"), ("fp16", "fp32"), "onnx-export",
+                 "TensorRT on NVIDIA GPUs",
                  "ONNX for TensorRT; the engine is built on the device at first load and cached beside "
                  "the bundle (engines are not portable between GPUs or TensorRT versions)"),
 )
@@ -86,14 +91,10 @@ class Target:
     note: str
 
 
-# Format targets. Devices and device families (jetson, raspberry-pi, intel, cuda, cpu,
-# auto) are targets too: their profiles in sfc_sdk.devices pick the format and precision.
-TARGETS: tuple[Target, ...] = (
-    Target("onnx", "onnx", "fp32", "ONNX Runtime on any CPU"),
-    Target("openvino", "openvino", "fp32", "OpenVINO on Intel CPU/GPU/NPU"),
-    Target("tflite", "tflite", "fp32", "LiteRT on ARM and mobile CPUs"),
-    Target("tensorrt", "tensorrt", "fp16", "TensorRT on NVIDIA GPUs"),
-)
+# Format targets: one per format, at its default precision. Devices and device families
+# (jetson, raspberry-pi, intel, cuda, cpu, auto) are targets too: their profiles in
+# sfc_sdk.devices pick the format and precision.
+TARGETS: tuple[Target, ...] = tuple(Target(f.name, f.name, f.precisions[0], f.target_note) for f in FORMATS)
 
 
 def export_formats() -> tuple[ExportFormat, ...]:

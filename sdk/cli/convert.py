@@ -1,7 +1,7 @@
 """`sfc-sdk convert`: export a model for a target into a checked bundle.
 
 The choices for --target, --format and --precision come from the tables in
-`sfc_sdk.converters.formats`, so the CLI, the docs and validation never disagree.
+`sfc_sdk.formats`, so the CLI, the docs and validation never disagree.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class DemoRun:
 def _run(mode: str, video: str, model: str | None, queue: mp.Queue) -> None:
     try:
         from ..inference import Recognizer
-        from ..runtimes.memory import peak_rss_mb
+        from ..inference.memory import peak_rss_mb
 
         rec = Recognizer(model, device="cpu")
         loaded = peak_rss_mb()

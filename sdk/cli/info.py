@@ -33,7 +33,10 @@ def _torch_line() -> str:
     spec = get_runtime("torch")
     if not spec.installed():
         return f"not installed (needed for model directories, training, converting: {spec.install_hint})"
-    torch = importlib.import_module("torch")
+    try:
+        torch = importlib.import_module("torch")
+    except (ImportError, OSError) as e:  # installed but broken
+        return f"installed but does not import ({type(e).__name__}: {e})"
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available"
     return f"{torch.__version__} (CUDA: {cuda}; {torch.get_num_threads()} threads)"
 

@@ -46,7 +46,9 @@ def watch(source, model, runtime, window_s, stride_s, target, profiles, ratio, a
                               "directories (or convert with --target and watch the bundle)")
         from ..devices.deploy import ratio_for_stream
 
-        ratio, why = ratio_for_stream(target, rec.model_path, stride_s, profiles)
+        on_gpu = rec.runtime.info().device.startswith("cuda")
+        ratio, why = ratio_for_stream(target, rec.model, rec.config, rec.model_path, stride_s, on_gpu=on_gpu,
+                                      profiles=profiles)
         click.echo(why, err=True)
     options = SourceOptions(stall_timeout_s=stall_timeout, reconnects=reconnects, follow=follow)
     latencies, last = [], None

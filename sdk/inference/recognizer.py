@@ -72,7 +72,6 @@ class Recognizer:
                    view_batch: int | None = None) -> Recognizer:
         """Wrap an in-memory SFCModel (e.g. straight after training)."""
         self = cls.__new__(cls)
-        config = net.resolve(config)  # the backbone's split and input spec where the config leaves them open
         self._setup(config, create_runtime(runtime, net, device=device), None, view_batch)
         return self
 
@@ -87,16 +86,16 @@ class Recognizer:
         return cls.from_model(net, config, **kwargs)
 
     def _setup(self, config: ModelConfig, runtime: Runtime, model_path: Path | None, view_batch: int | None) -> None:
-        self.config = config
+        self.config = runtime.fill_defaults(config)  # e.g. a hand-written config that leaves `input` open
         self.runtime = runtime
         self.model_path = model_path  # where the model was loaded from (None: built in memory)
-        self.input_spec: InputSpec = config.input_spec
+        self.input_spec: InputSpec = self.config.input_spec
         self.view_batch = view_batch
 
     @property
     def model(self) -> Any:
         """The PyTorch SFCModel when the runtime runs one in this process, else None."""
-        return getattr(self.runtime, "model", None)
+        return self.runtime.model
 
     @property
     def head_stride(self) -> int:

@@ -72,9 +72,18 @@ def _check_file(path: Path) -> None:
             raise NotAVideoError(f"{path}: this is a {kind} image, not a video")
 
 
+def _in_memory(video: object) -> bool:
+    return not isinstance(video, Path)
+
+
+def _open(video: object) -> FrameSource:
+    """A path is a file whatever its name looks like; anything else here is frames in memory."""
+    return open_frame_source(video, kind="frames" if _in_memory(video) else "file")
+
+
 def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Plan, short_side: int | None,
             fps: float | None) -> SampledFrames:
-    in_memory = not isinstance(video, Path)
+    in_memory = _in_memory(video)
     seeked = _sample_by_seeking(video, plan, short_side, name)
     if seeked is not None:
         return _with_rate(seeked, fps, in_memory)
@@ -91,6 +100,8 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
             raise UnreadableStreamError(f"{name}: the header promises {header} frames but none decodes")
         raise EmptyVideoError(f"{name}: the video holds zero frames")
     indices = first_plan if n == header else [int(i) for i in plan(n)]
+    if indices and not 0 <= min(indices) <= max(indices) < n:  # a plan's mistake, not the video's
+        raise ValueError(f"the sampling plan asks for frames {min(indices)}-{max(indices)} of a {n}-frame video")
     if not set(indices) <= kept.keys():  # the header was wrong and the new plan needs other frames
         kept, n2, _, _ = _decode(video, lambda _: set(indices), short_side)
         if n2 != n or not set(indices) <= kept.keys():
@@ -111,7 +122,7 @@ def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | 
     """One sequential pass over the whole video. `choose(header_count)` names the frames
     to keep (resized RGB). Returns them, the decoded frame count, the header's count
     and the frame rate."""
-    source = open_frame_source(video)
+    source = _open(video)
     try:
         header = source.frame_count
         wanted = choose(header)
@@ -150,7 +161,8 @@ def _sample_by_seeking(video: object, plan: Plan, short_side: int | None, name: 
     decodes the whole video, which always tells the truth) when no gap is wide enough,
     when the header's frame count cannot be confirmed (the last frame it promises must
     decode, the next must not), or when a seek or read fails."""
-    source = open_frame_source(video)
+    source = _open(video)
+    name = name or ("<frames>" if _in_memory(video) else str(video))
     try:
         header = source.frame_count
         if header < 2 * SEEK_MIN_GAP:
@@ -176,7 +188,6 @@ def _sample_by_seeking(video: object, plan: Plan, short_side: int | None, name: 
                 return None
             pos += 1
             kept[i] = resize_short_side(rgb, short_side)
-        return SampledFrames(np.stack([kept[i] for i in indices]), indices, header, source.fps, name or str(video),
-                             header)
+        return SampledFrames(np.stack([kept[i] for i in indices]), indices, header, source.fps, name, header)
     finally:
         source.close()

@@ -80,6 +80,9 @@ class LiveSource:
             raise ConfigError(f"sample rate must be positive, got {rate}")
         self.source = source
         self.kind = source_kind(source)
+        if self.kind == "frames":
+            raise ConfigError("live input is a camera index, a stream URL or a video file; "
+                              "frames already in memory go to Recognizer.predict")
         self.live = self.kind != "file"
         self.rate = float(rate)
         self.prepare = prepare or (lambda rgb: rgb)
@@ -103,7 +106,7 @@ class LiveSource:
     def _open(self) -> FrameSource:
         timeout = self.options.open_timeout_s if self.kind == "url" else None
         try:
-            src = open_frame_source(self.source, timeout_s=timeout)
+            src = open_frame_source(self.source, kind=self.kind, timeout_s=timeout)
         except VideoError:
             what = {"camera": "camera index", "url": "stream", "file": "video file"}[self.kind]
             raise StreamOpenError(f"cannot open {what} {self.source}") from None
@@ -111,11 +114,11 @@ class LiveSource:
         return src
 
     def _start_reader(self) -> None:
-        cap = self._open()
+        src = self._open()
         with self._lock:
             self._generation += 1
             generation = self._generation
-        reader = threading.Thread(target=self._read, args=(cap, generation), daemon=True,
+        reader = threading.Thread(target=self._read, args=(src, generation), daemon=True,
                                   name=f"sfc-live-{generation}")
         self._readers.append(reader)
         reader.start()
@@ -141,31 +144,31 @@ class LiveSource:
             return now - self._clock0
         return frame / (self.fps or self.options.fps or 25.0)
 
-    def _read(self, cap: FrameSource | None, generation: int) -> None:
+    def _read(self, src: FrameSource | None, generation: int) -> None:
         try:
-            while self._read_until_end(cap, generation) and self.options.follow and self.kind == "file":
-                cap.close()
-                cap = self._wait_for_growth(generation)
-                if cap is None:
+            while self._read_until_end(src, generation) and self.options.follow and self.kind == "file":
+                src.close()
+                src = self._wait_for_growth(generation)
+                if src is None:
                     break
         except Exception as exc:  # noqa: BLE001 - a decoder error ends this opening like a disconnect
             self.events.append(f"reader error: {exc}")
         finally:
-            if cap is not None:
-                cap.close()
+            if src is not None:
+                src.close()
             self._put(_END, generation)
 
-    def _read_until_end(self, cap: FrameSource, generation: int) -> bool:
+    def _read_until_end(self, src: FrameSource, generation: int) -> bool:
         """Read and sample until the source ends (True) or this reader is abandoned (False)."""
         while not self._stop.is_set() and generation == self._generation:
-            if not cap.grab():
+            if not src.grab():
                 return True
             frame, self._frames = self._frames, self._frames + 1
             t = self._timestamp(frame)
             due = int(np.floor(t * self.rate + 1e-9)) + 1 - self._next_sample  # grid points up to t
             if due <= 0:
                 continue  # between grid points: decoded, never converted
-            rgb = cap.retrieve()
+            rgb = src.retrieve()
             if rgb is None:
                 return True
             self._next_sample += due
@@ -196,18 +199,18 @@ class LiveSource:
             waited += FOLLOW_POLL_S
             if path.stat().st_size != size:
                 try:
-                    cap = open_frame_source(path)
+                    src = open_frame_source(path, kind="file")
                 except VideoError:  # the new part is not readable yet: wait for more
                     size = path.stat().st_size
                     continue
                 skipped = 0
-                while skipped < self._frames and cap.grab():
+                while skipped < self._frames and src.grab():
                     skipped += 1
                 if skipped < self._frames:
-                    cap.close()
+                    src.close()
                     self.events.append("the followed file got shorter (rewritten?): stopped")
                     return None
-                return cap
+                return src
         self.events.append(f"the file stopped growing for {self.options.stall_timeout_s:g} s")
         return None
 

@@ -33,8 +33,9 @@ def test_predict_json_for_several_videos_and_modes(cli, tiny_model_dir, run_clip
     assert result["ratio"] == 5 and len(result["kept"]) == 4 and not result["padded"]
 
 
-def test_errors_are_one_line_and_exit_non_zero(cli, tiny_model_dir, run_clip, tmp_path):
+def test_errors_are_one_line_and_exit_non_zero(cli, tiny_model_dir, run_clip, tmp_path, bundles):
     cases = [
+        (["predict", run_clip, "-m", bundles("onnx", "fp32"), "--runtime", "torch"], "exported bundle"),
         (["predict", tmp_path / "missing.mp4", "-m", tiny_model_dir], "video not found"),
         (["predict", run_clip, "-m", tiny_model_dir, "--ratio", "3"], "ratio 3"),
         (["predict", run_clip, "-m", tmp_path / "no_model"], "model directory not found"),

@@ -130,6 +130,19 @@ def test_broken_model_directories_are_refused(tiny_model_dir, tmp_path):
         Recognizer(broken)
 
 
+def test_a_hand_written_config_gets_the_backbones_split_and_preprocessing(tiny_model_dir, tmp_path, run_clip):
+    """config.json may leave `split` and `input` open: the PyTorch runtime fills them from
+    the backbone, for predictions and for what `describe` reports."""
+    model = tmp_path / "open"
+    model.mkdir()
+    meta = json.loads((tiny_model_dir / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({k: v for k, v in meta.items() if k not in ("split", "input")}))
+    (model / "model.safetensors").write_bytes((tiny_model_dir / "model.safetensors").read_bytes())
+    rec, full = Recognizer(model, device="cpu"), Recognizer(tiny_model_dir, device="cpu")
+    assert rec.input_spec == full.input_spec and rec.describe()["split"] == "layer2"
+    assert rec.predict(run_clip).top == full.predict(run_clip).top
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
 def test_cuda_without_a_gpu_is_a_clear_error(tiny_model_dir):
     with pytest.raises(RuntimeUnavailableError, match="no usable CUDA GPU"):

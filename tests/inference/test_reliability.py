@@ -138,7 +138,7 @@ def test_load_manifest_on_garbage_files(tmp_path):
 MEASURE_PEAK = """
 import json, sys
 from sfc_sdk import Recognizer
-from sfc_sdk.runtimes.memory import peak_rss_mb
+from sfc_sdk.inference.memory import peak_rss_mb
 rec = Recognizer(device="cpu")
 pred = rec.predict(sys.argv[1])
 print(json.dumps({"peak_mb": peak_rss_mb(), "frames": pred.num_frames}))

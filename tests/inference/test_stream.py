@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from sfc_sdk import Recognizer, SourceOptions
-from sfc_sdk.errors import StreamDisconnectedError, StreamOpenError, StreamStalledError
+from sfc_sdk.errors import ConfigError, StreamDisconnectedError, StreamOpenError, StreamStalledError
 
 CLIPS = ("walk", "jack", "wave2")  # actor lena: held out of the bundled model's training
 
@@ -268,6 +268,8 @@ def test_sources_that_cannot_open_are_typed_errors(rec, tmp_path):
         next(rec.stream(9))
     with pytest.raises(StreamOpenError, match="cannot open stream"):
         next(rec.stream("http://127.0.0.1:9/none.mjpg", options=SourceOptions(open_timeout_s=2)))
+    with pytest.raises(ConfigError, match="frames already in memory"):
+        next(rec.stream(np.zeros((8, 16, 16, 3), np.uint8)))
 
 
 def test_watch_cli_prints_json_windows_and_one_line_errors(cli, lena_video, tiny_model_dir, tmp_path):
@@ -279,6 +281,11 @@ def test_watch_cli_prints_json_windows_and_one_line_errors(cli, lena_video, tiny
         assert {"label", "score", "latency_ms", "dropped", "reused_steps", "start_s", "end_s"} <= row.keys()
         assert len(row["prediction"]["kept"]) == 8 and row["prediction"]["kept"][0]["time_s"] is not None
     assert "2 windows, latency median" in out.stderr
+    # A device target picks the ratio that keeps up with the stride (the cost model here).
+    out = cli("watch", str(lena_video), "--json", "--max-windows", "1", "--target", "cpu", "--stride-s", "0.5")
+    assert out.returncode == 0, out.stderr
+    chosen = int(out.stderr.split(": ratio ")[1].split(",")[0])
+    assert out.stderr.startswith("device generic-cpu") and json.loads(out.stdout)["prediction"]["ratio"] == chosen
     bad = cli("watch", str(tmp_path / "missing.avi"))
     assert bad.returncode == 1 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
 

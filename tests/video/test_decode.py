@@ -115,6 +115,11 @@ def test_bad_files_raise_typed_errors(tmp_path, run_clip):
         sample_frames(tmp_path / "wiped.avi", _plan, 64)
 
 
+def test_a_file_named_like_a_camera_index_is_read_as_a_file(tmp_path, run_clip):
+    (tmp_path / "2024").write_bytes(run_clip.read_bytes())  # no suffix, all digits: still a path
+    assert sample_frames(tmp_path / "2024", _plan, 64).num_frames == 42
+
+
 def test_a_truncated_file_uses_the_frames_that_decode(tmp_path, run_clip):
     data = run_clip.read_bytes()
     (tmp_path / "half.avi").write_bytes(data[: len(data) // 2])

@@ -45,7 +45,7 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
-Factory = Callable[..., FrameSource]  # factory(target, *, timeout_s=None) -> FrameSource, or raises VideoError
+Factory = Callable[..., FrameSource]  # factory(target, *, kind, timeout_s) -> FrameSource, or raises VideoError
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ _discovered = False
 
 
 def register_frame_source(name: str, *, kinds: Sequence[Kind], priority: int = 0) -> Callable[[Factory], Factory]:
-    """Class decorator: `cls(target, *, timeout_s=None)` opens `kinds` of input or raises a VideoError."""
+    """Class decorator: `cls(target, *, kind, timeout_s)` opens `kinds` of input or raises a VideoError."""
 
     def wrap(factory: Factory) -> Factory:
         unknown = set(kinds) - set(KINDS)
@@ -100,16 +100,18 @@ def frame_sources(kind: Kind) -> list[SourceEntry]:
 
 
 def open_frame_source(target: str | int | os.PathLike | np.ndarray | Sequence[np.ndarray], *,
-                      timeout_s: float | None = None) -> FrameSource:
+                      kind: Kind | None = None, timeout_s: float | None = None) -> FrameSource:
     """Open `target` with the first registered source that can; raises the preferred
-    source's VideoError when none can. `timeout_s` bounds opening and reading network streams."""
-    kind = source_kind(target)
+    source's VideoError when none can. `kind`: what `target` is, where its form does not
+    say (a file named `2024` is not camera 2024); `timeout_s` bounds opening and reading
+    network streams."""
+    kind = kind or source_kind(target)
     if kind == "file":
         target = str(Path(target))
     errors: list[VideoError] = []
     for entry in frame_sources(kind):
         try:
-            return entry.factory(target, timeout_s=timeout_s)
+            return entry.factory(target, kind=kind, timeout_s=timeout_s)
         except VideoError as e:
             errors.append(e)
     if errors:

@@ -42,7 +42,8 @@ def check_frames(video: object) -> Sequence[np.ndarray]:
 class ArraySource:
     fps = None  # arrays carry no rate: callers pass one for time stamps
 
-    def __init__(self, frames: np.ndarray | Sequence[np.ndarray], *, timeout_s: float | None = None) -> None:
+    def __init__(self, frames: np.ndarray | Sequence[np.ndarray], *, kind: str = "frames",
+                 timeout_s: float | None = None) -> None:
         self._frames = check_frames(frames)
         self.frame_count = len(self._frames)
         self._next = 0

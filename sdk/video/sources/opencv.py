@@ -7,13 +7,12 @@ import cv2
 import numpy as np
 
 from ...errors import NotAVideoError
-from . import register_frame_source, source_kind
+from . import Kind, register_frame_source
 
 
 @register_frame_source("opencv", kinds=("file", "camera", "url"))
 class OpenCVSource:
-    def __init__(self, target: str | int, *, timeout_s: float | None = None) -> None:
-        kind = source_kind(target)
+    def __init__(self, target: str | int, *, kind: Kind, timeout_s: float | None = None) -> None:
         if kind == "camera":
             cap = cv2.VideoCapture(int(target))
         elif kind == "url" and timeout_s:
