@@ -86,8 +86,7 @@ def export_shape(model: SFCModel, config: ModelConfig, ratio: int | None = None,
     """Validated export shape; defaults come from the model's config."""
     ratio = ratio or config.sfc.ratio
     frames = frames or config.sfc.frames
-    head_t = model.head_length(frames)  # raises unless frames is a multiple of the head stride
-    model.sfc.output_length(head_t, ratio)  # raises unless ratio divides the head length
+    model.kept_steps(frames, ratio)  # raises unless the network runs this shape
     if ratio < 1:
         raise ConfigError(f"ratio must be positive, got {ratio}")
     return ExportShape(frames=frames, ratio=ratio, crop=config.input_spec.crop_size,

@@ -55,8 +55,15 @@ class NoFitError(ConfigError):
 
 
 def valid_ratios(model: SFCModel, frames: int, ratios: Sequence[int]) -> list[int]:
-    head = model.head_length(frames)
-    return [r for r in ratios if r >= 1 and head % r == 0]
+    """The ratios the network can run at `frames` input frames."""
+    def runs(r: int) -> bool:
+        try:
+            model.kept_steps(frames, r)
+        except ConfigError:
+            return False
+        return True
+
+    return [r for r in ratios if runs(r)]
 
 
 def cost_model_options(model: SFCModel, config: ModelConfig, profile: DeviceProfile,

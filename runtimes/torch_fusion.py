@@ -77,7 +77,8 @@ def inference_copy(model: SFCModel, device: torch.device) -> SFCModel:
     net = copy.deepcopy(model).eval()
     backbone = net.backbone
     for stage in backbone.stages:
-        _replace(backbone, stage.path, fold_batchnorm(backbone.get_submodule(stage.path)))
+        for path in stage.paths:
+            _replace(backbone, path, fold_batchnorm(backbone.get_submodule(path)))
     net = net.to(device)
     if device.type == "cpu":
         net = net.to(memory_format=torch.channels_last_3d)

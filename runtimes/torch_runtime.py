@@ -64,7 +64,7 @@ class TorchRuntime(Runtime):
         return self.model.resolve(config)
 
     def check_sfc(self, frames: int, ratio: int) -> None:
-        self.model.sfc.output_length(self.model.head_length(frames), ratio)
+        self.model.kept_steps(frames, ratio)
 
     def check_views(self) -> None:
         """Dense views are offered: the whole backbone is here."""

@@ -38,13 +38,14 @@ _EXPORTS = {
     "load_model": "sfc_sdk.model.directory",
     "save_model": "sfc_sdk.model.directory",
     "load_weights": "sfc_sdk.model.weights",
+    "load_checkpoint": "sfc_sdk.model.checkpoint",
     "read_state_dict": "sfc_sdk.model.weights",
 }
 
 __all__ = [
     "InputSpec", "KeptMoment", "LabelScore", "ModelConfig", "Prediction", "Recognizer", "SFCModel", "SFCSettings",
     "SelectiveFeatureCompression", "SfcError", "SourceOptions", "VideoBackbone", "WindowResult", "__version__",
-    "convert", "create_backbone", "list_backbones", "load_model", "load_weights", "read_state_dict",
+    "convert", "create_backbone", "list_backbones", "load_checkpoint", "load_model", "load_weights", "read_state_dict",
     "register_backbone", "save_model",
 ]
 
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names resolve l
     from .inference.results import KeptMoment, LabelScore, Prediction
     from .inference.stream import WindowResult
     from .model.backbones import VideoBackbone, create_backbone, list_backbones, register_backbone
+    from .model.checkpoint import load_checkpoint
     from .model.directory import load_model, save_model
     from .model.network import SFCModel
     from .model.sfc import SelectiveFeatureCompression

@@ -60,6 +60,7 @@ class ModelConfig:
     sfc: SFCSettings = field(default_factory=SFCSettings)
     input: InputSpec | None = None  # None: the backbone's registered preprocessing
     name: str = ""
+    variant: dict[str, Any] = field(default_factory=dict)  # backbone builder arguments (width, groups); {}: default
 
     def __post_init__(self) -> None:
         if not isinstance(self.backbone, str) or not self.backbone:
@@ -81,9 +82,10 @@ class ModelConfig:
                               "or pass input=")
         return self.input
 
-    def resolved(self, split: str, input_spec: InputSpec) -> ModelConfig:
-        """This config with a backbone's defaults where it leaves split or input open."""
-        return replace(self, split=self.split or split, input=self.input or input_spec)
+    def resolved(self, split: str, input_spec: InputSpec, variant: dict[str, Any] | None = None) -> ModelConfig:
+        """This config with a backbone's defaults where it leaves split, input or variant open."""
+        return replace(self, split=self.split or split, input=self.input or input_spec,
+                       variant=self.variant or dict(variant or {}))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -101,8 +103,11 @@ class ModelConfig:
                                     for k, v in _known(InputSpec, spec).items()})
             if not isinstance(d["labels"], list):
                 raise TypeError(f"labels must be a list of class names, got {type(d['labels']).__name__}")
+            variant = d.get("variant", {})
+            if not isinstance(variant, dict) or not all(isinstance(k, str) for k in variant):
+                raise TypeError(f"variant must be an object of builder arguments, got {variant!r}")
             return cls(backbone=d["backbone"], labels=tuple(d["labels"]), split=d.get("split", ""),
-                       sfc=sfc, input=spec, name=d.get("name", ""))
+                       sfc=sfc, input=spec, name=d.get("name", ""), variant=variant)
         except (KeyError, TypeError, AttributeError) as e:
             raise ConfigError(f"malformed model config: {type(e).__name__}: {e}") from None
 
@@ -147,3 +152,18 @@ def read_model_config(directory: str | Path) -> ModelConfig:
         return ModelConfig.from_dict(meta)
     except SfcError as e:
         raise CheckpointError(f"{path}: {e}") from None
+
+
+def read_labels(path: str | Path) -> list[str]:
+    """Class names in index order from a text file: one name per line, or `<index> <name>`
+    per line (the classInd.txt of UCF-101 and Jester), sorted by index."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"labels file not found: {path}")
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not lines:
+        raise ConfigError(f"{path}: no labels in it")
+    parts = [line.split(maxsplit=1) for line in lines]
+    if all(len(p) == 2 and p[0].isdigit() for p in parts):
+        return [name for _, name in sorted(parts, key=lambda p: int(p[0]))]
+    return lines

@@ -79,6 +79,12 @@ def weizmann_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def jester_checkpoint() -> Path:
+    """The real public Jester-trained 3D ShuffleNet (0.5x, 3 groups) and its class list (shared/weights)."""
+    return _need(SHARED / "weights" / "jester_shufflenet_0.5x_G3_RGB_16_best.pth")
+
+
+@pytest.fixture(scope="session")
 def oracles_dir() -> Path:
     path = _need(ORACLES)
     sys.path.insert(0, str(path))  # detweights.py lives there

@@ -16,16 +16,20 @@ def backbones() -> None:
     """List the registered backbones and their split points."""
     from ..model import backbone_entry, create_backbone, list_backbones
 
-    click.echo(f"{'name':<14} {'params':>7}  {'input':<10} {'split (default first)':<40} weights layout")
+    rows = []
     for name in list_backbones():
         entry = backbone_entry(name)
         net = create_backbone(name)
         params = sum(p.numel() for p in net.parameters()) / 1e6
         spec = entry.input_spec
-        others = [s for s in net.split_points if s != entry.default_split]
-        splits = ", ".join([f"[{entry.default_split}]", *others])
-        click.echo(f"{name:<14} {params:6.1f}M  {spec.clip_len}x{spec.crop_size}x{spec.crop_size:<4} "
-                   f"{splits:<40} {entry.weights_layout}")
+        splits = ", ".join([f"[{entry.default_split}]", *(s for s in net.split_points if s != entry.default_split)])
+        variants = f" ({len(entry.variants)} variants)" if len(entry.variants) > 1 else ""
+        rows.append((name, f"{params:.1f}M", f"{spec.clip_len}x{spec.crop_size}x{spec.crop_size}", splits,
+                     entry.weights_layout + variants))
+    header = ("name", "params", "input", "split (default first)", "weights layout")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
 
 
 def _torch_line() -> str:

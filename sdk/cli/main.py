@@ -14,6 +14,7 @@ from ..errors import SfcError
 from .convert import convert, formats
 from .demo import demo
 from .devices import devices, profile
+from .import_checkpoint import import_checkpoint
 from .info import backbones, info
 from .predict import predict
 from .train import train
@@ -40,5 +41,6 @@ def main() -> None:
     """Fast video action recognition with Selective Feature Compression."""
 
 
-for _command in (predict, backbones, info, demo, train, convert, formats, devices, profile, watch):
+for _command in (predict, backbones, import_checkpoint, info, demo, train, convert, formats, devices, profile,
+                 watch):
     main.add_command(_command)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
+from ..config import read_labels
 from ..errors import ConfigError, SfcError
 
 
@@ -19,12 +19,7 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
     if backbone:
         if model:
             raise ConfigError("give either --model or --backbone, not both")
-        names = None
-        if labels:
-            path = Path(labels)
-            if not path.is_file():
-                raise ConfigError(f"labels file not found: {labels}")
-            names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        names = read_labels(labels) if labels else None
         return Recognizer.from_backbone(backbone, weights=weights, labels=names, device=device)
     if weights or labels:
         raise ConfigError("--weights and --labels go with --backbone")

@@ -78,11 +78,12 @@ class Recognizer:
     @classmethod
     def from_backbone(cls, name: str, weights: str | Path | None = None, labels: list[str] | None = None,
                       num_classes: int | None = None, split: str = "", **kwargs: Any) -> Recognizer:
-        """A pretrained backbone (e.g. a torchvision checkpoint) with an untrained SFC
-        module, which selects uniformly spaced moments until it is trained."""
-        from ..model import model_from_backbone  # the torch model layer, only on this path
+        """A pretrained backbone (e.g. a torchvision checkpoint; its variant and classes read
+        from the tensors) with an untrained SFC module, which selects uniformly spaced
+        moments until it is trained."""
+        from ..model import model_from_checkpoint  # the torch model layer, only on this path
 
-        net, config = model_from_backbone(name, weights=weights, labels=labels, num_classes=num_classes, split=split)
+        net, config = model_from_checkpoint(name, weights, labels=labels, num_classes=num_classes, split=split)
         return cls.from_model(net, config, **kwargs)
 
     def _setup(self, config: ModelConfig, runtime: Runtime, model_path: Path | None, view_batch: int | None) -> None:

@@ -19,13 +19,14 @@ from .backbones import (
     list_backbones,
     register_backbone,
 )
+from .checkpoint import load_checkpoint, model_from_checkpoint
 from .directory import load_model, save_model
-from .network import SFCModel, build_model, model_from_backbone, resplit
+from .network import SFCModel, build_model, resplit
 from .sfc import SelectiveFeatureCompression
 from .weights import check_fits, load_weights, read_state_dict, state_hash
 
 __all__ = [
     "BackboneEntry", "SFCModel", "SelectiveFeatureCompression", "StageInfo", "VideoBackbone", "backbone_entry",
-    "build_model", "check_fits", "create_backbone", "list_backbones", "load_model", "load_weights",
-    "model_from_backbone", "read_state_dict", "register_backbone", "resplit", "save_model", "state_hash",
+    "build_model", "check_fits", "create_backbone", "list_backbones", "load_checkpoint", "load_model", "load_weights",
+    "model_from_checkpoint", "read_state_dict", "register_backbone", "resplit", "save_model", "state_hash",
 ]

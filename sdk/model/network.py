@@ -16,7 +16,6 @@ from ..config import ModelConfig
 from ..errors import ConfigError
 from .backbones import VideoBackbone, create_backbone
 from .sfc import SelectiveFeatureCompression
-from .weights import load_weights
 
 
 class SFCModel(nn.Module):
@@ -30,13 +29,14 @@ class SFCModel(nn.Module):
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> SFCModel:
-        backbone = create_backbone(config.backbone, num_classes=config.num_classes, split=config.split or None)
+        backbone = create_backbone(config.backbone, num_classes=config.num_classes, split=config.split or None,
+                                   **config.variant)
         sfc = SelectiveFeatureCompression(backbone.head_channels, dim=config.sfc.dim, prior=config.sfc.prior)
         return cls(backbone, sfc).eval()
 
     def resolve(self, config: ModelConfig) -> ModelConfig:
         """`config` with this network's split point and input preprocessing where it leaves them open."""
-        return config.resolved(self.backbone.split, self.backbone.input_spec)
+        return config.resolved(self.backbone.split, self.backbone.input_spec, self.backbone.variant)
 
     def head_length(self, frames: int) -> int:
         """Head time steps for `frames` input frames."""
@@ -45,9 +45,16 @@ class SFCModel(nn.Module):
             raise ConfigError(f"input frames ({frames}) must be a multiple of the head's temporal stride ({stride})")
         return frames // stride
 
+    def kept_steps(self, frames: int, ratio: int) -> int:
+        """Time steps the tail gets from `frames` input frames at `ratio`; raises ConfigError
+        for a shape the network cannot run (checked before any compute)."""
+        kept = self.sfc.output_length(self.head_length(frames), ratio)
+        self.backbone.check_tail_steps(kept)
+        return kept
+
     def forward(self, frames: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 3, T_in, H, W) -> logits (B, classes), kept head positions (B, T_in/stride/ratio)."""
-        self.sfc.output_length(self.head_length(frames.shape[2]), ratio)  # clear error before any compute
+        self.kept_steps(frames.shape[2], ratio)
         return self.forward_from_head(self.backbone.forward_head(frames), ratio)
 
     def forward_from_head(self, feats: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,15 +79,3 @@ def resplit(model: SFCModel, config: ModelConfig, split: str) -> tuple[SFCModel,
     new, config = build_model(replace(config, split=split))
     new.backbone.load_state_dict(model.backbone.state_dict())
     return new.eval(), config
-
-
-def model_from_backbone(name: str, weights: str | None = None, labels: list[str] | None = None,
-                        num_classes: int | None = None, split: str = "") -> tuple[SFCModel, ModelConfig]:
-    """A registered backbone, optionally with a checkpoint's weights, and an untrained SFC
-    module (uniform temporal subsampling until it is trained)."""
-    if labels is None:
-        labels = [f"class_{i}" for i in range(num_classes or 400)]
-    model, config = build_model(ModelConfig(backbone=name, labels=tuple(labels), split=split, name=name))
-    if weights is not None:
-        load_weights(model.backbone, weights)
-    return model, config

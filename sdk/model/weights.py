@@ -19,7 +19,9 @@ from ..errors import CheckpointError
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors from a .safetensors file or a weights-only torch file (.pt/.pth/.bin)."""
+    """Tensors from a .safetensors file or a weights-only torch file (.pt/.pth/.bin): a bare
+    state dict, or one inside a training checkpoint (`state_dict`, `model_state`, `model`),
+    DataParallel's `module.` prefix removed."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -45,6 +47,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             obj = obj[wrapper]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path}: expected a dict of tensors (a state dict)")
+    # nn.DataParallel saves its wrapped model's keys under `module.`.
+    if obj and all(k.startswith("module.") for k in obj):
+        obj = {k.removeprefix("module."): v for k, v in obj.items()}
     return obj
 
 

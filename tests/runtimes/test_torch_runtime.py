@@ -40,7 +40,7 @@ def test_inference_copy_folds_batchnorm_and_answers_as_the_model(backbone, run_c
     views = frames[:, :, : spec.clip_len]
 
     plain, fast = TorchRuntime(net, "cpu", optimize=False), TorchRuntime(net, "cpu")
-    stages = [fast.network.backbone.get_submodule(s.path) for s in fast.network.backbone.stages]
+    stages = [fast.network.backbone.get_submodule(p) for s in fast.network.backbone.stages for p in s.paths]
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for s in stages for m in s.modules())
 
     logits, kept = fast.run_sfc(frames, 4)

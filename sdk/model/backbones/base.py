@@ -21,18 +21,19 @@ from ...errors import ConfigError
 class StageInfo:
     """One stage: the name users split at, its output channels and temporal stride.
 
-    `module` is the stage's path inside the backbone when it differs from `name`
-    (pytorchvideo-style models keep their stages in `blocks.0`, `blocks.1`, ...).
+    `modules` are the submodules that make up the stage, run in order, when they are not
+    the one attribute named `name` (pytorchvideo keeps its stages in `blocks.0`, ...;
+    Efficient-3DCNNs keeps a whole network in `features.0` ... `features.N`).
     """
 
     name: str
     channels: int
     temporal_stride: int
-    module: str = ""
+    modules: tuple[str, ...] = ()
 
     @property
-    def path(self) -> str:
-        return self.module or self.name
+    def paths(self) -> tuple[str, ...]:
+        return self.modules or (self.name,)
 
 
 class VideoBackbone(nn.Module):
@@ -45,6 +46,7 @@ class VideoBackbone(nn.Module):
 
     stages: tuple[StageInfo, ...] = ()
     input_spec: InputSpec | None = None
+    variant: dict = {}  # builder arguments it was made with (width, groups); set by `create_backbone`
 
     def __init__(self, split: str | None = None) -> None:
         super().__init__()
@@ -93,17 +95,23 @@ class VideoBackbone(nn.Module):
             stride *= s.temporal_stride
         return stride
 
+    def check_tail_steps(self, steps: int) -> None:
+        """Raise ConfigError if the tail cannot run on `steps` time steps. Strided convolutions
+        with padding take any length; a backbone whose tail needs more says so here."""
+
     # --- forward ------------------------------------------------------------
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, T, H, W) frames -> (B, C, T / head_temporal_stride, h, w) features."""
         for s in self.head_stages:
-            x = self.get_submodule(s.path)(x)
+            for path in s.paths:
+                x = self.get_submodule(path)(x)
         return x
 
     def forward_tail(self, x: torch.Tensor) -> torch.Tensor:
         """Head features (any time length) -> (B, num_classes) logits."""
         for s in self.tail_stages:
-            x = self.get_submodule(s.path)(x)
+            for path in s.paths:
+                x = self.get_submodule(path)(x)
         return self.classify(x)
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract

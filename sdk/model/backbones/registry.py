@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ...config import InputSpec
-from ...errors import UnknownBackboneError
+from ...errors import ConfigError, UnknownBackboneError
 from ..weights import load_weights
 from .base import VideoBackbone
 
@@ -29,6 +30,7 @@ class BackboneEntry:
     input_spec: InputSpec
     description: str
     weights_layout: str  # whose state-dict keys a checkpoint must use
+    variants: tuple[dict[str, Any], ...] = ()  # published builder arguments (width, groups), default first
 
 
 _REGISTRY: dict[str, BackboneEntry] = {}
@@ -41,13 +43,17 @@ def register_backbone(
     input_spec: InputSpec,
     description: str,
     weights_layout: str,
+    variants: tuple[dict[str, Any], ...] = (),
 ) -> Callable[[Callable[..., VideoBackbone]], Callable[..., VideoBackbone]]:
-    """Decorator that adds a builder `fn(num_classes) -> VideoBackbone`."""
+    """Decorator that adds a builder `fn(num_classes, **variant) -> VideoBackbone`. `variants`:
+    the builder arguments of the published checkpoints (e.g. widths and groups), default
+    first; a checkpoint's variant is found among them by its tensor shapes."""
 
     def wrap(fn: Callable[..., VideoBackbone]) -> Callable[..., VideoBackbone]:
         if name in _REGISTRY:
             raise ValueError(f"backbone {name!r} is already registered")
-        _REGISTRY[name] = BackboneEntry(name, fn, default_split, input_spec, description, weights_layout)
+        _REGISTRY[name] = BackboneEntry(name, fn, default_split, input_spec, description, weights_layout,
+                                        tuple(variants))
         return fn
 
     return wrap
@@ -72,13 +78,21 @@ def create_backbone(
     num_classes: int = 400,
     split: str | None = None,
     weights: str | Path | None = None,
+    **variant: Any,
 ) -> VideoBackbone:
     """Build a registered backbone, split after `split` (default: its registered
-    split point), optionally loading a safetensors / torch checkpoint."""
+    split point), optionally loading a safetensors / torch checkpoint. `variant`: builder
+    arguments such as `width_mult=0.5, groups=3` (default: the backbone's default variant;
+    `sfc_sdk.model.load_checkpoint` reads them from a checkpoint)."""
     entry = backbone_entry(name)
-    model = entry.builder(num_classes=num_classes)
+    variant = variant or (dict(entry.variants[0]) if entry.variants else {})
+    try:
+        model = entry.builder(num_classes=num_classes, **variant)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ConfigError(f"{name}: no variant {variant} ({e})") from None
     model.split = split or entry.default_split
     model.input_spec = entry.input_spec
+    model.variant = dict(variant)
     if weights is not None:
         load_weights(model, weights)
     return model.eval()

@@ -195,7 +195,7 @@ class X3D(VideoBackbone):
         super().__init__()
         stem_dim = round_width(stem_dim_in, width_factor)
         blocks: list[nn.Module] = [X3DStem(3, stem_dim)]
-        stages = [StageInfo("stem", stem_dim, 1, module="blocks.0")]
+        stages = [StageInfo("stem", stem_dim, 1, modules=("blocks.0",))]
         dim_in = dim_out = dim_inner = stem_dim
         stage_dim = stem_dim_in
         for i, depth in enumerate((1, 2, 5, 3)):
@@ -205,7 +205,7 @@ class X3D(VideoBackbone):
             dim_inner = int(bottleneck_factor * dim_out)
             blocks.append(ResStage(round_repeats(depth, depth_factor), dim_in, dim_inner, dim_out, 2, se_ratio))
             # X3D never strides in time: every stage keeps the clip length.
-            stages.append(StageInfo(f"stage{i + 1}", dim_out, 1, module=f"blocks.{i + 1}"))
+            stages.append(StageInfo(f"stage{i + 1}", dim_out, 1, modules=(f"blocks.{i + 1}",)))
             dim_in = dim_out
         blocks.append(X3DHead(dim_out, dim_inner, head_dim_out, num_classes, dropout_rate))
         self.blocks = nn.ModuleList(blocks)
