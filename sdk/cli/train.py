@@ -9,14 +9,15 @@ import click
 from ..errors import ConfigError
 
 
-def _settings_options(epochs: int, steps: int, lr: float):
+def _settings_options(epochs: int | None, steps: int | None, lr: float | None, note: str = ""):
     def wrap(fn):
         for opt in reversed([
-            click.option("--epochs", type=int, default=epochs, show_default=True),
+            click.option("--epochs", type=int, default=epochs, show_default=True, help=note or None),
             click.option("--steps-per-epoch", type=int, default=steps, show_default=True,
-                         help="Training steps between two validations / checkpoints."),
+                         help="Training steps between two validations / checkpoints." + (f" {note}" if note else "")),
             click.option("--batch-size", type=int, default=8, show_default=True),
-            click.option("--lr", type=float, default=lr, show_default=True, help="Peak of the one-cycle schedule."),
+            click.option("--lr", type=float, default=lr, show_default=True,
+                         help="Peak of the one-cycle schedule." + (f" {note}" if note else "")),
             click.option("--seed", type=int, default=0, show_default=True),
             click.option("--val", multiple=True, help="File-name glob of held-out videos (e.g. 'daria_*')."),
             click.option("--exclude", multiple=True, help="File-name glob of videos not to use at all."),
@@ -41,16 +42,34 @@ def train() -> None:
     """Train a backbone, or the SFC module of a model (backbone frozen)."""
 
 
+# Defaults (epochs, steps per epoch, peak lr). From scratch: the bundled model's recipe. Fine-tuning:
+# the pilot in ../shared/weights/README.md (700 steps at 1e-3), until the accuracy study settles it.
+SCRATCH, FINE_TUNE = (12, 200, 6e-3), (7, 100, 1e-3)
+
+
 @train.command("backbone")
 @click.option("--data", required=True, type=click.Path(path_type=Path), help="Folder with one sub-folder per class.")
-@click.option("--arch", default="r2plus1d_tiny", show_default=True, help="Registered backbone name.")
-@_settings_options(epochs=12, steps=200, lr=6e-3)
-def train_backbone_cmd(data, arch, epochs, steps_per_epoch, batch_size, lr, seed, val, exclude, resume, out) -> None:
-    """Train a backbone from scratch on short clips of a folder-per-class dataset."""
+@click.option("--arch", help="Registered backbone name (default r2plus1d_tiny from scratch; with --init, the "
+              "checkpoint's layout).")
+@click.option("--init", type=click.Path(path_type=str),
+              help="Start from pretrained weights: a checkpoint (with --arch) or a model directory. The classifier "
+                   "is replaced when the classes differ; the input preprocessing is kept.")
+@click.option("--freeze", help="With --init: keep the stages up to and including this one unchanged.")
+@_settings_options(epochs=None, steps=None, lr=None, note="Default: 12 x 200 at 6e-3 from scratch, 7 x 100 at "
+                   "1e-3 with --init.")
+def train_backbone_cmd(data, arch, init, freeze, epochs, steps_per_epoch, batch_size, lr, seed, val, exclude, resume,
+                       out) -> None:
+    """Train a backbone on short clips of a folder-per-class dataset, from scratch or from pretrained weights."""
     from ..training import train_backbone
 
-    path = train_backbone(data, arch, out, settings=_settings(epochs, steps_per_epoch, batch_size, lr, seed),
-                          val=val, exclude=exclude, resume=resume)
+    if freeze and not init:
+        raise ConfigError("--freeze keeps pretrained stages: it goes with --init")
+    default = FINE_TUNE if init else SCRATCH
+    epochs, steps_per_epoch, lr = (given if given is not None else fallback
+                                   for given, fallback in zip((epochs, steps_per_epoch, lr), default, strict=True))
+    settings = _settings(epochs, steps_per_epoch, batch_size, lr, seed)
+    path = train_backbone(data, arch or (None if init else "r2plus1d_tiny"), out, settings=settings, val=val,
+                          exclude=exclude, resume=resume, init=init, freeze=freeze)
     click.echo(f"model written to {path}")
 
 

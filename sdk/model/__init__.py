@@ -19,7 +19,7 @@ from .backbones import (
     list_backbones,
     register_backbone,
 )
-from .checkpoint import load_checkpoint, model_from_checkpoint
+from .checkpoint import load_checkpoint, model_from_checkpoint, pretrained_start
 from .directory import load_model, save_model
 from .network import SFCModel, build_model, resplit
 from .sfc import SelectiveFeatureCompression
@@ -28,5 +28,6 @@ from .weights import check_fits, load_weights, read_state_dict, state_hash
 __all__ = [
     "BackboneEntry", "SFCModel", "SelectiveFeatureCompression", "StageInfo", "VideoBackbone", "backbone_entry",
     "build_model", "check_fits", "create_backbone", "list_backbones", "load_checkpoint", "load_model", "load_weights",
-    "model_from_checkpoint", "read_state_dict", "register_backbone", "resplit", "save_model", "state_hash",
+    "model_from_checkpoint", "pretrained_start", "read_state_dict", "register_backbone", "resplit", "save_model",
+    "state_hash",
 ]

@@ -3,6 +3,7 @@
     backbone = load_checkpoint("shufflenet_3d", "jester_shufflenet_0.5x_G3_RGB_16_best.pth")
     backbone.variant      # {'groups': 3, 'width_mult': 0.5}, found by the tensor shapes
     net, config = model_from_checkpoint("shufflenet_3d", "ckpt.pth", labels=[...])   # + untrained SFC
+    net, config = pretrained_start("ckpt.pth" or "model_dir/", labels, arch="shufflenet_3d")  # to fine-tune
 
 Publishers release several widths (and groups) of one network under one layout, and
 their file names are not a contract; the shapes are. Each registered variant is built
@@ -21,6 +22,7 @@ from torch import nn
 from ..config import InputSpec, ModelConfig
 from ..errors import CheckpointError
 from .backbones import VideoBackbone, backbone_entry, create_backbone
+from .directory import load_model
 from .network import SFCModel, build_model
 from .weights import check_fits, read_state_dict
 
@@ -59,15 +61,21 @@ def load_checkpoint(backbone: str | nn.Module, path: str | Path, *, num_classes:
 
 def model_from_checkpoint(backbone: str, path: str | Path | None = None, *, labels: list[str] | None = None,
                           num_classes: int | None = None, split: str = "", input_spec: InputSpec | None = None,
-                          name: str = "", **variant: Any) -> tuple[SFCModel, ModelConfig]:
+                          name: str = "", new_classifier: bool = False, **variant: Any
+                          ) -> tuple[SFCModel, ModelConfig]:
     """An SFC model on a registered backbone with a checkpoint's weights (None: untrained), its
-    SFC module untrained (uniform temporal subsampling until `train sfc`), and its config."""
-    classes = len(labels) if labels else num_classes
+    SFC module untrained (uniform temporal subsampling until `train sfc`), and its config.
+    `new_classifier`: when `labels` are not the checkpoint's classes, start a new final layer
+    for them (fine-tuning) instead of refusing."""
+    classes = None if new_classifier else (len(labels) if labels else num_classes)
     if path is not None:
         weights = load_checkpoint(backbone, path, num_classes=classes, **variant)
         classes, variant = _classes_in(weights.state_dict(), weights), weights.variant
         if labels and len(labels) != classes:
-            raise CheckpointError(f"{path} classifies {classes} classes, but {len(labels)} labels were given")
+            if not new_classifier:
+                raise CheckpointError(f"{path} classifies {classes} classes, but {len(labels)} labels were given")
+            weights.reset_classifier(len(labels))
+            classes = len(labels)
     labels = list(labels) if labels else [f"class_{i}" for i in range(classes or 400)]
     config = ModelConfig(backbone=backbone, labels=tuple(labels), split=split, input=input_spec,
                          name=name or backbone, variant=dict(variant))
@@ -96,3 +104,27 @@ def _fitting_keys(net: nn.Module, state: dict[str, torch.Tensor]) -> int:
 
 def _describe(variant: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in variant.items()) or "default"
+
+
+def pretrained_start(init: str | Path, labels: list[str], *, arch: str | None = None,
+                     input_spec: InputSpec | None = None, name: str = "") -> tuple[SFCModel, ModelConfig]:
+    """Where fine-tuning starts: a checkpoint file of `arch`'s layout, or a model directory
+    (its backbone, split, variant and preprocessing), with a new classifier when `labels`
+    differ from its classes. The preprocessing it was trained with is kept unless
+    `input_spec` is given; the SFC module starts untrained."""
+    init = Path(init)
+    if (init / "config.json").is_file():
+        net, base = load_model(init)
+        if arch and arch != base.backbone:
+            raise CheckpointError(f"{init} holds a {base.backbone}, not {arch}")
+        backbone = net.backbone
+        if tuple(labels) != base.labels:
+            backbone.reset_classifier(len(labels))
+        config = ModelConfig(backbone=base.backbone, labels=tuple(labels), split=base.split, sfc=base.sfc,
+                             input=input_spec or base.input, name=name or base.name, variant=base.variant)
+        model, config = build_model(config)
+        model.backbone.load_state_dict(backbone.state_dict())
+        return model.eval(), config
+    if not arch:
+        raise CheckpointError(f"{init}: a checkpoint file needs --arch (its layout; see `sfc-sdk backbones`)")
+    return model_from_checkpoint(arch, init, labels=labels, input_spec=input_spec, name=name, new_classifier=True)

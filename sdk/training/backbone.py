@@ -1,5 +1,7 @@
-"""`sfc-sdk train backbone`: train a backbone from scratch on short clips of a
-folder-per-class dataset (for data that has no pretrained weights, like Weizmann).
+"""`sfc-sdk train backbone`: train a backbone on short clips of a folder-per-class dataset,
+from scratch or fine-tuned from pretrained weights (`init`: a checkpoint or a model
+directory; its classifier is replaced when the classes differ, its input preprocessing
+kept, and `freeze` keeps its first stages as they are).
 
 The output is a model directory `Recognizer` loads: the trained backbone plus an
 untrained SFC module (uniform subsampling) for `train sfc` to fit.
@@ -8,7 +10,7 @@ untrained SFC module (uniform subsampling) for `train sfc` to fit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ..config import InputSpec, ModelConfig, SFCSettings
-from ..model import build_model, save_model
+from ..errors import ConfigError
+from ..model import build_model, pretrained_start, save_model, state_hash
 from ..runtimes.torch_runtime import select_torch_device
 from ..video.files import scan_folder
 from ..video.sampling import clip_indices
@@ -25,13 +28,18 @@ from .data import augment, decode_all, random_clip_indices
 from .loop import TrainSettings, fit
 
 
-def train_backbone(data_dir: str | Path, arch: str, out_dir: str | Path, *, settings: TrainSettings | None = None,
+def train_backbone(data_dir: str | Path, arch: str | None, out_dir: str | Path, *,
+                   settings: TrainSettings | None = None,
                    val: Sequence[str] = (), exclude: Sequence[str] = (), stride_range: tuple[float, float] = (1.0, 3.0),
                    scale_range: tuple[float, float] = (0.8, 1.0),
                    sfc: SFCSettings | None = None, resume: bool = False, progress: bool = True,
-                   device: str = "cpu", label_smoothing: float = 0.1, input_spec: InputSpec | None = None) -> Path:
+                   device: str = "cpu", label_smoothing: float = 0.1, input_spec: InputSpec | None = None,
+                   init: str | Path | None = None, freeze: str | None = None) -> Path:
     """Train `arch` on `data_dir`; videos matching the `val` globs are held out for the
-    per-epoch score, those matching `exclude` are not used at all. Returns `out_dir`."""
+    per-epoch score, those matching `exclude` are not used at all. `init`: start from a
+    checkpoint (of `arch`'s layout) or a model directory instead of random weights;
+    `freeze`: keep the stages up to and including this one unchanged (weights and
+    BatchNorm statistics). Returns `out_dir`."""
     out_dir = Path(out_dir)
     settings = settings or TrainSettings()
     sfc = sfc or SFCSettings()
@@ -41,10 +49,19 @@ def train_backbone(data_dir: str | Path, arch: str, out_dir: str | Path, *, sett
     train_items = [i for i in items if i.path not in val_paths]
 
     torch.manual_seed(settings.seed)
-    model, config = build_model(ModelConfig(backbone=arch, labels=tuple(classes), sfc=sfc, input=input_spec,
-                                            name=f"{arch}-{Path(data_dir).name}"))
+    if init is None:
+        if not arch:
+            raise ConfigError("give the backbone to train (arch), or pretrained weights to start from (init)")
+        model, config = build_model(ModelConfig(backbone=arch, labels=tuple(classes), sfc=sfc, input=input_spec))
+    else:
+        model, config = pretrained_start(init, classes, arch=arch, input_spec=input_spec)
+    config = replace(config, name=f"{config.backbone}-{Path(data_dir).name}")
     dev = select_torch_device(device)
     net = model.backbone.to(dev, memory_format=torch.channels_last_3d)  # 1.5x faster Conv3d on CPU here
+    frozen = [net.get_submodule(p) for s in (net.stages_through(freeze) if freeze else ()) for p in s.paths]
+    for module in frozen:
+        module.requires_grad_(False)
+    frozen_before = [state_hash(m) for m in frozen]
     spec = config.input_spec
     train_frames = decode_all(train_items, spec.resize_size, progress)
     val_frames = decode_all(val_items, spec.resize_size, progress)
@@ -56,6 +73,8 @@ def train_backbone(data_dir: str | Path, arch: str, out_dir: str | Path, *, sett
 
     def step_loss(step: int, rng: np.random.Generator) -> torch.Tensor:
         net.train()
+        for module in frozen:  # BatchNorm statistics of frozen stages stay as they were
+            module.eval()
         pick = rng.integers(0, len(train_items), settings.batch_size)
         clips = []
         for i in pick:
@@ -76,10 +95,13 @@ def train_backbone(data_dir: str | Path, arch: str, out_dir: str | Path, *, sett
             hits += int(net(to_input([center_crop(frames[idx], spec.crop_size)])).argmax()) == item.label
         return {"val_top1": hits / len(val_items)}
 
-    history = fit(net, step_loss, validate, settings, out_dir, resume=resume, desc=f"train {arch}",
+    history = fit(net, step_loss, validate, settings, out_dir, resume=resume, desc=f"train {config.backbone}",
                   progress=progress)
     net.eval().cpu()
-    training = {"stage": "backbone", "data": str(data_dir), "train_videos": len(train_items),
+    if [state_hash(m) for m in frozen] != frozen_before:  # cannot happen unless the code above changes
+        raise RuntimeError("a frozen stage changed during training")
+    training = {"stage": "backbone", "init": str(init) if init else None, "freeze": freeze,
+                "frozen_sha256": frozen_before, "data": str(data_dir), "train_videos": len(train_items),
                 "val_videos": len(val_items), "exclude": list(exclude), "val": list(val),
                 "settings": asdict(settings), "stride_range": list(stride_range), "scale_range": list(scale_range),
                 "history": history}

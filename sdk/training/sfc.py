@@ -133,6 +133,8 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     if split and split != model.backbone.split:
         model, config = resplit(model, config, split)
     spec = config.input_spec
+    for ratio in options.ratios:  # every ratio drawn in training must run on this network
+        model.kept_steps(config.sfc.frames, ratio)
     classes, items = scan_folder(data_dir, exclude=exclude)
     if tuple(classes) != config.labels:
         raise ConfigError(f"dataset classes {classes} differ from the model's labels {list(config.labels)}")

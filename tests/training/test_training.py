@@ -151,3 +151,26 @@ def test_accuracy_benchmark_tiny_configuration(weizmann_dir, tmp_path):
         assert f"| {method} |" in table
     rows = [json.loads(x) for x in (tmp_path / "tiny" / "accuracy.jsonl").read_text().splitlines()]
     assert len(rows) == 3 * 2 * len(methods)  # 3 test clips x 2 conditions x each method
+
+
+def test_fine_tuning_from_the_jester_checkpoint_keeps_frozen_stages(cli, jester_checkpoint, small_dataset, tmp_path):
+    """`train backbone --init CKPT --freeze STAGE`: a new 3-class classifier on the pretrained
+    3D ShuffleNet, its preprocessing kept, the loss falling, the frozen stages unchanged."""
+    from sfc_sdk import load_checkpoint
+
+    out = cli("train", "backbone", "--data", small_dataset, "--init", jester_checkpoint, "--arch", "shufflenet_3d",
+              "--freeze", "layer1", "--epochs", "3", "--steps-per-epoch", "6", "--batch-size", "4",
+              "-o", tmp_path / "ft")
+    assert out.returncode == 0, out.stderr[-2000:]
+    meta = json.loads((tmp_path / "ft" / "config.json").read_text())
+    losses = [h["loss"] for h in meta["training"]["history"]]
+    assert losses[-1] < losses[0], losses
+    assert meta["variant"] == {"groups": 3, "width_mult": 0.5} and meta["labels"] == list(CLASSES)
+    assert meta["input"]["crop_size"] == 112 and meta["input"]["std"][0] == pytest.approx(1 / 255)
+    tuned, _ = load_model(tmp_path / "ft")
+    start = load_checkpoint("shufflenet_3d", jester_checkpoint)
+    for stage in start.stages_through("layer1"):  # stem and layer1: weights and BatchNorm statistics
+        for path in stage.paths:
+            assert state_hash(tuned.backbone.get_submodule(path)) == state_hash(start.get_submodule(path))
+    assert state_hash(tuned.backbone.layer2) != state_hash(start.layer2)  # the rest was trained
+    assert tuned.backbone.classifier[1].out_features == 3

@@ -95,6 +95,25 @@ class VideoBackbone(nn.Module):
             stride *= s.temporal_stride
         return stride
 
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new, untrained final layer for `num_classes` (fine-tuning on other classes): the
+        network's last Linear is replaced in place, so every other key keeps its name."""
+        name, old = [(n, m) for n, m in self.named_modules() if isinstance(m, nn.Linear)][-1]
+        new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+        nn.init.normal_(new.weight, 0, 0.01)
+        if new.bias is not None:
+            nn.init.zeros_(new.bias)
+        parent, _, attr = name.rpartition(".")
+        setattr(self.get_submodule(parent) if parent else self, attr, new)
+
+    def stages_through(self, name: str) -> tuple[StageInfo, ...]:
+        """The stages from the first up to and including `name` (what `--freeze NAME` freezes)."""
+        names = [s.name for s in self.stages]
+        if name not in names[:-1]:
+            raise ConfigError(f"cannot freeze through {name!r} of {type(self).__name__}; "
+                              f"choose one of {', '.join(names[:-1])}")
+        return self.stages[: names.index(name) + 1]
+
     def check_tail_steps(self, steps: int) -> None:
         """Raise ConfigError if the tail cannot run on `steps` time steps. Strided convolutions
         with padding take any length; a backbone whose tail needs more says so here."""
