@@ -79,10 +79,12 @@ def model_from_checkpoint(backbone: str, path: str | Path | None = None, *, labe
     labels = list(labels) if labels else [f"class_{i}" for i in range(classes or 400)]
     config = ModelConfig(backbone=backbone, labels=tuple(labels), split=split, input=input_spec,
                          name=name or backbone, variant=dict(variant))
-    model, config = build_model(config)
-    if path is not None:
-        model.backbone.load_state_dict(weights.state_dict())
-    return model.eval(), config
+    if path is None:
+        return build_model(config)
+    if split:
+        weights.split = split
+    model = SFCModel.around(weights, config.sfc)
+    return model, model.resolve(config)
 
 
 def _classifier_key(net: nn.Module) -> str:
@@ -122,9 +124,7 @@ def pretrained_start(init: str | Path, labels: list[str], *, arch: str | None = 
             backbone.reset_classifier(len(labels))
         config = ModelConfig(backbone=base.backbone, labels=tuple(labels), split=base.split, sfc=base.sfc,
                              input=input_spec or base.input, name=name or base.name, variant=base.variant)
-        model, config = build_model(config)
-        model.backbone.load_state_dict(backbone.state_dict())
-        return model.eval(), config
+        return SFCModel.around(backbone, base.sfc), config
     if not arch:
         raise CheckpointError(f"{init}: a checkpoint file needs --arch (its layout; see `sfc-sdk backbones`)")
     return model_from_checkpoint(arch, init, labels=labels, input_spec=input_spec, name=name, new_classifier=True)

@@ -12,7 +12,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from ..config import ModelConfig
+from ..config import ModelConfig, SFCSettings
 from ..errors import ConfigError
 from .backbones import VideoBackbone, create_backbone
 from .sfc import SelectiveFeatureCompression
@@ -31,7 +31,12 @@ class SFCModel(nn.Module):
     def from_config(cls, config: ModelConfig) -> SFCModel:
         backbone = create_backbone(config.backbone, num_classes=config.num_classes, split=config.split or None,
                                    **config.variant)
-        sfc = SelectiveFeatureCompression(backbone.head_channels, dim=config.sfc.dim, prior=config.sfc.prior)
+        return cls.around(backbone, config.sfc)
+
+    @classmethod
+    def around(cls, backbone: VideoBackbone, settings: SFCSettings) -> SFCModel:
+        """`backbone` (as it is: pretrained or not) with a fresh, untrained SFC module at its split."""
+        sfc = SelectiveFeatureCompression(backbone.head_channels, dim=settings.dim, prior=settings.prior)
         return cls(backbone, sfc).eval()
 
     def resolve(self, config: ModelConfig) -> ModelConfig:

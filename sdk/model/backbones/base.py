@@ -144,3 +144,21 @@ def global_avg_pool(x: torch.Tensor) -> torch.Tensor:
     """(B, C, T, H, W) -> (B, C). A plain mean exports everywhere (TFLite included),
     unlike AdaptiveAvgPool3d, and works for any clip length."""
     return x.mean(dim=(2, 3, 4))
+
+
+def init_resnet_style(module: nn.Module) -> None:
+    """The initialisation torchvision, pytorchvideo and Efficient-3DCNNs give their 3D CNNs:
+    He-normal convolutions (fan-out), unit BatchNorm (zero where a block marks its last BN
+    `block_final_bn`), N(0, 0.01) linear layers, zero biases. Untrained models then match
+    theirs in scale."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv3d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm3d):
+            nn.init.constant_(m.weight, 0.0 if getattr(m, "block_final_bn", False) else 1.0)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)

@@ -8,14 +8,11 @@ authors' public code (okankop/Efficient-3DCNNs, `models/mobilenet.py`,
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import ConfigError
-from .base import StageInfo, VideoBackbone, global_avg_pool
+from .base import StageInfo, VideoBackbone, global_avg_pool, init_resnet_style
 from .efficient3d_common import EFFICIENT_3DCNNS, conv_bn_act
 from .registry import register_backbone
 
@@ -116,28 +113,10 @@ class MobileNetV2_3D(VideoBackbone):  # noqa: N801 - the paper's name
             groups.append((name, sum(p[0] for p in part), part[-1][1], part[0][2]))
             row += count
         self.stages = _stages([*groups, ("conv_last", 1, last, 1)])
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        # As the reference: He-normal convolutions (fan-out), unit BN, N(0, 0.01) classifier.
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                n = math.prod(m.kernel_size) * m.out_channels
-                nn.init.normal_(m.weight, 0, math.sqrt(2.0 / n))
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_resnet_style(self)  # the reference's He-normal (fan-out) init, written out there by hand
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(global_avg_pool(x))
-
-
-def _check_width(width_mult: float, widths: tuple[float, ...], what: str) -> None:
-    if width_mult <= 0:
-        raise ConfigError(f"{what} width must be positive, got {width_mult} (published: {widths})")
 
 
 @register_backbone("mobilenet_3d", default_split="stage2", input_spec=EFFICIENT_3DCNNS,
@@ -145,7 +124,6 @@ def _check_width(width_mult: float, widths: tuple[float, ...], what: str) -> Non
                    weights_layout="okankop/Efficient-3DCNNs models/mobilenet.py",
                    variants=tuple({"width_mult": w} for w in (1.0, 0.5, 1.5, 2.0)))
 def mobilenet_3d(num_classes: int = 400, width_mult: float = 1.0) -> MobileNet3D:
-    _check_width(width_mult, (0.5, 1.0, 1.5, 2.0), "3D MobileNet")
     return MobileNet3D(num_classes=num_classes, width_mult=width_mult)
 
 
@@ -154,5 +132,4 @@ def mobilenet_3d(num_classes: int = 400, width_mult: float = 1.0) -> MobileNet3D
                    weights_layout="okankop/Efficient-3DCNNs models/mobilenetv2.py",
                    variants=tuple({"width_mult": w} for w in (1.0, 0.2, 0.45, 0.7)))
 def mobilenetv2_3d(num_classes: int = 400, width_mult: float = 1.0) -> MobileNetV2_3D:
-    _check_width(width_mult, (0.2, 0.45, 0.7, 1.0), "3D MobileNetV2")
     return MobileNetV2_3D(num_classes=num_classes, width_mult=width_mult)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ...config import InputSpec
-from .base import StageInfo, VideoBackbone, global_avg_pool
+from .base import StageInfo, VideoBackbone, global_avg_pool, init_resnet_style
 from .registry import register_backbone
 
 # Kinetics-400 statistics used by torchvision's video models.
@@ -109,16 +109,7 @@ class VideoResNet(VideoBackbone):
             StageInfo("layer3", widths[2], 2),
             StageInfo("layer4", widths[3], 2),
         )
-        # Same initialisation as torchvision, so untrained models match in scale.
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_resnet_style(self)  # as torchvision
 
     def _make_layer(self, conv_builder: ConvBuilder, planes: int, blocks: int, stride: int) -> nn.Sequential:
         downsample = None

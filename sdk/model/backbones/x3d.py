@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ...config import InputSpec
-from .base import StageInfo, VideoBackbone
+from .base import StageInfo, VideoBackbone, init_resnet_style
 from .registry import register_backbone
 
 
@@ -210,22 +210,7 @@ class X3D(VideoBackbone):
         blocks.append(X3DHead(dim_out, dim_inner, head_dim_out, num_classes, dropout_rate))
         self.blocks = nn.ModuleList(blocks)
         self.stages = tuple(stages)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        # pytorchvideo's init_net_weights (resnet style): MSRA fill for convolutions,
-        # zero gamma on each bottleneck's last BN, N(0, 0.01) for the classifier.
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.constant_(m.weight, 0.0 if getattr(m, "block_final_bn", False) else 1.0)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_resnet_style(self)  # pytorchvideo's init_net_weights: zero gamma on each bottleneck's last BN
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks[5](x)
