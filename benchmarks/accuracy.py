@@ -1,14 +1,17 @@
 """Is SFC's single compressed pass as accurate as dense sampling? Weizmann, leave-one-actor-out.
 
-    python benchmarks/accuracy.py                 # all 7 folds (~1 h on 2 CPU cores)
-    python benchmarks/accuracy.py --tiny          # 3 classes x 3 actors, 1 fold, a few steps (CI)
+    python benchmarks/accuracy.py                       # r2plus1d_tiny from scratch, 7 folds (~1 h, 2 cores)
+    python benchmarks/accuracy.py --backbone jester     # the Jester 3D ShuffleNet, fine-tuned per fold
+    python benchmarks/accuracy.py --backbone jester --variants ,bounded,select,window --nested
+    python benchmarks/accuracy.py --tiny                # 3 classes x 3 actors, 1 fold, a few steps (CI)
 
 Per fold (test actor A): train the backbone on the other actors' clips, then the SFC
 module (backbone frozen), then test on A's clips in two conditions: as they are
 ("trimmed"), and "long": each clip inside a video 3-4x its length of its empty scene,
 written as a real file and read back through the normal decoder. Methods: dense
 1x1 / 10x1 / 10x3 and SFC at each ratio, all with the same backbone weights.
-Latency is per video on this machine, decoding included.
+Latency is per video on this machine, decoding included. `--nested` chooses among the
+SFC variants per fold on a validation actor (see accuracy_protocol.py).
 
 Everything is resumable: trained models and per-video results are kept under --work,
 and a second run only does what is missing.
@@ -20,57 +23,31 @@ import argparse
 import datetime
 import json
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from accuracy_protocol import VARIANTS, Config, Variant, inner_actor, nested_rows, select_variant, test_fold, train_fold
 from machine import describe_machine
 
-from sfc_sdk import Recognizer
-from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
-from sfc_sdk.video.files import scan_folder
-from sfc_sdk.video.longvideo import make_long_video
+from sfc_sdk.training import TrainSettings
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "weizmann"
+JESTER = REPO.parent / "shared" / "weights" / "jester_shufflenet_0.5x_G3_RGB_16_best.pth"
 ACTORS = ("daria", "denis", "eli", "ido", "lena", "lyova", "moshe")
-TEST_SEED = 7  # long test videos; training uses SFCTrainOptions.seed_long
 
-
-@dataclass(frozen=True)
-class Config:
-    classes: tuple[str, ...] | None  # None: all
-    actors: tuple[str, ...]
-    folds: tuple[str, ...]
-    backbone: TrainSettings
-    sfc: TrainSettings
-    ratios: tuple[int, ...] = (2, 4, 8)
-    views: tuple[str, ...] = ("1x1", "10x1", "10x3")
-    sfc_frames: tuple[int, ...] = (64,)  # SFC input lengths to test; 64 is what the models are trained with
-    short: str = "adapt"  # videos shorter than the SFC input: "adapt" (the SDK's default) or "repeat" frames
-    split: str = ""  # head/tail split point; "" is the backbone's default (layer2 for r2plus1d_tiny)
-
-    @property
-    def sfc_name(self) -> str:
-        """Model folder of this configuration's SFC module inside a fold."""
-        return "sfc" if not self.split else f"sfc_{self.split}"
-
-    def methods(self) -> list[tuple[str, str, dict]]:
-        """(row label, predict mode, predict keyword arguments) for every method tested."""
-        out = [(f"dense {v}", "dense", {"views": v}) for v in self.views]
-        tag = ("" if self.short == "adapt" else f" {self.short}") + (f" @{self.split}" if self.split else "")
-        for frames in self.sfc_frames:
-            suffix = tag + ("" if frames == 64 else f" @{frames}f")
-            out += [(f"SFC r{r}{suffix}", "sfc", {"ratio": r, "frames": frames, "short": self.short})
-                    for r in self.ratios]
-        if self.short == "adapt" and 64 in self.sfc_frames and 4 in self.ratios and not self.split:
-            out.append(("SFC r4 repeat", "sfc", {"ratio": 4, "frames": 64, "short": "repeat"}))
-        return out
-
-
-FULL = Config(classes=None, actors=ACTORS, folds=ACTORS,
-              backbone=TrainSettings(epochs=12, steps_per_epoch=200, lr=6e-3),
-              sfc=TrainSettings(epochs=6, steps_per_epoch=100, lr=1e-3))
+CONFIGS = {
+    # From scratch: the recipe of the first bundled model.
+    "scratch": Config(classes=None, actors=ACTORS, folds=ACTORS,
+                      backbone=TrainSettings(epochs=12, steps_per_epoch=200, lr=6e-3),
+                      sfc=TrainSettings(epochs=6, steps_per_epoch=100, lr=1e-3)),
+    # Fine-tuned from Jester: `sfc-sdk train backbone --init`'s defaults. The tail of 3D
+    # ShuffleNet needs a multiple of 4 head steps, so ratio 8 does not run at 64 frames.
+    "jester": Config(classes=None, actors=ACTORS, folds=ACTORS, arch="shufflenet_3d", init=JESTER,
+                     backbone=TrainSettings(epochs=7, steps_per_epoch=100, lr=1e-3),
+                     sfc=TrainSettings(epochs=6, steps_per_epoch=100, lr=1e-3), ratios=(2, 4)),
+}
 TINY = Config(classes=("bend", "jack", "wave1"), actors=("daria", "denis", "eli"), folds=("daria",),
               backbone=TrainSettings(epochs=2, steps_per_epoch=5, batch_size=4, lr=2e-3),
               sfc=TrainSettings(epochs=2, steps_per_epoch=5, batch_size=4, lr=1e-3))
@@ -91,97 +68,15 @@ def subset(data: Path, config: Config, work: Path) -> Path:
     return root
 
 
-def train_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: bool, device: str = "cpu",
-               also_held_out: tuple[str, ...] = ()) -> Path:
-    held_out = [f"{a}_*" for a in (actor, *also_held_out)]
-    backbone, sfc = fold_dir / "backbone", fold_dir / config.sfc_name
-    if not (backbone / "config.json").exists():
-        train_backbone(data, "r2plus1d_tiny", backbone, settings=config.backbone, exclude=held_out,
-                       resume=(backbone / "train_state.pt").exists(), progress=progress, device=device)
-    if not (sfc / "config.json").exists():
-        train_sfc(backbone, data, sfc, settings=config.sfc, options=SFCTrainOptions(ratios=config.ratios),
-                  exclude=held_out, resume=(sfc / "train_state.pt").exists(), progress=progress,
-                  split=config.split or None)
-    return sfc
-
-
-def test_fold(data: Path, actor: str, config: Config, fold_dir: Path, progress: bool) -> list[dict]:
-    """Per-video results, appended to fold_dir/results.jsonl as they finish."""
-    from tqdm import tqdm
-
-    results_path = fold_dir / "results.jsonl"
-    done = [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
-    seen = {(r["video"], r["condition"], r["method"]) for r in done}
-    classes, items = scan_folder(data, include=[f"{actor}_*"])
-    rec = Recognizer(fold_dir / config.sfc_name, device="cpu")
-    rec.predict(items[0].path)  # warm-up: first-call allocations are not the method's cost
-    jobs = []
-    for item in items:
-        long = make_long_video(item.path, fold_dir / "long_test", seed=TEST_SEED)
-        for condition, path in (("trimmed", item.path), ("long", long.path)):
-            for name, mode, kwargs in config.methods():
-                if (item.path.name, condition, name) not in seen:
-                    jobs.append((item, condition, path, mode, kwargs, name, long))
-    with results_path.open("a") as out:
-        for item, condition, path, mode, kwargs, name, long in tqdm(jobs, desc=f"test {actor}", disable=not progress):
-            pred = rec.predict(path, mode=mode, **kwargs)
-            record = {"actor": actor, "video": item.path.name, "condition": condition, "method": name,
-                      "label": classes[item.label], "predicted": pred.label, "hit": pred.top[0].index == item.label,
-                      "latency_ms": pred.timings_ms["total"]}
-            if mode == "sfc" and condition == "long":
-                inside = [long.action_start <= k.frame < long.action_end for k in pred.kept]
-                record["kept_in_action"] = float(np.mean(inside))
-            out.write(json.dumps(record) + "\n")
-            out.flush()
-            done.append(record)
-    return done
-
-
-def inner_actor(outer: str, actors: tuple[str, ...]) -> str:
-    """The validation actor of an outer fold: the next actor in the list (fixed before any result)."""
-    return actors[(actors.index(outer) + 1) % len(actors)]
-
-
-def select_split(data: Path, outer: str, config: Config, candidates: tuple[str, ...], fold_dir: Path,
-                 progress: bool, device: str = "cpu") -> tuple[str, dict[str, float]]:
-    """Choose the head/tail split for outer fold `outer` without its test actor: train on the
-    other actors minus one validation actor, score every candidate split on that actor, and
-    keep the best. Criterion, fixed in advance: mean SFC top-1 over all ratios and both
-    conditions (60 decisions); a tie keeps the backbone's default split (the first candidate)."""
-    val = inner_actor(outer, config.actors)
-    inner_dir = fold_dir / f"inner_{val}"
-    scores = {}
-    for split in candidates:
-        inner = replace(config, split=split, views=())
-        train_fold(data, val, inner, inner_dir, progress, device, also_held_out=(outer,))
-        results = test_fold(data, val, inner, inner_dir, progress)
-        names = {f"SFC r{r}" + (f" @{split}" if split else "") for r in config.ratios}
-        scores[split] = 100 * float(np.mean([r["hit"] for r in results if r["method"] in names]))
-    best = max(candidates, key=lambda s: (scores[s], s == candidates[0]))
-    return best, scores
-
-
-def with_nested(data: Path, actor: str, config: Config, alternative: str, chosen: str, fold_dir: Path,
-                progress: bool, device: str) -> list[dict]:
-    """All of the fold's results (default and alternative split), plus the chosen split's
-    results relabelled 'SFC rN nested': the number the nested protocol reports."""
-    alt = replace(config, split=alternative, views=())
-    train_fold(data, actor, alt, fold_dir, progress, device)
-    results = test_fold(data, actor, alt, fold_dir, progress)  # every row of the fold's results file
-    suffix = f" @{chosen}" if chosen else ""
-    chosen_names = {f"SFC r{r}{suffix}": f"SFC r{r} nested" for r in config.ratios}
-    return results + [{**r, "method": chosen_names[r["method"]]} for r in results if r["method"] in chosen_names]
-
-
-def choice_table(choices: dict[str, tuple[str, dict[str, float]]], config: Config) -> str:
-    lines = ["Split chosen per fold on a validation actor held out of that fold's training (mean SFC "
+def choice_table(choices: dict[str, tuple[Variant, dict[str, float]]], config: Config) -> str:
+    names = list(next(iter(choices.values()))[1])
+    lines = ["SFC variant chosen per fold on a validation actor held out of that fold's training (mean SFC "
              "top-1 over ratios " + "/".join(map(str, config.ratios)) + " and both conditions):", "",
-             "| test actor | validation actor | " + " | ".join(f"val top-1 {s or 'default'}" for s in
-                                                               next(iter(choices.values()))[1]) + " | chosen |",
-             "|---|---|" + "---|" * (len(next(iter(choices.values()))[1]) + 1)]
+             "| test actor | validation actor | " + " | ".join(f"val {n or 'default'}" for n in names) + " | chosen |",
+             "|---|---|" + "---|" * (len(names) + 1)]
     for actor, (best, scores) in choices.items():
         lines.append(f"| {actor} | {inner_actor(actor, config.actors)} | "
-                     + " | ".join(f"{v:.1f}" for v in scores.values()) + f" | {best or 'default'} |")
+                     + " | ".join(f"{v:.1f}" for v in scores.values()) + f" | {best.name or 'default'} |")
     return "\n".join(lines)
 
 
@@ -251,17 +146,18 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "accuracy")
+    ap.add_argument("--backbone", choices=sorted(CONFIGS), default="scratch",
+                    help="scratch: r2plus1d_tiny trained from scratch; jester: the Jester 3D ShuffleNet fine-tuned")
     ap.add_argument("--tiny", action="store_true", help="CI configuration: 3 classes, 3 actors, 1 fold, few steps")
     ap.add_argument("--folds", help="comma-separated test actors (default: all of the configuration's)")
     ap.add_argument("--out", type=Path, help="markdown table (default: benchmarks/results/accuracy.md; tiny: --work)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     ap.add_argument("--sfc-frames", help="SFC input lengths to test, e.g. 32,64,128 (default: 64)")
-    ap.add_argument("--split", default="", help="head/tail split point for the SFC module (default: the "
-                    "backbone's); trains an extra SFC module per fold from the same backbone")
-    ap.add_argument("--select-split", default="", metavar="SPLIT",
-                    help="nested protocol: per fold, choose between the backbone's default split and SPLIT "
-                         "on a validation actor held out of that fold's training, then report the chosen "
-                         "split's test results as 'SFC rN nested'")
+    ap.add_argument("--variants", default="", help="comma-separated SFC variants, one SFC module each per fold "
+                    f"('' is the default; known: {', '.join(repr(k) for k in VARIANTS)})")
+    ap.add_argument("--nested", action="store_true",
+                    help="choose among the variants per fold on a validation actor held out of that fold's "
+                         "training, and report the chosen variant's test results as 'SFC rN nested'")
     ap.add_argument("--short", choices=("adapt", "repeat"), default="adapt",
                     help="videos shorter than the SFC input: sample each frame once and lower the ratio "
                          "(adapt, the SDK's default) or repeat frames")
@@ -271,34 +167,38 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if not args.data.is_dir():
         sys.exit(f"error: Weizmann data not found at {args.data} (see ../shared/data/README.md)")
-    config = TINY if args.tiny else FULL
+    config = TINY if args.tiny else CONFIGS[args.backbone]
+    if config.init is not None and not config.init.is_file():
+        sys.exit(f"error: pretrained weights not found at {config.init} (see ../shared/weights/README.md)")
     if args.sfc_frames:
         config = replace(config, sfc_frames=tuple(int(f) for f in args.sfc_frames.split(",")))
-    config = replace(config, short=args.short, split=args.split)
+    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
+    if unknown:
+        sys.exit(f"error: unknown SFC variants {unknown}; known: {list(VARIANTS)}")
+    config = replace(config, short=args.short, variants=tuple(VARIANTS[v] for v in args.variants.split(",")))
     folds = args.folds.split(",") if args.folds else list(config.folds)
-    work = args.work / ("tiny" if args.tiny else "full")
+    work = args.work / ("tiny" if args.tiny else args.backbone)
     data = subset(args.data, config, work)
-    results, names, choices = [], [m for m, _, _ in config.methods()], {}
+    results, choices = [], {}
     for actor in folds:
         fold_dir = work / f"fold_{actor}"
-        if args.select_split:
-            choices[actor] = select_split(data, actor, config, ("", args.select_split), fold_dir,
-                                          not args.quiet, args.train_device)
-        train_fold(data, actor, config, fold_dir, not args.quiet, args.train_device)
+        if args.nested:
+            choices[actor] = select_variant(data, actor, config, fold_dir, not args.quiet, args.train_device)
+        train_fold(data, (actor,), config, fold_dir, not args.quiet, args.train_device)
         if args.phase != "train":
             fold_results = test_fold(data, actor, config, fold_dir, not args.quiet)
-            if args.select_split:
-                fold_results = with_nested(data, actor, config, args.select_split, choices[actor][0], fold_dir,
-                                           not args.quiet, args.train_device)
+            if args.nested:
+                fold_results += nested_rows(fold_results, choices[actor][0], config.ratios)
             results += fold_results
     if args.phase == "train":
         return
-    if args.select_split:
-        names = [n for n in names if "repeat" not in n]
-        names += [f"SFC r{r} @{args.select_split}" for r in config.ratios] + [f"SFC r{r} nested" for r in config.ratios]
+    names = [m for m, *_ in config.methods()]
+    if args.nested:
+        names += [f"SFC r{r} nested" for r in config.ratios]
+    what = f"{config.arch}" + (f" fine-tuned from {config.init.name}" if config.init else " from scratch")
     stamp = (f"Measured {datetime.date.today()} on {describe_machine()}, torch CPU, "
              f"`python benchmarks/accuracy.py {' '.join(sys.argv[1:])}`; "
-             f"leave-one-actor-out over {', '.join(folds)}; r2plus1d_tiny, SFC from 64 frames.")
+             f"leave-one-actor-out over {', '.join(folds)}; {what}, SFC from 64 frames.")
     text = stamp + "\n\n" + table(results, names, folds) + "\n"
     if choices:
         text += "\n" + choice_table(choices, config) + "\n"

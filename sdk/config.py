@@ -35,6 +35,10 @@ class InputSpec:
     std: tuple[float, float, float]
 
 
+SFC_GATES = ("free", "bounded")
+SFC_BEFORE_FIELDS = {"attention": True, "gate": "free"}  # what configs without these keys were trained with
+
+
 @dataclass(frozen=True)
 class SFCSettings:
     """SFC module shape and how it is run by default."""
@@ -43,6 +47,12 @@ class SFCSettings:
     ratio: int = 4  # default compression ratio (T_out = T_in / ratio)
     dim: int = 64  # width of the abstraction layer and attention
     prior: float = 1.0  # score bonus for uniformly spaced positions (see model/sfc.py)
+    attention: bool = True  # False: selection alone (the kept steps' own features go to the tail)
+    gate: str = "free"  # "bounded": per-channel gate clamped to [0, 1], a blend of in-distribution features
+
+    def __post_init__(self) -> None:
+        if self.gate not in SFC_GATES:
+            raise ConfigError(f"SFC gate must be one of {', '.join(SFC_GATES)}, got {self.gate!r}")
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,8 @@ class ModelConfig:
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         """Build from parsed JSON, with a clear error for missing or ill-typed fields."""
         try:
-            sfc = SFCSettings(**_known(SFCSettings, d.get("sfc", {})))
+            # Files written before a field existed meant what the module did then.
+            sfc = SFCSettings(**{**SFC_BEFORE_FIELDS, **_known(SFCSettings, d.get("sfc", {}))})
             spec = d.get("input")
             if spec is not None:
                 spec = InputSpec(**{k: tuple(v) if isinstance(v, list) else v

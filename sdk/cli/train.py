@@ -77,23 +77,42 @@ def train_backbone_cmd(data, arch, init, freeze, epochs, steps_per_epoch, batch_
 @click.option("--backbone", "model_dir", required=True, type=click.Path(path_type=Path),
               help="Model directory whose backbone to use (e.g. the output of `train backbone`).")
 @click.option("--data", required=True, type=click.Path(path_type=Path), help="Folder with one sub-folder per class.")
-@click.option("--ratios", default="2,4,8", show_default=True, help="Ratios drawn at random per batch.")
+@click.option("--ratios", help="Ratios drawn at random per batch (default: those of 2,4,8 the network runs).")
 @click.option("--distill", type=click.Choice(["correct", "all", "none"]), default="correct", show_default=True,
               help="Distil the dense 30-view prediction on: the videos it gets right, all, or none.")
 @click.option("--long-videos/--no-long-videos", default=True, show_default=True,
               help="Also train on long versions of the training clips (clip inside its empty scene).")
 @click.option("--split", help="End the head after this stage instead of the model's (see `sfc-sdk backbones`).")
+@click.option("--gate", type=click.Choice(["free", "bounded"]),
+              help="A fresh SFC module with this attention gate (default: the model's own module, see README).")
+@click.option("--attention/--no-attention", default=None,
+              help="A fresh SFC module with or without attention (--no-attention: selection alone).")
+@click.option("--score-window", help="Window the score targets are measured on: a ratio, or 'ratio' for the ratio "
+              "drawn per batch.")
 @_settings_options(epochs=6, steps=100, lr=1e-3)
-def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, epochs, steps_per_epoch, batch_size, lr, seed,
-                  val, exclude, resume, out) -> None:
+def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, gate, attention, score_window, epochs,
+                  steps_per_epoch, batch_size, lr, seed, val, exclude, resume, out) -> None:
     """Train only the SFC module; the backbone is frozen and verified unchanged."""
+    from dataclasses import replace
+
+    from ..config import read_model_config
     from ..training import SFCTrainOptions, train_sfc
 
     try:
-        ratio_list = tuple(int(r) for r in ratios.split(","))
+        ratio_list = tuple(int(r) for r in ratios.split(",")) if ratios else None
     except ValueError:
         raise ConfigError(f"--ratios must be integers separated by commas, got {ratios!r}") from None
-    options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos)
+    window_options = {}
+    if score_window:
+        if score_window != "ratio" and not score_window.isdigit():
+            raise ConfigError(f"--score-window must be a ratio or 'ratio', got {score_window!r}")
+        window_options["score_window"] = None if score_window == "ratio" else int(score_window)
+    options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos, **window_options)
+    module = None
+    if gate is not None or attention is not None:
+        module = read_model_config(model_dir).sfc
+        module = replace(module, gate=gate or module.gate,
+                         attention=module.attention if attention is None else attention)
     path = train_sfc(model_dir, data, out, settings=_settings(epochs, steps_per_epoch, batch_size, lr, seed),
-                     options=options, val=val, exclude=exclude, resume=resume, split=split)
+                     options=options, val=val, exclude=exclude, resume=resume, split=split, module=module)
     click.echo(f"model written to {path}")

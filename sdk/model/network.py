@@ -36,7 +36,8 @@ class SFCModel(nn.Module):
     @classmethod
     def around(cls, backbone: VideoBackbone, settings: SFCSettings) -> SFCModel:
         """`backbone` (as it is: pretrained or not) with a fresh, untrained SFC module at its split."""
-        sfc = SelectiveFeatureCompression(backbone.head_channels, dim=settings.dim, prior=settings.prior)
+        sfc = SelectiveFeatureCompression(backbone.head_channels, dim=settings.dim, prior=settings.prior,
+                                          attention=settings.attention, gate=settings.gate)
         return cls(backbone, sfc).eval()
 
     def resolve(self, config: ModelConfig) -> ModelConfig:
@@ -66,6 +67,12 @@ class SFCModel(nn.Module):
         """Head features (B, C, T, h, w) -> logits, kept positions: the SFC module and the tail."""
         compressed, kept = self.sfc(feats, ratio)
         return self.backbone.forward_tail(compressed), kept
+
+    def forward_scored(self, frames: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`forward` plus the per-head-step selection scores (B, T) the kept steps were chosen by."""
+        self.kept_steps(frames.shape[2], ratio)
+        compressed, kept, scores = self.sfc.compress(self.backbone.forward_head(frames), ratio)
+        return self.backbone.forward_tail(compressed), kept, scores
 
     def forward_views(self, views: torch.Tensor) -> torch.Tensor:
         """(V, 3, T, H, W) standard clips -> logits (V, classes)."""

@@ -13,7 +13,9 @@ shaped exactly as the tail expects, plus the K time positions it kept:
 3. Attention of those queries over keys from *all* T positions; values are the head
    features themselves, so the output stays in the distribution the frozen tail was
    trained on. A per-channel gate blends the attention output into the selected
-   features.
+   features. `gate="bounded"` clamps it to [0, 1], so every output is a convex blend
+   of real head features (a free gate can go negative or past 1 and hand the tail
+   extrapolated features); `attention=False` is selection alone.
 
 Initialisation: the score layer and the gate start at zero and a fixed prior favours
 uniformly spaced positions, so an untrained module *is* uniform temporal
@@ -50,9 +52,11 @@ class TemporalConv(nn.Module):
 
 
 class SelectiveFeatureCompression(nn.Module):
-    def __init__(self, channels: int, dim: int = 64, prior: float = 1.0) -> None:
+    def __init__(self, channels: int, dim: int = 64, prior: float = 1.0, attention: bool = True,
+                 gate: str = "free") -> None:
         super().__init__()
         self.channels, self.dim, self.prior = channels, dim, prior
+        self.attention, self.bounded_gate = attention, gate == "bounded"
         self.abstraction = nn.Sequential(
             TemporalConv(channels, dim),
             nn.ReLU(inplace=True),
@@ -86,8 +90,19 @@ class SelectiveFeatureCompression(nn.Module):
         uniform = (torch.arange(t, device=score.device) % ratio == ratio // 2).to(score.dtype)
         return score + self.prior * uniform
 
+    def gate_values(self) -> torch.Tensor:
+        """The per-channel blend weight actually applied (C,)."""
+        # Clamped, not squashed: at 0 it is exactly selection (the untrained module is
+        # uniform subsampling), and channels pushed below 0 stay pure selection.
+        return self.gate.clamp(0.0, 1.0) if self.bounded_gate else self.gate
+
     def forward(self, feats: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, T, H, W) -> compressed (B, C, T // ratio, H, W) and kept positions (B, K) int32."""
+        compressed, kept, _ = self.compress(feats, ratio)
+        return compressed, kept
+
+    def compress(self, feats: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`forward` plus the selection scores (B, T) it chose by (learned + prior)."""
         b, c, t, h, w = feats.shape
         k = self.output_length(t, ratio)
         desc, learned = self.scores(feats)
@@ -104,13 +119,16 @@ class SelectiveFeatureCompression(nn.Module):
         kept = (select * positions).sum(dim=2, dtype=torch.int32)  # (B, K) in temporal order
         onehot = select.to(feats.dtype)
 
+        flat = feats.transpose(1, 2).reshape(b, t, c * h * w)  # values: the head features
+        selected = torch.bmm(onehot, flat).view(b, k, c, h * w)
+        if not self.attention:
+            return selected.view(b, k, c, h, w).transpose(1, 2), kept, score
+
         # Queries at the compressed length attend over keys from every position.
         q = self.query(torch.bmm(onehot, desc))  # (B, K, D)
         key = self.key(desc)  # (B, T, D)
         attn = F.softmax(torch.bmm(q, key.transpose(1, 2)) / math.sqrt(self.dim), dim=-1)  # (B, K, T)
 
-        flat = feats.transpose(1, 2).reshape(b, t, c * h * w)  # values: the head features
-        selected = torch.bmm(onehot, flat).view(b, k, c, h * w)
         attended = torch.bmm(attn, flat).view(b, k, c, h * w)
-        out = selected + self.gate.view(1, 1, c, 1) * (attended - selected)
-        return out.view(b, k, c, h, w).transpose(1, 2), kept
+        out = selected + self.gate_values().view(1, 1, c, 1) * (attended - selected)
+        return out.view(b, k, c, h, w).transpose(1, 2), kept, score

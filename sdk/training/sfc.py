@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import InputSpec
+from ..config import InputSpec, SFCSettings
 from ..errors import ConfigError
 from ..inference import Recognizer
 from ..model import SFCModel, load_model, resplit, save_model, state_hash
@@ -37,11 +37,13 @@ DISTILL_MODES = ("correct", "all", "none")
 
 @dataclass(frozen=True)
 class SFCTrainOptions:
-    ratios: tuple[int, ...] = (2, 4, 8)
+    ratios: tuple[int, ...] | None = None  # None: those of 2, 4, 8 the network runs at its input length
     distill: str = "correct"  # teacher targets on: videos it gets right | all | none
     distill_weight: float = 1.0
     score_weight: float = 1.0  # the scores' loss: match where the frozen tail classifies best
-    score_window: int = 4  # ratio whose compressed length is the window that informativeness is measured on
+    # The window informativeness is measured on: the compressed length at this ratio;
+    # None: at the ratio drawn for the batch (the window the tail will actually see).
+    score_window: int | None = 4
     score_temperature: float = 0.5
     teacher_views: str = "10x3"
     long_videos: bool = True  # also train on long versions of the training clips
@@ -51,7 +53,7 @@ class SFCTrainOptions:
     def __post_init__(self) -> None:
         if self.distill not in DISTILL_MODES:
             raise ConfigError(f"distill must be one of {', '.join(DISTILL_MODES)}, got {self.distill!r}")
-        if not self.ratios or min(self.ratios) < 1 or self.variants < 1:
+        if (self.ratios is not None and (not self.ratios or min(self.ratios) < 1)) or self.variants < 1:
             raise ConfigError("ratios must be positive and variants at least 1")
 
 
@@ -93,11 +95,11 @@ def head_features(model: SFCModel, spec: InputSpec, path: Path, frames: int, var
 
 
 @torch.no_grad()
-def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, label: int, options: SFCTrainOptions
-                    ) -> torch.Tensor:
+def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, label: int, window: int,
+                    temperature: float) -> torch.Tensor:
     """Where does the frozen tail classify this video best? (T,) target distribution.
 
-    The tail runs on every window of K = T / score_window consecutive head steps; each
+    The tail runs on every window of K = T / window consecutive head steps; each
     step gets the mean log-probability of the true class over the windows that hold
     it, and a softmax turns those into the distribution the scores learn to match.
     TopK itself passes no gradient to the scores, and the two cheaper signals tried
@@ -106,7 +108,7 @@ def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, label: int, 
     static "ghost" in the empty frames of long videos (see the README).
     """
     t = feats.shape[1]
-    k = max(1, t // options.score_window)
+    k = max(1, t // window)
     windows = torch.stack([feats[:, s:s + k] for s in range(t - k + 1)]).float()
     logp = F.log_softmax(backbone.forward_tail(windows), dim=1)[:, label]  # (windows,)
     cover = torch.zeros(t)
@@ -114,16 +116,32 @@ def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, label: int, 
     for s, value in enumerate(logp.tolist()):
         cover[s:s + k] += value
         hits[s:s + k] += 1
-    return F.softmax(cover / hits / options.score_temperature, dim=0)
+    return F.softmax(cover / hits / temperature, dim=0)
+
+
+def runnable_ratios(model: SFCModel, frames: int, candidates: Sequence[int] = (2, 4, 8)) -> tuple[int, ...]:
+    """The candidate ratios the network runs at `frames` input frames (a tail may need a
+    minimum or a multiple of time steps, e.g. 3D ShuffleNet's stride-2 stages)."""
+    out = []
+    for ratio in candidates:
+        try:
+            model.kept_steps(frames, ratio)
+        except ConfigError:
+            continue
+        out.append(ratio)
+    if not out:
+        raise ConfigError(f"none of the ratios {list(candidates)} runs on this network at {frames} input frames")
+    return tuple(out)
 
 
 def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, *,
               settings: TrainSettings | None = None, options: SFCTrainOptions | None = None,
               val: Sequence[str] = (), exclude: Sequence[str] = (), resume: bool = False,
-              progress: bool = True, split: str | None = None) -> Path:
+              progress: bool = True, split: str | None = None, module: SFCSettings | None = None) -> Path:
     """Train the SFC module of the model in `model_dir` on `data_dir`; write a model
     directory to `out_dir` and return it. `split`: end the head after this stage
-    instead of the model's (its SFC module then starts fresh)."""
+    instead of the model's; `module`: a fresh SFC module of this shape instead of the
+    model's own (both start it untrained)."""
     from tqdm import tqdm
 
     settings = settings or TrainSettings(epochs=6, steps_per_epoch=100, lr=1e-3)
@@ -132,7 +150,11 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     model, config = load_model(model_dir)
     if split and split != model.backbone.split:
         model, config = resplit(model, config, split)
+    if module is not None:
+        model, config = SFCModel.around(model.backbone, module), replace(config, sfc=module)
     spec = config.input_spec
+    if options.ratios is None:
+        options = replace(options, ratios=runnable_ratios(model, config.sfc.frames))
     for ratio in options.ratios:  # every ratio drawn in training must run on this network
         model.kept_steps(config.sfc.frames, ratio)
     classes, items = scan_folder(data_dir, exclude=exclude)
@@ -172,9 +194,10 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     val_cache = [head_features(model, spec, v.path, frames, 1, settings.seed, i)[0]
                  for i, v in enumerate(tqdm(val_videos, desc="val features", disable=not progress, leave=False))]
 
-    targets = [[informativeness(backbone, f, int(v.label), options) for f in feats]
-               for v, feats in zip(train_videos, tqdm(cache, desc="informativeness", disable=not progress, leave=False),
-                                   strict=True)]
+    windows = sorted(set(options.ratios)) if options.score_window is None else [options.score_window]
+    targets = {w: [[informativeness(backbone, f, int(v.label), w, options.score_temperature) for f in feats]
+                   for v, feats in zip(train_videos, cache, strict=True)]
+               for w in tqdm(windows, desc="informativeness", disable=not progress, leave=False)}
 
     def step_loss(step: int, rng: np.random.Generator) -> torch.Tensor:
         model.sfc.train()
@@ -186,7 +209,8 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
         logits = backbone.forward_tail(compressed)
         loss = F.cross_entropy(logits, labels[pick])
         _, score = model.sfc.scores(feats)  # learned part only: the prior stays a fixed preference
-        target = torch.stack([targets[i][j] for i, j in zip(pick, variant, strict=True)])
+        window = ratio if options.score_window is None else options.score_window
+        target = torch.stack([targets[window][i][j] for i, j in zip(pick, variant, strict=True)])
         loss = loss - options.score_weight * (target * F.log_softmax(score, dim=1)).sum(1).mean()
         mask = distill_mask[pick]
         if options.distill != "none" and mask.sum() > 0:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sfc_sdk import ModelConfig, SelectiveFeatureCompression, SFCModel
+from sfc_sdk.config import SFCSettings
 from sfc_sdk.errors import ConfigError
 
 LABELS = tuple("abcdefghij")
@@ -108,6 +109,35 @@ def test_gradients_reach_every_trained_part_and_never_the_backbone():
     target = torch.softmax(torch.randn(2, learned.shape[1]), dim=1)
     (-(target * torch.log_softmax(learned, dim=1)).sum(1).mean()).backward()
     assert model.sfc.score.weight.grad.abs().sum() > 0
+
+
+def test_bounded_gate_blends_real_features_and_selection_alone_passes_them_through():
+    """gate="bounded": whatever the trained gate, each output is a convex blend of the
+    kept step's features and the attention output (no extrapolation); attention=False
+    hands the tail exactly the kept steps' features."""
+    torch.manual_seed(2)
+    feats = torch.randn(2, 8, 16, 3, 3)
+    free = SelectiveFeatureCompression(8).eval()
+    torch.nn.init.normal_(free.score.weight, std=2.0)
+    torch.nn.init.normal_(free.query.weight)
+    with torch.no_grad():
+        free.gate.copy_(torch.linspace(-1.0, 2.0, 8))  # outside [0, 1] at both ends
+    bounded = SelectiveFeatureCompression(8, gate="bounded").eval()
+    select = SelectiveFeatureCompression(8, attention=False).eval()
+    bounded.load_state_dict(free.state_dict())
+    select.load_state_dict(free.state_dict())
+    with torch.no_grad():
+        out_bounded, kept = bounded(feats, 4)
+        out_select, kept_select = select(feats, 4)
+        clamped = free.gate.clamp(0, 1).clone()
+        free.gate.copy_(clamped)
+        out_clamped, _ = free(feats, 4)
+    torch.testing.assert_close(out_bounded, out_clamped)
+    assert torch.equal(kept, kept_select)
+    kept_feats = torch.stack([feats[b][:, kept[b].long()] for b in range(2)])
+    torch.testing.assert_close(out_select, kept_feats)
+    with pytest.raises(ConfigError, match="gate"):
+        ModelConfig(backbone="r2plus1d_tiny", labels=LABELS, sfc=SFCSettings(gate="tanh"))
 
 
 def test_ratio_must_divide_the_head_length():

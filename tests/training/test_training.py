@@ -143,14 +143,21 @@ def test_accuracy_benchmark_tiny_configuration(weizmann_dir, tmp_path):
     """The CI-sized run of benchmarks/accuracy.py: same code path as the full benchmark."""
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "accuracy.py"
     out = subprocess.run([sys.executable, str(script), "--tiny", "--quiet", "--data", str(weizmann_dir),
-                          "--work", str(tmp_path)], capture_output=True, text=True, timeout=900)
+                          "--work", str(tmp_path), "--variants", ",bounded", "--nested"],
+                         capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     table = (tmp_path / "tiny" / "accuracy.md").read_text()
-    methods = ("dense 1x1", "dense 10x1", "dense 10x3", "SFC r2", "SFC r4", "SFC r8", "SFC r4 repeat")
+    methods = ("dense 1x1", "dense 10x1", "dense 10x3", "SFC r2", "SFC r4", "SFC r8", "SFC r2 [bounded]",
+               "SFC r4 [bounded]", "SFC r8 [bounded]", "SFC r2 nested", "SFC r4 nested", "SFC r8 nested")
     for method in methods:
         assert f"| {method} |" in table
     rows = [json.loads(x) for x in (tmp_path / "tiny" / "accuracy.jsonl").read_text().splitlines()]
     assert len(rows) == 3 * 2 * len(methods)  # 3 test clips x 2 conditions x each method
+    # The nested choice was made on the validation actor (denis), never on the test actor (daria).
+    assert "| daria | denis |" in table
+    inner = tmp_path / "tiny" / "fold_daria" / "inner_denis"
+    assert json.loads((inner / "backbone" / "config.json").read_text())["training"]["exclude"] == ["daria_*",
+                                                                                                   "denis_*"]
 
 
 def test_fine_tuning_from_the_jester_checkpoint_keeps_frozen_stages(cli, jester_checkpoint, small_dataset, tmp_path):
@@ -174,3 +181,9 @@ def test_fine_tuning_from_the_jester_checkpoint_keeps_frozen_stages(cli, jester_
             assert state_hash(tuned.backbone.get_submodule(path)) == state_hash(start.get_submodule(path))
     assert state_hash(tuned.backbone.layer2) != state_hash(start.layer2)  # the rest was trained
     assert tuned.backbone.classifier[1].out_features == 3
+
+    # `train sfc` with no --ratios takes the ratios this network runs (its tail needs 4 steps or more).
+    out = cli("train", "sfc", "--backbone", tmp_path / "ft", "--data", small_dataset, "--no-long-videos",
+              "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "-o", tmp_path / "sfc")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((tmp_path / "sfc" / "config.json").read_text())["training"]["options"]["ratios"] == [2, 4]
