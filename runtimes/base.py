@@ -6,8 +6,9 @@ runtime can run (input lengths and ratios, dense views, work reused across the
 windows of a stream) it says itself, so callers ask it instead of checking which
 backend they hold.
 
-    frames (1, 3, T_in, H, W) float32 -> run_sfc   -> logits (1, classes), kept (1, K) int
-    views  (V, 3, T,    H, W) float32 -> run_views -> logits (V, classes)
+    frames (1, 3, T_in, H, W) float32 -> run_sfc        -> logits (1, classes), kept (1, K) int
+    frames (1, 3, T_in, H, W) float32 -> run_sfc_scored -> the same, plus scores (1, T) float (or None)
+    views  (V, 3, T,    H, W) float32 -> run_views      -> logits (V, classes)
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ class Runtime(ABC):
     @abstractmethod
     def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
         """SFC single pass: logits and the kept head time positions (temporal order)."""
+
+    def run_sfc_scored(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """`run_sfc` plus the selection score of every head time step (1, T) float32, the
+        scores the kept positions were chosen by (learned + prior), or None where this
+        runtime cannot give them: this default, for exported bundles, whose graph has no
+        scores output."""
+        logits, kept = self.run_sfc(frames, ratio)
+        return logits, kept, None
 
     def check_views(self) -> None:
         """Raise ConfigError unless `run_views` (dense inference) is offered."""

@@ -75,6 +75,12 @@ class TorchRuntime(Runtime):
         return logits.float().cpu().numpy(), kept.cpu().numpy()
 
     @torch.inference_mode()
+    def run_sfc_scored(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`run_sfc` plus the selection scores (1, T): the same pass, nothing computed twice."""
+        logits, kept, scores = self.network.forward_scored(self._input(torch.from_numpy(frames)), ratio)
+        return logits.float().cpu().numpy(), kept.cpu().numpy(), scores.float().cpu().numpy()
+
+    @torch.inference_mode()
     def run_views(self, views: np.ndarray) -> np.ndarray:
         return self.network.forward_views(self._input(torch.from_numpy(views))).float().cpu().numpy()
 

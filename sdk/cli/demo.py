@@ -2,7 +2,8 @@
 
 Each mode runs in its own fresh process, so its peak memory (the resident-set
 high-water mark) is its own and not the other's. Latency is the second of two
-calls (the first pays one-off allocations).
+calls (the first pays one-off allocations). The SFC process then draws why SFC chose
+what it chose (after its measurements), by default into the user cache.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from ..defaults import SAMPLE_CLIP
+from ..defaults import SAMPLE_CLIP, cache_dir
+from ..errors import MissingExtraError
 
 
 @dataclass
@@ -23,9 +25,16 @@ class DemoRun:
     latency_ms: float
     peak_rss_mb: float  # whole process: Python, torch, model and inference
     inference_peak_mb: float  # what inference added on top of the loaded model
+    plot: str | None = None  # the SFC plot, where it was written
+    plot_note: str = ""  # why there is none
 
 
-def _run(mode: str, video: str, model: str | None, queue: mp.Queue) -> None:
+def default_plot_path() -> Path:
+    """Where `sfc-sdk demo` draws its plot unless told: the user cache, not the current directory."""
+    return cache_dir() / "demo" / "sfc_demo.png"
+
+
+def _run(mode: str, video: str, model: str | None, queue: mp.Queue, plot: str | None = None) -> None:
     try:
         from ..inference import Recognizer
         from ..inference.memory import peak_rss_mb
@@ -35,18 +44,29 @@ def _run(mode: str, video: str, model: str | None, queue: mp.Queue) -> None:
         kwargs = {"mode": "dense", "views": "10x3"} if mode == "dense" else {"mode": "sfc"}
         rec.predict(video, **kwargs)
         pred = rec.predict(video, **kwargs)
-        queue.put(DemoRun(mode, pred.to_dict(), pred.timings_ms["total"], peak_rss_mb(), peak_rss_mb() - loaded))
+        run = DemoRun(mode, pred.to_dict(), pred.timings_ms["total"], peak_rss_mb(), peak_rss_mb() - loaded)
+        if plot:  # measured already: drawing changes none of the numbers
+            try:
+                pred.plot(plot)
+                run.plot = plot
+            except MissingExtraError as e:
+                run.plot_note = str(e)
+        queue.put(run)
     except Exception as e:  # noqa: BLE001 - reported by the parent as one line
         queue.put(e)
 
 
-def run_demo(video: str | Path = SAMPLE_CLIP, model: str | Path | None = None) -> list[DemoRun]:
-    """SFC and 30-view dense on `video`, each in a fresh process; returns both runs."""
+def run_demo(video: str | Path = SAMPLE_CLIP, model: str | Path | None = None,
+             plot: str | Path | None = None) -> list[DemoRun]:
+    """SFC and 30-view dense on `video`, each in a fresh process; returns both runs. `plot`:
+    where the SFC run draws its scores and kept moments (None: no plot)."""
     ctx = mp.get_context("spawn")
     runs = []
     for mode in ("sfc", "dense"):
         queue = ctx.Queue()
-        proc = ctx.Process(target=_run, args=(mode, str(video), None if model is None else str(model), queue))
+        args = (mode, str(video), None if model is None else str(model), queue,
+                str(plot) if plot and mode == "sfc" else None)
+        proc = ctx.Process(target=_run, args=args)
         proc.start()
         result = queue.get()
         proc.join()
@@ -73,6 +93,10 @@ def format_demo(runs: list[DemoRun], video: str | Path) -> str:
         "",
         "moments SFC kept (s): " + " ".join(f"{k['time_s']:.2f}" for k in p_sfc["kept"]),
     ]
+    if sfc.plot:
+        lines.append(f"why SFC kept them (scores, kept frames): {sfc.plot}")
+    elif sfc.plot_note:
+        lines.append(f"no plot: {sfc.plot_note}")
     lines += [f"note: {n}" for n in p_sfc["notes"]]
     return "\n".join(lines)
 
@@ -80,6 +104,10 @@ def format_demo(runs: list[DemoRun], video: str | Path) -> str:
 @click.command()
 @click.option("--video", type=click.Path(path_type=str), help="Another video instead of the bundled sample.")
 @click.option("--model", "-m", help="Another model directory instead of the bundled one.")
-def demo(video: str | None, model: str | None) -> None:
+@click.option("--plot", type=click.Path(path_type=str),
+              help="Where to draw the SFC scores and kept moments (default: sfc_demo.png in the user cache, "
+                   "~/.cache/sfc-sdk/demo/ or $SFC_SDK_CACHE/demo/).")
+def demo(video: str | None, model: str | None, plot: str | None) -> None:
     """SFC against 30-view dense sampling on the bundled sample (offline)."""
-    click.echo(format_demo(run_demo(video or SAMPLE_CLIP, model), video or SAMPLE_CLIP))
+    video = video or SAMPLE_CLIP
+    click.echo(format_demo(run_demo(video, model, plot or default_plot_path()), video))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -48,16 +49,29 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
 @click.option("--output", "-o", type=click.Path(path_type=str),
               help="Append one JSON line per video to this file as each finishes; a re-run skips videos "
                    "already in it, and failures are recorded with their reason.")
+@click.option("--plot", type=click.Path(path_type=str),
+              help="Draw why SFC chose what it chose (selection scores over time, the kept moments and their "
+                   "frames) to this image (.png, .svg, .pdf). Several videos: one file each, named PATH's stem, "
+                   "'-' and the video's stem (out.png -> out-clip.png). Needs the plot extra.")
 def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, views, top_k, device,
-            as_json, output) -> None:
+            as_json, output, plot) -> None:
     """Recognise the action in each VIDEO (files, or folders of videos)."""
     from ..inference.batch import run_batch
     from ..video.files import expand_inputs
 
+    if plot:  # before any model loads
+        if mode != "sfc":
+            raise ConfigError("--plot shows the moments SFC kept: it goes with --mode sfc, not dense")
+        if output:
+            raise ConfigError("--plot goes without --output (run the videos to plot without it)")
+        from ..inference.plot import require_matplotlib
+
+        require_matplotlib()
     rec = load_recognizer(model, backbone, weights, labels, device, runtime)
     videos = expand_inputs(videos)
     if not videos:
         raise ConfigError("no videos found in the given folders")
+    plots = plot_paths(plot, videos) if plot else [None] * len(videos)
     kwargs = {"top_k": top_k, "mode": mode, "ratio": ratio, "frames": frames, "views": views, "short": short}
     if output:
         summary = run_batch(rec, videos, output, **kwargs)
@@ -65,7 +79,7 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
                    f"(of {summary.total})", err=True)
         sys.exit(1 if summary.failed else 0)
     failed = 0
-    for video in videos:
+    for video, plot_path in zip(videos, plots, strict=True):
         try:
             pred = rec.predict(video, **kwargs)
         except SfcError as e:
@@ -77,5 +91,25 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
                 click.echo(json.dumps({"source": video, "error": str(e), "error_type": type(e).__name__}))
             continue
         click.echo(pred.to_json() if as_json else pred.summary())
+        if plot_path is not None:
+            pred.plot(plot_path)
+            click.echo(f"plot: {plot_path}" if as_json else f"  plot: {plot_path}", err=as_json)  # stdout stays JSON
     if failed:
         sys.exit(1)
+
+
+def plot_paths(plot: str, videos: list[str]) -> list[Path]:
+    """Where `--plot PATH` draws each video: PATH itself for one video; for several, PATH's
+    stem, '-' and the video's stem (out.png -> out-clip.png), '-2', '-3'... where stems repeat."""
+    base = Path(plot)
+    if len(videos) == 1:
+        return [base]
+    out, used = [], set()
+    for video in videos:
+        stem = name = f"{base.stem}-{Path(video).stem}"
+        n = 2
+        while name in used:
+            name, n = f"{stem}-{n}", n + 1
+        used.add(name)
+        out.append(base.with_name(name + base.suffix))
+    return out

@@ -199,7 +199,7 @@ class Recognizer:
         ratio = ratio if used == t_in else used // unit
         x = sfc_input(clip.frames, self.input_spec)
         prepared = time.perf_counter()
-        logits, kept = self.runtime.run_sfc(x, ratio)
+        logits, kept, scores = self.runtime.run_sfc_scored(x, ratio)
         done = time.perf_counter()
 
         notes = decode_notes(clip)
@@ -208,11 +208,16 @@ class Recognizer:
                          f"frames once each at ratio {ratio}")
         elif clip.num_frames < t_in:
             notes.append(f"video has {clip.num_frames} frames, fewer than the {t_in} SFC samples: frames repeat")
+        spans = None
+        if scores is not None:  # each head step's span of source frames, as a kept moment's
+            steps = kept_moments(range(scores.shape[1]), stride, clip.indices)
+            spans = [(m.first_frame, m.last_frame) for m in steps]
         return Prediction(
             source=clip.source, top=ranked(softmax(logits[0]), self.labels, top_k), mode="sfc", ratio=ratio,
             views=None, kept=kept_moments(kept[0].tolist(), stride, clip.indices, fps=clip.fps),
             num_frames=clip.num_frames, fps=clip.fps, sampled_frames=used, padded=clip.num_frames < used,
             timings_ms=_timings(start, decoded, prepared, done), runtime=self.runtime_label, notes=notes,
+            scores=None if scores is None else [float(v) for v in scores[0]], score_spans=spans,
         )
 
     def _predict_dense(self, video: VideoInput, top_k: int, views: Views, fps: float | None) -> Prediction:

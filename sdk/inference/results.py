@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -39,6 +40,11 @@ class Prediction:
     timings_ms: dict[str, float]  # decode, preprocess, inference, total
     runtime: str
     notes: list[str] = field(default_factory=list)
+    # SFC mode: the selection score of every head time step (learned + prior; the kept moments
+    # are the highest), and the first and last source frame each step covers. None where the
+    # runtime gives no scores (exported bundles) and in dense mode.
+    scores: list[float] | None = None
+    score_spans: list[tuple[int, int]] | None = None
 
     @property
     def label(self) -> str:
@@ -62,6 +68,17 @@ class Prediction:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
+
+    def plot(self, path: str | Path | None = None, *, video: Any = None, dpi: int = 120) -> Any:
+        """Draw why SFC chose what it chose: the selection scores over the video's time, the
+        kept moments marked, a thumbnail of each kept frame, the top labels in the title.
+        Written to `path` (the suffix picks the format: .png, .svg, .pdf) when given; returns
+        the matplotlib Figure. Thumbnails are decoded from `video`, by default the file the
+        prediction was made on. Needs matplotlib (`pip install "sfc-sdk[plot]"`); an SFC
+        prediction only (ConfigError for dense)."""
+        from .plot import plot_prediction  # matplotlib only when a plot is drawn
+
+        return plot_prediction(self, path, video=video, dpi=dpi)
 
     def summary(self) -> str:
         """A few human-readable lines, as the CLI prints them."""
