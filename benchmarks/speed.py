@@ -118,17 +118,25 @@ def calibration_inputs(shape, config, count: int = 8) -> list:
             for c in clips]
 
 
-def gmacs(name: str, work: Path) -> dict[str, float]:
+def gmacs(name: str, work: Path) -> dict[str, float | None]:
+    """GMACs per method; None for an SFC ratio the network does not run (its row records the error)."""
     from sfc_sdk import load_model
+    from sfc_sdk.errors import ConfigError
     from sfc_sdk.model.flops import sfc_gmacs, view_gmacs
     from sfc_sdk.video.sampling import Views
 
     net, config = load_model(model_dir(name, work))
     spec = config.input_spec
     view = view_gmacs(net, spec.clip_len, spec.crop_size)
-    out = {m: view * Views.parse(m.split()[1]).count for m in METHODS if m.startswith("dense")}
-    out.update({m: sfc_gmacs(net, config.sfc.frames, int(m.split("r")[-1]), spec.crop_size).total
-                for m in METHODS if m.startswith("sfc")})
+    out: dict[str, float | None] = {m: view * Views.parse(m.split()[1]).count for m in METHODS if m.startswith("dense")}
+    for m in METHODS:
+        if m.startswith("sfc"):
+            ratio = int(m.split("r")[-1])
+            try:
+                net.kept_steps(config.sfc.frames, ratio)  # raises where the tail cannot take what is kept
+                out[m] = sfc_gmacs(net, config.sfc.frames, ratio, spec.crop_size).total
+            except ConfigError:  # e.g. 3D ShuffleNet's tail needs a multiple of 4 steps: no ratio 8 at 64 frames
+                out[m] = None
     return out
 
 
@@ -209,7 +217,8 @@ def table(rows: list[dict], meta: dict) -> str:
               "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['model']} | {r['runtime']} | {r['method']} | {r['gmacs']:.1f} | failed: "
+            cost = "-" if r["gmacs"] is None else f"{r['gmacs']:.1f}"
+            lines.append(f"| {r['model']} | {r['runtime']} | {r['method']} | {cost} | failed: "
                          f"{r['error']} |||||")
             continue
         lines.append(f"| {r['model']} | {r['runtime']} | {r['method']} | {r['gmacs']:.1f} | {r['total_ms']:.0f} | "
@@ -276,8 +285,10 @@ def main(argv: list[str] | None = None) -> None:
     costs = {m: gmacs(m, args.work) for m in models} if jobs else {}
     with done_path.open("a") as log:
         for model, runtime, method in tqdm(jobs, desc="speed", unit="config"):
-            row = {"model": model, "runtime": runtime, "method": method, "gmacs": costs[model][method],
-                   **measure(model, runtime, method, args.work, args.video, args.runs)}
+            cost = costs[model][method]
+            row = {"model": model, "runtime": runtime, "method": method, "gmacs": cost,
+                   **(measure(model, runtime, method, args.work, args.video, args.runs) if cost is not None else
+                      {"error": f"ConfigError: the network does not run {method} at its input length"})}
             log.write(json.dumps(row) + "\n")
             log.flush()
             done[key(row)] = row

@@ -32,7 +32,7 @@ def _edit_manifest(bundle: Path, **changes) -> None:
 def test_intact_bundle_loads_and_describes_itself(bundle):
     m = load_manifest(bundle)
     assert m.model.labels[1] == "jack" and m.frames == 64 and m.ratio == 4
-    assert m.inputs[0].shape == (1, 3, 64, 64, 64) and [o.name for o in m.outputs] == ["logits", "kept"]
+    assert m.inputs[0].shape == (1, 3, 64, 112, 112) and [o.name for o in m.outputs] == ["logits", "kept"]
     assert set(m.files) == {"model.onnx"} and m.parity["top1_agreement"] == 1.0
 
 
