@@ -58,12 +58,12 @@ def subset(data: Path, config: Config, work: Path) -> Path:
     and testing go through exactly the code a user's dataset would."""
     if config.classes is None and config.actors == ACTORS:
         return data
-    root = work / "data"
+    root, data = work / "data", data.resolve()  # a relative target would resolve against the link's folder
     for cls in config.classes or sorted(p.name for p in data.iterdir() if p.is_dir()):
         (root / cls).mkdir(parents=True, exist_ok=True)
         for actor in config.actors:
             link = root / cls / f"{actor}_{cls}.avi"
-            if not link.exists():
+            if not link.is_symlink():
                 link.symlink_to(data / cls / f"{actor}_{cls}.avi")
     return root
 

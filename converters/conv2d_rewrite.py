@@ -12,7 +12,7 @@ stem) export at all: litert-torch cannot write a grouped CONV_3D, while grouped 
 DEPTHWISE_CONV_2D run in XNNPACK. The weights stay as they are rather than expanded to a
 block-diagonal dense conv: a 3-group 1x1 conv alone ran 1.6x faster grouped, and the Jester
 3D ShuffleNet as a whole equally fast (30 ms either way, 2 threads here).
-Other grouped convs (depthwise k x k x k ones) are `conv3d_rewrites`'.
+Other convs (depthwise, grouped or dense k x k x k ones) are `conv3d_rewrites`'.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""Grouped (depthwise) Conv3d and 3D pooling as 2D operations, for the TFLite export.
+"""Conv3d (depthwise, grouped or dense k x k x k) and 3D pooling as 2D operations, for the
+TFLite export.
 
 The efficient 3D CNNs (3D ShuffleNet, ShuffleNetV2, MobileNet, MobileNetV2, X3D) use
 depthwise k x k x k convolutions, which litert-torch cannot export at all (LiteRT has no
 grouped CONV_3D), and MaxPool3d / AvgPool3d, which it exports as STABLEHLO_REDUCE_WINDOW,
-a reference kernel that XNNPACK does not run. Both have exact 2D forms:
+a reference kernel that XNNPACK does not run. A dense CONV_3D runs, but on LiteRT's
+reference kernel: the bundled 3D ShuffleNet took 30.8 ms with its 3x3x3 stem as CONV_3D
+and 18.3 ms with it as three CONV_2D taps (2 threads here). All have exact 2D forms:
 
 * a Conv3d is a sum over its kt temporal taps of Conv2d layers with the same groups (a
   depthwise one: DEPTHWISE_CONV_2D) applied to frames, time folded into the batch: tap i
@@ -96,16 +99,16 @@ class Pool3dAs2d(nn.Module):
         return y.reshape(b, -1, c, h, w).transpose(1, 2)
 
 
-def grouped_and_pools_as_2d(model: nn.Module) -> tuple[nn.Module, int, int]:
-    """A copy of `model` with every grouped (depthwise included) Conv3d and every MaxPool3d /
+def convs_and_pools_as_2d(model: nn.Module) -> tuple[nn.Module, int, int]:
+    """A copy of `model` with every Conv3d (depthwise, grouped or dense) and every MaxPool3d /
     AvgPool3d replaced by its 2D form; returns it, the number of convs and the number of pools
     replaced. Run it after `conv3d_as_conv2d`, which makes factorisable convs, grouped or
-    not, a single Conv2d each."""
+    not, a single Conv2d each (one CONV_2D rather than kt of them)."""
     model = copy.deepcopy(model)
     convs = pools = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, nn.Conv3d) and child.groups > 1 and _plain(child):
+            if isinstance(child, nn.Conv3d) and _plain(child):
                 setattr(parent, name, Conv3dAsTaps(child))
                 convs += 1
             elif _poolable(child):

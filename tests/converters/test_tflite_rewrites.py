@@ -12,7 +12,7 @@ from torch import nn
 
 from sfc_sdk import create_backbone, load_checkpoint
 from sfc_sdk.converters.conv2d_rewrite import Conv3dAs2d, conv3d_as_conv2d
-from sfc_sdk.converters.conv3d_rewrites import Conv3dAsTaps, Pool3dAs2d, grouped_and_pools_as_2d
+from sfc_sdk.converters.conv3d_rewrites import Conv3dAsTaps, Pool3dAs2d, convs_and_pools_as_2d
 from sfc_sdk.converters.tflite_converter import rewrite_for_tflite
 from sfc_sdk.errors import ConfigError
 from sfc_sdk.video.decode import sample_frames
@@ -91,19 +91,20 @@ def _backbone(name: str, request: pytest.FixtureRequest) -> nn.Module:
     return net
 
 
-@pytest.mark.parametrize("name,grouped,pools", [("shufflenet_3d", 16, 4), ("x3d_s", 26, 0)])
-def test_rewritten_backbone_gives_the_same_logits_on_a_real_clip(name, grouped, pools, request, run_clip):
+# 3D ShuffleNet: 16 depthwise 3x3x3 convs and its dense 3x3x3 stem; X3D-S: 26 grouped/depthwise k x k x k
+@pytest.mark.parametrize("name,taps,pools", [("shufflenet_3d", 17, 4), ("x3d_s", 26, 0)])
+def test_rewritten_backbone_gives_the_same_logits_on_a_real_clip(name, taps, pools, request, run_clip):
     net = _backbone(name, request)
     spec = net.input_spec
     frames = sample_frames(run_clip, lambda n: uniform_indices(n, spec.clip_len), spec.resize_size).frames
     x = torch.from_numpy(sfc_input(frames, spec))
 
     as_2d, _ = conv3d_as_conv2d(net)
-    _, convs, n_pools = grouped_and_pools_as_2d(as_2d)
-    assert (convs, n_pools) == (grouped, pools)
+    _, convs, n_pools = convs_and_pools_as_2d(as_2d)
+    assert (convs, n_pools) == (taps, pools)
     rewritten, notes = rewrite_for_tflite(net)
-    assert not any(isinstance(m, nn.Conv3d) and m.groups > 1 or isinstance(m, POOLS_3D) for m in rewritten.modules())
-    assert any(f"{grouped} depthwise/grouped Conv3d" in n for n in notes)
+    assert not any(isinstance(m, (nn.Conv3d, *POOLS_3D)) for m in rewritten.modules())
+    assert any(n.startswith(f"{taps} other Conv3d layers") for n in notes)
     with torch.no_grad():
         want = net(x)
         _assert_same(rewritten(x), want)
@@ -112,13 +113,13 @@ def test_rewritten_backbone_gives_the_same_logits_on_a_real_clip(name, grouped, 
 
 def test_bundled_shufflenet_exports_to_litert_with_xnnpack_ops(bundles):
     """The bundled model is the Jester 3D ShuffleNet: its TFLite bundle (the one the export
-    parity tests run on real clips) holds no grouped CONV_3D and no reference 3D pooling."""
+    parity tests run on real clips) holds no CONV_3D and no reference 3D pooling."""
     from ai_edge_litert.interpreter import Interpreter
 
     bundle = bundles("tflite", "fp32")
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["parity"]["top1_agreement"] == 1.0 and manifest["parity"]["cosine_min"] > 0.999
-    assert any("depthwise/grouped Conv3d" in n for n in manifest["notes"])
+    assert any("other Conv3d layers (depthwise, grouped, dense)" in n for n in manifest["notes"])
     ops = [op["op_name"] for op in Interpreter(model_path=str(bundle / "model.tflite"))._get_ops_details()]
     assert "DEPTHWISE_CONV_2D" in ops and not any(op.startswith("STABLEHLO") for op in ops)
-    assert ops.count("CONV_3D") == 1  # the stem, a dense 3x3x3 conv, which LiteRT runs; no grouped one
+    assert "CONV_3D" not in ops  # the dense stem too: LiteRT runs CONV_3D on a reference kernel
