@@ -71,9 +71,9 @@ FORMATS: tuple[ExportFormat, ...] = (
                  "with AMX/AVX512-BF16), INT8 by NNCF post-training quantization with calibration clips"),
     ExportFormat("tflite", "tflite_converter", ("tflite",), ("fp32", "fp16"), "tflite-export",
                  "LiteRT on ARM and mobile CPUs",
-                 "LiteRT via litert-torch; one static clip length per export; factorised Conv3d exported as "
-                 "CONV_2D (XNNPACK). fp16 stores those weights in fp16 (any remaining CONV_3D stays fp32). "
-                 "No INT8: LiteRT keeps CONV_3D float"),
+                 "LiteRT via litert-torch; one static clip length per export; every Conv3d exported as "
+                 "CONV_2D / DEPTHWISE_CONV_2D (XNNPACK) and 3D pooling as 2D pools, exactly. fp16 stores the "
+                 "weights in fp16. No INT8"),
     ExportFormat("tensorrt", "tensorrt_converter", ("tensorrt", "onnxruntime"), ("fp16", "fp32"), "onnx-export",
                  "TensorRT on NVIDIA GPUs",
                  "ONNX for TensorRT; the engine is built on the device at first load and cached beside "
