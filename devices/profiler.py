@@ -70,7 +70,7 @@ def labeled_videos(data: str | Path | None, labels: Sequence[str], limit: int | 
 @dataclass(frozen=True)
 class ProfileRun:
     json_path: Path
-    png_path: Path
+    png_path: Path | None  # None: matplotlib (the plot extra) is not installed
     stored: Path | None  # where convert finds it (None: a bundle's profile is not reused)
     data: dict
 
@@ -148,8 +148,13 @@ def _write(result: dict, out: str | Path | None, stored: Path | None) -> Profile
     if stored is not None:
         stored.parent.mkdir(parents=True, exist_ok=True)
         stored.write_text(json_path.read_text())
-    png = json_path.with_suffix(".png")
-    plot_profile(result, png)
+    png: Path | None = json_path.with_suffix(".png")
+    try:
+        plot_profile(result, png)
+    except ModuleNotFoundError as e:  # the measurements are written: without matplotlib there is no plot
+        if (e.name or "").split(".")[0] != "matplotlib":
+            raise
+        png = None
     return ProfileRun(json_path, png, stored, result)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..formats import did_you_mean, target_names
 from .detect import HostFacts, detect_device, read_host
 from .profile import DeviceProfile, ProfileError, read_profile
 
@@ -47,6 +48,7 @@ class ResolvedDevice:
 def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts | None = None) -> ResolvedDevice:
     """A profile name, a family name (`jetson`, `raspberry-pi`, `intel`, ...) or `auto`."""
     profiles = load_profiles(extra)
+    name = name if name in profiles else name.lower()
     if name in profiles:
         return ResolvedDevice(profiles[name], f"device {name}")
     facts = facts if facts is not None else read_host()
@@ -59,7 +61,10 @@ def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts
     members = [p for p in profiles.values() if p.family == name]
     if not members:
         families = sorted({p.family for p in profiles.values()})
-        raise ProfileError(f"unknown device {name!r}; devices: {', '.join(profiles)}; families: {', '.join(families)}")
+        # A typo may be of any --target: a format, an alias, a device, a family or auto.
+        hint = did_you_mean(name, [*profiles, *families, "auto", *target_names()])
+        raise ProfileError(f"unknown device {name!r}{hint}; devices: {', '.join(profiles)}; "
+                           f"families: {', '.join(families)}")
     if detected and detected.profile.family == name:
         return ResolvedDevice(detected.profile, f"family {name}: {detected.how}")
     default = next((p for p in members if p.family_default), members[0])

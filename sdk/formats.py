@@ -10,10 +10,19 @@ imports a runtime or torch.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import ConfigError
+
+PLOT_EXTRA = "plot"  # matplotlib: Prediction.plot, profile and benchmark figures
+
+
+def extra_hint(extra: str) -> str:
+    """How to install one of the package's pip extras."""
+    return f'pip install "sfc-sdk[{extra}]"'
 
 
 @dataclass(frozen=True)
@@ -26,10 +35,11 @@ class RuntimeSpec:
     extra: str  # pip extra that installs it ("" where pip cannot: see `install`)
     description: str
     install: str = ""  # how to install it where no pip extra can
+    aliases: tuple[str, ...] = ()  # other names people type for it
 
     @property
     def install_hint(self) -> str:
-        return self.install or f'pip install "sfc-sdk[{self.extra}]"'
+        return self.install or extra_hint(self.extra)
 
     def installed(self) -> bool:
         """The backend's package is importable here (checked without importing it)."""
@@ -38,14 +48,16 @@ class RuntimeSpec:
 
 RUNTIMES: tuple[RuntimeSpec, ...] = (
     RuntimeSpec("torch", "torch_runtime", "torch", "torch",
-                "PyTorch eager, CPU or CUDA: model directories, and the reference every export is checked against"),
+                "PyTorch eager, CPU or CUDA: model directories, and the reference every export is checked against",
+                aliases=("pytorch", "pt")),
     RuntimeSpec("onnxruntime", "onnxruntime_runtime", "onnxruntime", "onnx",
-                "ONNX Runtime: CPU; CUDA/TensorRT providers where installed and usable"),
-    RuntimeSpec("openvino", "openvino_runtime", "openvino", "openvino", "OpenVINO: CPU, GPU, NPU"),
+                "ONNX Runtime: CPU; CUDA/TensorRT providers where installed and usable", aliases=("ort",)),
+    RuntimeSpec("openvino", "openvino_runtime", "openvino", "openvino", "OpenVINO: CPU, GPU, NPU", aliases=("ov",)),
     RuntimeSpec("tflite", "tflite_runtime", "ai_edge_litert|tflite_runtime", "tflite",
-                "LiteRT (TFLite) interpreter with XNNPACK, CPU"),
+                "LiteRT (TFLite) interpreter with XNNPACK, CPU", aliases=("litert", "tfl")),
     RuntimeSpec("tensorrt", "tensorrt_runtime", "tensorrt", "", "TensorRT engine on an NVIDIA GPU",
-                install="on Jetson it comes with JetPack; elsewhere NVIDIA's wheel from NVIDIA's package index"),
+                install="on Jetson it comes with JetPack; elsewhere NVIDIA's wheel from NVIDIA's package index",
+                aliases=("trt",)),
 )
 
 
@@ -58,26 +70,28 @@ class ExportFormat:
     extra: str  # pip extra with the exporter's dependencies (torch included)
     target_note: str  # what `--target NAME` is for
     note: str
+    aliases: tuple[str, ...] = ()  # other names people type for it (--target, --format)
 
 
 FORMATS: tuple[ExportFormat, ...] = (
     ExportFormat("onnx", "onnx_converter", ("onnxruntime", "openvino"), ("fp32", "fp16"), "onnx-export",
                  "ONNX Runtime on any CPU",
                  "single-file ONNX, opset 18; runs in ONNX Runtime and OpenVINO. No INT8: ONNX Runtime's "
-                 "QDQ Conv3d is slower than FP32 on CPU"),
+                 "QDQ Conv3d is slower than FP32 on CPU", aliases=("onnxruntime", "ort")),
     ExportFormat("openvino", "openvino_converter", ("openvino",), ("fp32", "fp16", "bf16", "int8"),
                  "openvino-export", "OpenVINO on Intel CPU/GPU/NPU",
                  "OpenVINO IR; fp16 compresses weights, bf16 runs an FP32 IR with the bf16 hint (2x on CPUs "
-                 "with AMX/AVX512-BF16), INT8 by NNCF post-training quantization with calibration clips"),
+                 "with AMX/AVX512-BF16), INT8 by NNCF post-training quantization with calibration clips",
+                 aliases=("ov", "ir")),
     ExportFormat("tflite", "tflite_converter", ("tflite",), ("fp32", "fp16"), "tflite-export",
                  "LiteRT on ARM and mobile CPUs",
                  "LiteRT via litert-torch; one static clip length per export; every Conv3d exported as "
                  "CONV_2D / DEPTHWISE_CONV_2D (XNNPACK) and 3D pooling as 2D pools, exactly. fp16 stores the "
-                 "weights in fp16. No INT8"),
+                 "weights in fp16. No INT8", aliases=("litert", "tfl")),
     ExportFormat("tensorrt", "tensorrt_converter", ("tensorrt", "onnxruntime"), ("fp16", "fp32"), "onnx-export",
                  "TensorRT on NVIDIA GPUs",
                  "ONNX for TensorRT; the engine is built on the device at first load and cached beside "
-                 "the bundle (engines are not portable between GPUs or TensorRT versions)"),
+                 "the bundle (engines are not portable between GPUs or TensorRT versions)", aliases=("trt", "engine")),
 )
 
 
@@ -89,12 +103,14 @@ class Target:
     format: str
     precision: str
     note: str
+    aliases: tuple[str, ...] = ()
 
 
 # Format targets: one per format, at its default precision. Devices and device families
 # (jetson, raspberry-pi, intel, cuda, cpu, auto) are targets too: their profiles in
 # sfc_sdk.devices pick the format and precision.
-TARGETS: tuple[Target, ...] = tuple(Target(f.name, f.name, f.precisions[0], f.target_note) for f in FORMATS)
+TARGETS: tuple[Target, ...] = tuple(Target(f.name, f.name, f.precisions[0], f.target_note, f.aliases)
+                                    for f in FORMATS)
 
 
 def export_formats() -> tuple[ExportFormat, ...]:
@@ -121,15 +137,34 @@ def get_target(name: str) -> Target:
     return _named(TARGETS, name, "target")
 
 
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest of `choices` to a mistyped `name`, else ''."""
+    close = difflib.get_close_matches(name.lower(), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _find(table: tuple, name: str):
+    """The row called `name` or one of its aliases (any case), or None."""
+    key = name.lower()
+    return next((r for r in table if key == r.name or key in r.aliases), None)
+
+
 def _named(table: tuple, name: str, what: str):
-    for row in table:
-        if row.name == name:
-            return row
-    raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(r.name for r in table)}")
+    row = _find(table, name)
+    if row is None:
+        known = [n for r in table for n in (r.name, *r.aliases)]
+        raise ConfigError(f"unknown {what} {name!r}{did_you_mean(name, known)}; choose one of "
+                          f"{', '.join(r.name for r in table)}")
+    return row
+
+
+def target_names() -> list[str]:
+    """Every format target name and alias (devices and families are the devices layer's)."""
+    return [n for t in TARGETS for n in (t.name, *t.aliases)]
 
 
 def is_format_target(name: str) -> bool:
-    return any(t.name == name for t in TARGETS)
+    return _find(TARGETS, name) is not None
 
 
 def resolve(target: str, fmt: str | None = None, precision: str | None = None) -> tuple[ExportFormat, str]:

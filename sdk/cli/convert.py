@@ -14,15 +14,16 @@ PRECISIONS = sorted({p for f in export_formats() for p in f.precisions})
 
 
 def _target_help() -> str:
-    return ("A format (" + ", ".join(t.name for t in targets()) + "), a device (see `sfc-sdk devices`), a device "
+    return ("A format (" + ", ".join(f"{t.name} ({'/'.join(t.aliases)})" if t.aliases else t.name
+                                     for t in targets()) + "), a device (see `sfc-sdk devices`), a device "
             "family (jetson, raspberry-pi, intel, cuda, cpu) or auto (detect this machine).")
 
 
 @click.command()
 @click.argument("model", required=False)
 @click.option("--target", "-t", required=True, help=_target_help())
-@click.option("--format", "fmt", type=click.Choice([f.name for f in export_formats()]),
-              help="Override the target's format.")
+@click.option("--format", "fmt", help="Override the target's format: "
+              + ", ".join(f"{f.name} ({'/'.join(f.aliases)})" if f.aliases else f.name for f in export_formats()) + ".")
 @click.option("--precision", "-p", type=click.Choice(PRECISIONS), help="Override the target's precision.")
 @click.option("--ratio", type=int, help="Compression ratio baked into the export (default: the model's).")
 @click.option("--frames", type=int, help="Input frames baked into the export (default: the model's).")

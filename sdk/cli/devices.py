@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..formats import PLOT_EXTRA, extra_hint
+
 
 @click.command()
 @click.option("--profiles", multiple=True, type=click.Path(path_type=str), help="Folder of extra profiles.")
@@ -74,4 +76,8 @@ def profile(model, device_name, ratios, precision, runtime, data, limit, runs, c
         click.echo(f"{r['ratio']:>5} {r['format']:<9} {r['precision']:<5} {r['latency_ms']:9.1f} {r['p90_ms']:7.1f} "
                    f"{r['throughput_vps']:8.1f} {r['peak_mb']:7.0f} {top1:>6}{fits}")
     stored = f"; stored for convert: {result.stored}" if result.stored else " (a bundle: not stored for convert)"
-    click.echo(f"written: {result.json_path} and {result.png_path}{stored}")
+    if result.png_path is None:
+        click.echo(f"written: {result.json_path}{stored}; no plot: it needs matplotlib, "
+                   f"{extra_hint(PLOT_EXTRA)}")
+    else:
+        click.echo(f"written: {result.json_path} and {result.png_path}{stored}")

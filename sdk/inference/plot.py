@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, MissingExtraError
+from ..formats import PLOT_EXTRA, extra_hint
 from ..video.decode import sample_frames
 
-PLOT_EXTRA = 'pip install "sfc-sdk[plot]"'
 THUMB_SHORT_SIDE = 256  # pixels the kept frames are decoded at (a thumbnail is drawn about this size)
 MAX_COLUMNS = 8  # thumbnails per row
 WIDTH_IN = 11.0
@@ -32,7 +32,7 @@ def require_matplotlib() -> tuple[Any, Any]:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise MissingExtraError(f"plots need matplotlib, the plot extra: {PLOT_EXTRA}") from None
+        raise MissingExtraError(f"plots need matplotlib, the plot extra: {extra_hint(PLOT_EXTRA)}") from None
     return Figure, FigureCanvasAgg
 
 
