@@ -7,13 +7,15 @@ same for every format and live in `converters.convert`.
 from __future__ import annotations
 
 import importlib
+import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
+from ..config import ModelConfig
 from ..errors import RuntimeUnavailableError
 from ..formats import ExportFormat
 from .exportable import ExportableSFC, ExportShape
@@ -24,6 +26,23 @@ class ExportRequest:
     precision: str
     shape: ExportShape
     calibration: list[np.ndarray] = field(default_factory=list)  # preprocessed inputs, for INT8
+    # What the model file says about itself, for tools that open it without the manifest
+    # (ONNX metadata_props, OpenVINO rt_info under "sfc_sdk"): see `model_file_metadata`.
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+METADATA_PREFIX = "sfc_sdk."
+
+
+def model_file_metadata(config: ModelConfig, shape: ExportShape) -> dict[str, str]:
+    """Labels, preprocessing and the SFC shape as string pairs (JSON where structured), so
+    benchmark_app, Netron or a user's own ONNX Runtime code can read them from the file."""
+    return {f"{METADATA_PREFIX}{k}": v for k, v in {
+        "model": config.name or config.backbone, "labels": json.dumps(list(config.labels)),
+        "input": json.dumps(asdict(config.input_spec)), "frames": str(shape.frames), "ratio": str(shape.ratio),
+        "input_layout": "(1, 3, frames, crop, crop) float32: RGB frames sampled uniformly over the video, short "
+                        "side resized to resize_size, centre crop, (x / 255 - mean) / std per channel",
+    }.items()}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from ..errors import ConfigError, ExportError
 from ..formats import ExportFormat
 from ..model import load_model
 from ..runtimes import Runtime, create_runtime
-from .base import ExportRequest, converter_for
+from .base import ExportRequest, converter_for, model_file_metadata
 from .exportable import INPUT_NAME, OUTPUT_NAMES, ExportableSFC, export_shape
 from .parity import PARITY_THRESHOLDS, measure_parity, reference_inputs
 
@@ -65,7 +65,8 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
     work = Path(tempfile.mkdtemp(prefix=".sfc-convert-", dir=out.parent))
     try:
         log(f"[2/{steps}] exporting ({export_format.note.split(';')[0]})")
-        request = ExportRequest(precision, shape, calibration=inputs if precision == "int8" else [])
+        request = ExportRequest(precision, shape, calibration=inputs if precision == "int8" else [],
+                                metadata=model_file_metadata(config, shape))
         result = converter_for(export_format).export(ExportableSFC(net, shape.ratio), request, work)
 
         manifest = Manifest(

@@ -49,11 +49,24 @@ def to_fp16(path: Path) -> Path:
     return path
 
 
+def add_metadata(path: Path, metadata: dict[str, str]) -> Path:
+    """Write `metadata` into the file's metadata_props (what onnx.load(...).metadata_props,
+    ONNX Runtime's `get_modelmeta().custom_metadata_map` and Netron show)."""
+    if not metadata:
+        return path
+    onnx = require("onnx", get_format("onnx"))
+    model = onnx.load(str(path))
+    onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props}, **metadata})
+    onnx.save(model, str(path))
+    return path
+
+
 class OnnxConverter(Converter):
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
         path = export_onnx(module, request.shape, out_dir / "model.onnx")
         if request.precision == "fp16":
             to_fp16(path)
+        add_metadata(path, request.metadata)
         return ExportResult(path.name, (path.name,))
 
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import ExportError
-from .base import Converter, ExportRequest, ExportResult
+from .base import METADATA_PREFIX, Converter, ExportRequest, ExportResult
 from .exportable import ExportableSFC
 from .onnx_converter import export_onnx
 
@@ -42,6 +42,8 @@ class OpenVINOConverter(Converter):
                 model = self._quantize(model, request, sfc_node_names(self.require("onnx"), onnx_path))
                 notes.append(f"int8: NNCF post-training quantization on {len(request.calibration)} calibration "
                              "inputs; the SFC module stays float")
+            for key, value in request.metadata.items():  # rt_info: <rt_info><sfc_sdk><labels value=...>
+                model.set_rt_info(value, ["sfc_sdk", key.removeprefix(METADATA_PREFIX)])
             xml = out_dir / "model.xml"
             ov.save_model(model, str(xml), compress_to_fp16=request.precision == "fp16")
         if request.precision == "bf16":

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from .base import Converter, ExportRequest, ExportResult
 from .exportable import ExportableSFC
-from .onnx_converter import export_onnx
+from .onnx_converter import add_metadata, export_onnx
 
 
 class TensorRTConverter(Converter):
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
-        path = export_onnx(module, request.shape, out_dir / "model.onnx")
+        path = add_metadata(export_onnx(module, request.shape, out_dir / "model.onnx"), request.metadata)
         note = (f"engine ({request.precision}) is built by TensorRT on the target GPU at first load and cached "
                 "beside the bundle; parity here is ONNX Runtime on the CPU with the same ONNX file")
         return ExportResult(path.name, (path.name,), (note,))
