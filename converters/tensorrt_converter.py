@@ -2,7 +2,7 @@
 
 TensorRT engines are specific to one GPU model and TensorRT version, so they cannot
 be built here and shipped: `runtimes.tensorrt_runtime` builds one at first load with
-the bundle's precision (FP16 by default) and caches it beside the bundle.
+the bundle's precision (FP16 by default) and caches it in the user cache (`runtimes/engine_cache`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class TensorRTConverter(Converter):
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
         path = add_metadata(export_onnx(module, request.shape, out_dir / "model.onnx"), request.metadata)
         note = (f"engine ({request.precision}) is built by TensorRT on the target GPU at first load and cached "
-                "beside the bundle; parity here is ONNX Runtime on the CPU with the same ONNX file")
+                "per user (~/.cache/sfc-sdk/engines); parity here is ONNX Runtime on the CPU with the same ONNX file")
         return ExportResult(path.name, (path.name,), (note,))
 
 

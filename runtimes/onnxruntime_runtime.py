@@ -11,6 +11,7 @@ import numpy as np
 from ..bundle import Bundle
 from ..errors import RuntimeUnavailableError
 from .base import ExportedRuntime, RuntimeInfo
+from .engine_cache import ort_tensorrt_options
 
 PROVIDERS = {
     "cpu": ["CPUExecutionProvider"],
@@ -38,7 +39,10 @@ class OnnxRuntime(ExportedRuntime):
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(bundle.model_path), options, providers=wanted)
+        providers: list = list(wanted)
+        if wanted[0] == "TensorrtExecutionProvider":  # engines cached per user, not rebuilt per process
+            providers[0] = (wanted[0], ort_tensorrt_options(bundle))
+        self.session = ort.InferenceSession(str(bundle.model_path), options, providers=providers)
         if self.session.get_providers()[0] != wanted[0]:
             raise RuntimeUnavailableError(f"{wanted[0]} failed to initialise (missing CUDA/cuDNN libraries?); "
                                           "onnxruntime would silently run on the CPU")

@@ -1,24 +1,23 @@
 """TensorRT (NVIDIA GPUs, Jetson): builds an engine from the bundle's ONNX at first load.
 
 Engines are specific to a GPU model and TensorRT version, so the engine file is
-cached beside the bundle (or in ~/.cache/sfc-sdk when the bundle folder is
-read-only) under a name that records both. `tensorrt` is imported lazily: on a
+cached per bundle, GPU and version in the user cache (`engine_cache`), where it survives
+restarts. `tensorrt` is imported lazily: on a
 machine without it this adapter fails with a clear message and the registry falls
 back to the next runtime.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
 from ..bundle import Bundle
-from ..defaults import cache_dir
 from ..errors import RuntimeUnavailableError
 from ..formats import get_runtime
 from .base import ExportedRuntime, RuntimeInfo
+from .engine_cache import engine_path
 
 
 def import_tensorrt():
@@ -32,20 +31,6 @@ def import_tensorrt():
     if not torch.cuda.is_available():
         raise RuntimeUnavailableError(f"tensorrt {trt.__version__} is installed but torch sees no CUDA GPU")
     return trt
-
-
-def engine_path(bundle: Bundle, trt_version: str, gpu: str) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", gpu).strip("-").lower()
-    name = f"model.{slug}.trt{trt_version}.{bundle.manifest.precision}.engine"
-    folder = bundle.directory
-    try:
-        probe = folder / ".write-test"
-        probe.touch()
-        probe.unlink()
-    except OSError:
-        folder = cache_dir() / "engines" / bundle.manifest.files[bundle.manifest.model_file]
-        folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
 
 
 def build_engine(trt, onnx_path: Path, fp16: bool) -> bytes:
@@ -79,6 +64,7 @@ class TensorRTRuntime(ExportedRuntime):
         gpu = torch.cuda.get_device_name(self.device)
         path = engine_path(bundle, trt.__version__, gpu)
         if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".partial")
             tmp.write_bytes(build_engine(trt, bundle.model_path, bundle.manifest.precision == "fp16"))
             tmp.replace(path)  # atomic: a killed build never leaves a half engine behind

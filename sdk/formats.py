@@ -90,8 +90,9 @@ FORMATS: tuple[ExportFormat, ...] = (
                  "weights in fp16. No INT8", aliases=("litert", "tfl")),
     ExportFormat("tensorrt", "tensorrt_converter", ("tensorrt", "onnxruntime"), ("fp16", "fp32"), "onnx-export",
                  "TensorRT on NVIDIA GPUs",
-                 "ONNX for TensorRT; the engine is built on the device at first load and cached beside "
-                 "the bundle (engines are not portable between GPUs or TensorRT versions)", aliases=("trt", "engine")),
+                 "ONNX for TensorRT; the engine is built on the device at first load and cached per bundle, GPU "
+                 "and TensorRT version in ~/.cache/sfc-sdk/engines (engines are not portable between them)",
+                 aliases=("trt", "engine")),
 )
 
 

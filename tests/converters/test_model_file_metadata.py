@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sfc_sdk.defaults import default_model_dir
 from sfc_sdk.config import read_model_config
+from sfc_sdk.defaults import default_model_dir
 
 
 def test_onnx_and_openvino_files_carry_labels_and_preprocessing(bundles):
