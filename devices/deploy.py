@@ -24,13 +24,14 @@ from .profiler import measured_options, model_id
 from .registry import ResolvedDevice, resolve_device
 
 
-def resolve_target(target: str, fmt: str | None, precision: str | None, profiles: Sequence[str | Path] = ()
-                   ) -> tuple[ExportFormat, str, ResolvedDevice | None]:
+def resolve_target(target: str, fmt: str | None, precision: str | None, profiles: Sequence[str | Path] = (),
+                   calib: bool = False) -> tuple[ExportFormat, str, ResolvedDevice | None]:
     """A format target, or a device, a device family or `auto`, whose profile picks format
-    and precision. Returns (format, precision, device or None)."""
+    and precision (`auto`: the fastest runtime installed here; INT8 where `calib`ration
+    clips are given and the runtime offers it). Returns (format, precision, device or None)."""
     if is_format_target(target):
         return (*resolve(target, fmt, precision), None)
-    device = resolve_device(target, profiles)
+    device = resolve_device(target, profiles, calib=calib)
     return (*with_overrides(device.profile.target, device.profile.precision, fmt, precision), device)
 
 
@@ -61,7 +62,7 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
     (a directory, or an archive when it ends in .tar.gz). For a device target, the ratio
     that meets `latency_ms` (default: the device's budget) is chosen unless `ratio` is
     given."""
-    export_format, precision, device = resolve_target(target, fmt, precision, profiles)
+    export_format, precision, device = resolve_target(target, fmt, precision, profiles, calib=calib is not None)
     if latency_ms is not None and device is None:
         raise ConfigError("--latency-ms needs a device target (a device, a family such as jetson, or auto)")
     check_output(out, overwrite)  # before any choice is made and logged

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..formats import did_you_mean, target_names
 from .detect import HostFacts, detect_device, read_host
 from .profile import DeviceProfile, ProfileError, read_profile
+from .runtime_choice import RuntimeProbe, choose_auto, probe_runtimes
 
 SHIPPED = Path(__file__).parent / "profiles"
 
@@ -45,8 +46,12 @@ class ResolvedDevice:
     how: str  # one line for the user: why this profile
 
 
-def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts | None = None) -> ResolvedDevice:
-    """A profile name, a family name (`jetson`, `raspberry-pi`, `intel`, ...) or `auto`."""
+def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts | None = None,
+                   probe: RuntimeProbe | None = None, calib: bool = False) -> ResolvedDevice:
+    """A profile name, a family name (`jetson`, `raspberry-pi`, `intel`, ...) or `auto`.
+    `auto` also picks the fastest runtime installed here (`runtime_choice`): the returned
+    profile's target and precision are that choice, and `how` says why. `probe`: recorded
+    runtime answers instead of asking this machine's; `calib`: calibration clips are given."""
     profiles = load_profiles(extra)
     name = name if name in profiles else name.lower()
     if name in profiles:
@@ -57,7 +62,9 @@ def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts
         if detected is None:
             raise ProfileError(f"could not recognise this device ({facts.describe()}); name one: "
                                f"{', '.join(profiles)}")
-        return ResolvedDevice(detected.profile, detected.how)
+        choice = choose_auto(detected.profile, facts, probe if probe is not None else probe_runtimes(), calib)
+        profile = replace(detected.profile, target=choice.format, precision=choice.precision)
+        return ResolvedDevice(profile, f"{detected.how}; runtime: {choice.reason}")
     members = [p for p in profiles.values() if p.family == name]
     if not members:
         families = sorted({p.family for p in profiles.values()})

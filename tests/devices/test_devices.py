@@ -50,6 +50,31 @@ def test_detection_on_recorded_device_files(sample, expected):
     assert detect_device(list_devices(), facts).profile.name == expected
 
 
+OV_AMD = ("BF16", "WINOGRAD", "FP32", "INT8", "BIN", "EXPORT_IMPORT")  # OpenVINO 2025 on this AMD EPYC
+ORT_CPU, ORT_CUDA = ("CPUExecutionProvider",), ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+@pytest.mark.parametrize("sample,installed,caps,providers,calib,expected", [
+    ("amd-desktop", ("onnxruntime", "openvino"), OV_AMD, ORT_CPU, False, ("generic-cpu", "openvino", "bf16")),
+    ("amd-desktop", ("onnxruntime", "openvino"), OV_AMD, ORT_CPU, True, ("generic-cpu", "openvino", "int8")),
+    ("intel-laptop", ("openvino",), ("FP32", "INT8"), (), False, ("intel-cpu", "openvino", "fp32")),
+    ("amd-desktop", ("onnxruntime",), (), ORT_CPU, False, ("generic-cpu", "onnx", "fp32")),  # no OpenVINO
+    ("jetson-orin-nano", ("tensorrt", "onnxruntime"), (), ORT_CUDA, False, ("jetson-orin-nano", "tensorrt", "fp16")),
+    ("jetson-nano", ("onnxruntime",), (), ORT_CUDA, False, ("jetson-nano", "onnx", "fp16")),  # ONNX Runtime CUDA
+    ("cuda-desktop", ("onnxruntime", "openvino"), OV_AMD, ORT_CPU, False, ("cuda-gpu", "tensorrt", "fp16")),
+    ("raspberry-pi-5", ("tflite", "onnxruntime"), (), ORT_CPU, False, ("raspberry-pi-5", "tflite", "fp32")),
+    ("arm-server", ("onnxruntime",), (), ORT_CPU, False, ("generic-cpu", "onnx", "fp32")),  # no LiteRT
+])
+def test_auto_picks_the_fastest_installed_runtime_and_says_why(sample, installed, caps, providers, calib, expected):
+    from sfc_sdk.devices.runtime_choice import RuntimeProbe
+
+    facts = read_host(SAMPLES / sample, cuda=True if sample.startswith(("jetson", "cuda")) else False)
+    probe = RuntimeProbe(installed, caps, providers)
+    device = resolve_device("auto", facts=facts, probe=probe, calib=calib)
+    assert (device.profile.name, device.profile.target, device.profile.precision) == expected
+    assert "runtime: " in device.how and expected[1] in device.how.split("runtime: ")[1]
+
+
 def test_cuda_gpu_is_detected_on_a_pc_but_not_on_a_jetson():
     pc = read_host(SAMPLES / "cuda-desktop")  # the NVIDIA driver's own files: no torch asked
     assert pc.cuda == "NVIDIA GeForce RTX 3080"
@@ -181,8 +206,12 @@ def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path
 
     out = cli("convert", "--target", "auto", "-o", tmp_path / "b", env=env)
     assert out.returncode == 0, out.stderr
-    sel = json.loads((tmp_path / "b" / "manifest.json").read_text())["selection"]
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    sel = manifest["selection"]
     assert "measured" in sel["reason"] and {o["ratio"] for o in sel["options"]} == {2, 4}
+    # OpenVINO is installed here (an x86 CPU with BF16): auto exports for it, and says why
+    assert manifest["format"] == "openvino" and result["rows"][0]["format"] == "openvino"
+    assert "with OpenVINO installed" in sel["how"]
 
 
 def test_readme_shows_the_device_table_the_cli_prints(cli):
