@@ -21,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..bundle import Bundle, Manifest, TensorSpec, checksums, load_manifest, pack, write_manifest
+from ..bundle import Bundle, Manifest, ShortInput, TensorSpec, checksums, load_manifest, pack, write_manifest
 from ..defaults import __version__, default_model_dir
 from ..errors import ConfigError, ExportError
 from ..formats import ExportFormat
 from ..model import load_model
 from ..runtimes import Runtime, create_runtime
 from .base import ExportRequest, converter_for, model_file_metadata
-from .exportable import INPUT_NAME, OUTPUT_NAMES, ExportableSFC, export_shape
+from .exportable import INPUT_NAME, OUTPUT_NAMES, ExportableSFC, export_shape, short_shapes
 from .parity import PARITY_THRESHOLDS, measure_parity, reference_inputs
 
 
@@ -65,9 +65,24 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
     work = Path(tempfile.mkdtemp(prefix=".sfc-convert-", dir=out.parent))
     try:
         log(f"[2/{steps}] exporting ({export_format.note.split(';')[0]})")
+        converter = converter_for(export_format)
         request = ExportRequest(precision, shape, calibration=inputs if precision == "int8" else [],
                                 metadata=model_file_metadata(config, shape))
-        result = converter_for(export_format).export(ExportableSFC(net, shape.ratio), request, work)
+        result = converter.export(ExportableSFC(net, shape.ratio), request, work)
+        # Shorter static inputs, so videos shorter than the main input are sampled once per
+        # frame at a lower ratio, as the PyTorch path does, instead of repeating frames.
+        shorts, short_inputs, files = short_shapes(net, shape), {}, list(result.files)
+        for short in shorts:
+            folder = f"frames-{short.frames}"
+            (work / folder).mkdir()
+            short_inputs[short] = reference_inputs(short.frames, config, calib)[0]
+            calibration = short_inputs[short] if precision == "int8" else []
+            sub = converter.export(ExportableSFC(net, short.ratio),
+                                   ExportRequest(precision, short, calibration, model_file_metadata(config, short)),
+                                   work / folder)
+            files += [f"{folder}/{name}" for name in sub.files]
+            short_inputs[short] = (short_inputs[short], ShortInput(short.frames, short.ratio,
+                                                                   f"{folder}/{sub.model_file}"))
 
         manifest = Manifest(
             model=config, format=export_format.name, runtime=export_format.runtimes[0], precision=precision,
@@ -76,8 +91,8 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
             inputs=(TensorSpec(INPUT_NAME, shape.input_shape, "float32"),),
             outputs=(TensorSpec(OUTPUT_NAMES[0], (1, config.num_classes), "float32"),
                      TensorSpec(OUTPUT_NAMES[1], (1, shape.kept), "int32")),
-            files=checksums(work, list(result.files)), sdk_version=__version__, notes=result.notes,
-            selection=selection or {},
+            files=checksums(work, files), sdk_version=__version__, notes=result.notes,
+            selection=selection or {}, short_inputs=tuple(entry for _, entry in short_inputs.values()),
         )
         write_manifest(work, manifest)
 
@@ -88,11 +103,15 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
         parity["sources"] = sorted({s.split(" ")[0] if s.startswith("sample") else "calib" for s in sources})
         min_agree, min_cos = PARITY_THRESHOLDS[precision]
         parity["thresholds"] = {"top1_agreement": min_agree, "cosine_min": min_cos}
-        if parity["top1_agreement"] < min_agree or parity["cosine_min"] < min_cos:
-            raise ExportError(
-                f"{export_format.name} {precision} export does not match PyTorch: top-1 agreement "
-                f"{parity['top1_agreement']:.0%} (need {min_agree:.0%}), centred-logit cosine min "
-                f"{parity['cosine_min']:.4f} (need {min_cos}); the bundle was not written")
+        parity["short_inputs"] = [{"frames": s.frames, "ratio": s.ratio,
+                                   **measure_parity(net, s, runtime, short_inputs[s][0])} for s in shorts]
+        for p, what in [(parity, f"{shape.frames} frames"),
+                        *((p, f"{p['frames']} frames") for p in parity["short_inputs"])]:
+            if p["top1_agreement"] < min_agree or p["cosine_min"] < min_cos:
+                raise ExportError(
+                    f"{export_format.name} {precision} export does not match PyTorch at {what}: top-1 agreement "
+                    f"{p['top1_agreement']:.0%} (need {min_agree:.0%}), centred-logit cosine min "
+                    f"{p['cosine_min']:.4f} (need {min_cos}); the bundle was not written")
 
         log(f"[4/{steps}] latency on this machine")
         latency = statistics.median(runtime.time_sfc(inputs[0], shape.ratio, runs=10, warmup=1))

@@ -10,7 +10,7 @@ graph takes preprocessed frames and returns logits and the kept head positions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -91,3 +91,20 @@ def export_shape(model: SFCModel, config: ModelConfig, ratio: int | None = None,
         raise ConfigError(f"ratio must be positive, got {ratio}")
     return ExportShape(frames=frames, ratio=ratio, crop=config.input_spec.crop_size,
                        head_stride=model.backbone.head_temporal_stride)
+
+
+def short_shapes(model: SFCModel, shape: ExportShape) -> list[ExportShape]:
+    """The shorter inputs a bundle carries beside `shape`: k/ratio of its frames at ratio k
+    for k < ratio, so the tail gets as many steps (the PyTorch path's rule for videos
+    shorter than the input), where the network runs them."""
+    if shape.frames % shape.ratio:
+        return []
+    unit = shape.frames // shape.ratio
+    out = []
+    for k in range(1, shape.ratio):
+        try:
+            model.kept_steps(unit * k, k)
+        except ConfigError:
+            continue
+        out.append(replace(shape, frames=unit * k, ratio=k))
+    return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -121,12 +122,15 @@ class WindowRunner:
 
 
 class ExportedRuntime(Runtime):
-    """A runtime over an exported bundle: one fixed input shape and ratio, SFC only.
+    """A runtime over an exported bundle: fixed input shapes, SFC only.
 
-    Subclasses load `bundle.model_path` in `__init__` and implement `_run`. Calls are
-    serialised with a lock unless the backend says it is safe to call from many
-    threads at once (`thread_safe`): an OpenVINO infer request, a LiteRT interpreter
-    and a TensorRT execution context each hold one set of buffers.
+    Subclasses load `bundle.model_path` in `__init__` and implement `_run`. A bundle may
+    hold shorter static inputs beside its main one (`Manifest.short_inputs`): each is run
+    by a runtime of the same class on that input's model file, made on first use with
+    `make_runtime` (set by `create_runtime`). Calls are serialised with a lock unless the
+    backend says it is safe to call from many threads at once (`thread_safe`): an OpenVINO
+    infer request, a LiteRT interpreter and a TensorRT execution context each hold one set
+    of buffers.
     """
 
     thread_safe: ClassVar[bool] = False
@@ -139,6 +143,9 @@ class ExportedRuntime(Runtime):
         self.manifest = bundle.manifest
         self.head_stride = bundle.manifest.head_stride
         self._lock = threading.Lock()
+        self.make_runtime: Callable[[Bundle], ExportedRuntime] | None = None
+        self._short: dict[tuple[int, int], ExportedRuntime] = {}
+        self._short_lock = threading.Lock()
 
     @abstractmethod
     def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,15 +153,32 @@ class ExportedRuntime(Runtime):
 
     def check_sfc(self, frames: int, ratio: int) -> None:
         m = self.manifest
-        if (frames, ratio) != (m.frames, m.ratio):
-            raise ConfigError(f"this bundle was exported for {m.frames} frames at ratio {m.ratio}; "
+        if m.for_input(frames, ratio) is None:
+            also = "".join(f", {s.frames} at ratio {s.ratio}" for s in m.short_inputs)
+            raise ConfigError(f"this bundle was exported for {m.frames} frames at ratio {m.ratio}{also}; "
                               f"asked for {frames} at ratio {ratio} (re-export with --frames/--ratio)")
 
     def check_views(self) -> None:
         raise ConfigError("an exported bundle holds the SFC single pass only; dense mode needs the "
                           "PyTorch model directory")
 
+    def _runtime_for(self, frames: int, ratio: int) -> ExportedRuntime:
+        """This runtime for the main input, else the one of a short input (made once)."""
+        if (frames, ratio) == (self.manifest.frames, self.manifest.ratio):
+            return self
+        self.check_sfc(frames, ratio)
+        with self._short_lock:  # threads sharing this runtime make each short one once
+            if (frames, ratio) not in self._short:
+                if self.make_runtime is None:
+                    raise ConfigError(f"this {self.name} runtime was made for the main input only")
+                bundle = Bundle(self.bundle.directory, self.manifest.for_input(frames, ratio))
+                self._short[(frames, ratio)] = self.make_runtime(bundle)
+            return self._short[(frames, ratio)]
+
     def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
+        runtime = self._runtime_for(frames.shape[2] if frames.ndim == 5 else self.manifest.frames, ratio)
+        if runtime is not self:
+            return runtime.run_sfc(frames, ratio)
         m = self.manifest
         if ratio != m.ratio:
             raise ConfigError(f"this bundle was exported for ratio {m.ratio}; re-export with --ratio {ratio}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ConfigError, RuntimeUnavailableError
 from ..formats import RuntimeSpec, get_runtime
-from .base import Runtime
+from .base import ExportedRuntime, Runtime
 
 
 def runtime_class(spec: RuntimeSpec) -> type[Runtime]:
@@ -44,7 +44,11 @@ def create_runtime(names: str | Sequence[str], source: Any, **options: Any) -> R
             reasons.append(f"{name}: installed but does not import ({type(e).__name__}: {e})")
             continue
         try:
-            return adapter(source, **options)
+            runtime = adapter(source, **options)
         except RuntimeUnavailableError as e:
             reasons.append(f"{name}: {e}")
+            continue
+        if isinstance(runtime, ExportedRuntime):  # a bundle's short inputs run on the same backend
+            runtime.make_runtime = lambda bundle, adapter=adapter: adapter(bundle, **options)
+        return runtime
     raise RuntimeUnavailableError("no usable runtime: " + "; ".join(reasons))

@@ -40,6 +40,17 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class ShortInput:
+    """A second static input of the same model for videos shorter than the main one: fewer
+    frames at a lower ratio, so the tail gets as many steps and every frame is sampled
+    once, as the PyTorch path does (a 42-frame video: 32 frames at ratio 2)."""
+
+    frames: int
+    ratio: int
+    model_file: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything a runtime and the Recognizer need to use the bundle's model."""
 
@@ -59,6 +70,7 @@ class Manifest:
     sdk_version: str = ""
     notes: tuple[str, ...] = ()
     selection: dict[str, Any] = field(default_factory=dict)  # device target: the ratio chosen and why
+    short_inputs: tuple[ShortInput, ...] = ()  # shorter static inputs (older bundles: none)
 
     @property
     def model_config(self) -> ModelConfig:
@@ -80,6 +92,7 @@ class Manifest:
         d["inputs"] = [asdict(t) for t in self.inputs]
         d["outputs"] = [asdict(t) for t in self.outputs]
         d["notes"] = list(self.notes)
+        d["short_inputs"] = [asdict(s) for s in self.short_inputs]
         return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **d}
 
     @classmethod
@@ -109,12 +122,32 @@ class Manifest:
             sdk_version=str(d.get("sdk_version", "")),
             notes=tuple(str(n) for n in _optional(d, "notes", list)),
             selection=_optional(d, "selection", dict),
+            short_inputs=tuple(_short_input(s) for s in _optional(d, "short_inputs", list)),
         )
         for name in files:
             _safe_relative(name)
-        if manifest.model_file not in files:
-            raise BundleError(f"manifest model_file {manifest.model_file!r} is not among its checksummed files")
+        for model_file in (manifest.model_file, *(s.model_file for s in manifest.short_inputs)):
+            if model_file not in files:
+                raise BundleError(f"manifest model file {model_file!r} is not among its checksummed files")
         return manifest
+
+    def for_input(self, frames: int, ratio: int) -> Manifest | None:
+        """This manifest as seen by a runtime of the (frames, ratio) input: the main one, a
+        short one (its own model file and input shape), or None where the bundle has neither."""
+        if (frames, ratio) == (self.frames, self.ratio):
+            return self
+        short = next((s for s in self.short_inputs if (s.frames, s.ratio) == (frames, ratio)), None)
+        if short is None:
+            return None
+        b, c, _, h, w = self.inputs[0].shape
+        inputs = (replace(self.inputs[0], shape=(b, c, frames, h, w)), *self.inputs[1:])
+        return replace(self, frames=frames, ratio=ratio, model_file=short.model_file, inputs=inputs, short_inputs=())
+
+
+def _short_input(d: Any) -> ShortInput:
+    if not isinstance(d, dict):
+        raise BundleError("manifest short_inputs must be objects")
+    return ShortInput(_positive(d, "frames"), _positive(d, "ratio"), _typed(d, "model_file", str))
 
 
 def _typed(d: dict, key: str, kind: type) -> Any:

@@ -33,7 +33,9 @@ def test_intact_bundle_loads_and_describes_itself(bundle):
     m = load_manifest(bundle)
     assert m.model.labels[1] == "jack" and m.frames == 64 and m.ratio == 4
     assert m.inputs[0].shape == (1, 3, 64, 112, 112) and [o.name for o in m.outputs] == ["logits", "kept"]
-    assert set(m.files) == {"model.onnx"} and m.parity["top1_agreement"] == 1.0
+    assert set(m.files) == {"model.onnx", *(f"frames-{n}/model.onnx" for n in (16, 32, 48))}
+    assert [(s.frames, s.ratio) for s in m.short_inputs] == [(16, 1), (32, 2), (48, 3)]
+    assert m.parity["top1_agreement"] == 1.0 and all(p["top1_agreement"] == 1.0 for p in m.parity["short_inputs"])
 
 
 def test_one_changed_byte_is_refused(bundle):

@@ -24,9 +24,10 @@ MIN_AGREEMENT = {"fp32": 1.0, "fp16": 1.0, "int8": 0.9}
 
 @pytest.fixture(scope="session")
 def torch_predictions(heldout_clips):
-    """PyTorch as bundles run: one static input shape, so short clips repeat frames."""
+    """PyTorch as users run it: a clip shorter than the input is sampled once per frame at a
+    lower ratio; a bundle must do the same with its short inputs (21 of these 30 clips)."""
     rec = Recognizer()
-    return [rec.predict(c, short="repeat") for c in heldout_clips]
+    return [rec.predict(c) for c in heldout_clips]
 
 
 @pytest.mark.parametrize("fmt,precision", EXPORTS, ids=[f"{f}-{p}" for f, p in EXPORTS])
@@ -46,6 +47,21 @@ def test_export_matches_pytorch_on_real_clips(bundles, fmt, precision, heldout_c
             assert p.kept_times == t.kept_times
             assert abs(p.score - t.score) < 1e-3
     assert preds[0].runtime.startswith(manifest["runtime"])
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "openvino", "tflite"])
+def test_fp32_bundles_answer_as_the_model_on_clips_cut_short(bundles, fmt, heldout_clips, decode_all):
+    """Videos of 20, 36 and 50 frames (fewer than the 64-frame input): the bundle runs its
+    16/32/48-frame inputs at ratios 1/2/3, as PyTorch samples them, never repeating frames."""
+    bundle, model = Recognizer.load(bundles(fmt, "fp32")), Recognizer()
+    assert [(s.frames, s.ratio) for s in bundle.runtime.manifest.short_inputs] == [(16, 1), (32, 2), (48, 3)]
+    for clip in heldout_clips[::6]:
+        frames = np.stack(decode_all(clip))
+        for n in (20, 36, 50):
+            got, want = bundle.predict(frames[:n], fps=25.0), model.predict(frames[:n], fps=25.0)
+            assert (got.ratio, got.sampled_frames, got.padded) == (want.ratio, want.sampled_frames, False)
+            assert got.label == want.label and got.kept_times == want.kept_times, (clip.name, n)
+            assert abs(got.score - want.score) < 1e-3
 
 
 def _input(bundle: Path, clip: Path) -> tuple[np.ndarray, Recognizer]:
