@@ -16,8 +16,10 @@ from sfc_sdk.video.decode import sample_frames
 from sfc_sdk.video.preprocess import sfc_input
 from sfc_sdk.video.sampling import uniform_indices
 
+# LiteRT FP16 is exported and parity-checked in tests/devices (a device target's bundle):
+# each LiteRT export of the four input lengths takes about 100 s here.
 EXPORTS = [("onnx", "fp32"), ("onnx", "fp16"), ("openvino", "fp32"), ("openvino", "fp16"), ("openvino", "int8"),
-           ("tflite", "fp32"), ("tflite", "fp16")]
+           ("tflite", "fp32")]
 # INT8: the parity threshold `convert` itself enforces (90%); the bundled model measured 93-100%.
 MIN_AGREEMENT = {"fp32": 1.0, "fp16": 1.0, "int8": 0.9}
 

@@ -177,11 +177,17 @@ def test_convert_for_a_device_records_the_choice_or_names_the_closest(cli, tmp_p
     env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache")}
     out = cli("convert", "--target", "raspberry-pi-4", "--latency-ms", "20", "-o", tmp_path / "b", env=env)
     assert out.returncode == 1 and "no ratio meets 20 ms: the closest is ratio 4" in out.stderr
-    out = cli("convert", "--target", "raspberry-pi", "--latency-ms", "400", "-o", tmp_path / "b", env=env)
+    # --precision fp16: this is also the suite's LiteRT FP16 export, parity-checked by convert
+    # on real clips at every input length (the export matrix in test_convert runs FP32)
+    out = cli("convert", "--target", "raspberry-pi", "--latency-ms", "400", "--precision", "fp16",
+              "-o", tmp_path / "b", env=env)
     assert out.returncode == 0, out.stderr
     assert "default member raspberry-pi-5" in out.stderr
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert manifest["format"] == "tflite" and manifest["ratio"] == 4
+    assert manifest["format"] == "tflite" and manifest["precision"] == "fp16" and manifest["ratio"] == 4
+    parity = manifest["parity"]
+    assert parity["top1_agreement"] == 1.0 and len(parity["short_inputs"]) == 3
+    assert all(p["top1_agreement"] == 1.0 for p in parity["short_inputs"])
     sel = manifest["selection"]
     assert sel["device"] == "raspberry-pi-5" and sel["budget_ms"] == 400 and sel["reason"].startswith("ratio 4: ")
     assert "cost model" in sel["reason"] and "throughput_source" in sel
