@@ -71,18 +71,18 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
         result = converter.export(ExportableSFC(net, shape.ratio), request, work)
         # Shorter static inputs, so videos shorter than the main input are sampled once per
         # frame at a lower ratio, as the PyTorch path does, instead of repeating frames.
-        shorts, short_inputs, files = short_shapes(net, shape), {}, list(result.files)
+        shorts, files = short_shapes(net, shape), list(result.files)
+        short_refs, short_entries = {}, []  # per short shape: parity inputs; manifest entries
         for short in shorts:
             folder = f"frames-{short.frames}"
             (work / folder).mkdir()
-            short_inputs[short] = reference_inputs(short.frames, config, calib)[0]
-            calibration = short_inputs[short] if precision == "int8" else []
+            short_refs[short] = reference_inputs(short.frames, config, calib)[0]
+            calibration = short_refs[short] if precision == "int8" else []
             sub = converter.export(ExportableSFC(net, short.ratio),
                                    ExportRequest(precision, short, calibration, model_file_metadata(config, short)),
                                    work / folder)
             files += [f"{folder}/{name}" for name in sub.files]
-            short_inputs[short] = (short_inputs[short], ShortInput(short.frames, short.ratio,
-                                                                   f"{folder}/{sub.model_file}"))
+            short_entries.append(ShortInput(short.frames, short.ratio, f"{folder}/{sub.model_file}"))
 
         manifest = Manifest(
             model=config, format=export_format.name, runtime=export_format.runtimes[0], precision=precision,
@@ -92,7 +92,7 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
             outputs=(TensorSpec(OUTPUT_NAMES[0], (1, config.num_classes), "float32"),
                      TensorSpec(OUTPUT_NAMES[1], (1, shape.kept), "int32")),
             files=checksums(work, files), sdk_version=__version__, notes=result.notes,
-            selection=selection or {}, short_inputs=tuple(entry for _, entry in short_inputs.values()),
+            selection=selection or {}, short_inputs=tuple(short_entries),
         )
         write_manifest(work, manifest)
 
@@ -104,7 +104,7 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
         min_agree, min_cos = PARITY_THRESHOLDS[precision]
         parity["thresholds"] = {"top1_agreement": min_agree, "cosine_min": min_cos}
         parity["short_inputs"] = [{"frames": s.frames, "ratio": s.ratio,
-                                   **measure_parity(net, s, runtime, short_inputs[s][0])} for s in shorts]
+                                   **measure_parity(net, s, runtime, short_refs[s])} for s in shorts]
         for p, what in [(parity, f"{shape.frames} frames"),
                         *((p, f"{p['frames']} frames") for p in parity["short_inputs"])]:
             if p["top1_agreement"] < min_agree or p["cosine_min"] < min_cos:
