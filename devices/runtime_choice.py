@@ -9,7 +9,7 @@ they can do, and take the fastest kind there:
 * an x86 CPU with OpenVINO installed: OpenVINO, INT8 when calibration clips are given,
   else BF16 where OpenVINO's CPU lists BF16 among its OPTIMIZATION_CAPABILITIES, else
   FP32 (measured here: OpenVINO 4.7x faster than ONNX Runtime on the first bundled model,
-  2.2-2.5x on the 3D ShuffleNet, benchmarks/results/runtimes.md);
+  BF16 1.7-1.9x on the 3D ShuffleNet, benchmarks/results/runtimes.md);
 * an ARM CPU with LiteRT installed: LiteRT;
 * otherwise the profile's own choice.
 
