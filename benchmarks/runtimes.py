@@ -121,8 +121,9 @@ def write_table(rows: list[dict], out: Path, meta: dict) -> str:
         f"{meta['date']}, {meta['machine']}. Model: {meta['model']} (SFC, {meta['frames']} frames, ratio "
         f"{meta['ratio']}). Model latency: median of {meta['runs']} calls after warm-up on one preprocessed input. "
         "Per video: decode + preprocess + model, mean over 70 clips (a clip shorter than the input is sampled "
-        "once per frame at a lower ratio, by the bundle's short inputs as by PyTorch). Peak memory: RSS high-water mark of a fresh "
-        "process per row; 'added' is what loading and running the model added to Python + sfc_sdk. "
+        "once per frame at a lower ratio, by the bundle's short inputs as by PyTorch). Peak memory: RSS "
+        "high-water mark of a fresh process per row; 'added' is what loading and running the model added to "
+        "Python + sfc_sdk. "
         "torch runs first and again last: the difference is the machine's drift during the run. "
         "Top-1: all 70 Weizmann clips (60 were in the model's training set: this column shows what export "
         "changes) and the 10 of held-out actor lena.",
