@@ -29,6 +29,9 @@ class ExportRequest:
     # What the model file says about itself, for tools that open it without the manifest
     # (ONNX metadata_props, OpenVINO rt_info under "sfc_sdk"): see `model_file_metadata`.
     metadata: dict[str, str] = field(default_factory=dict)
+    # Releases of the target runtime the files must load in (TensorRT: the device's
+    # JetPack's; empty: every release the converter knows).
+    runtime_versions: tuple[str, ...] = ()
 
 
 METADATA_PREFIX = "sfc_sdk."
@@ -50,6 +53,7 @@ class ExportResult:
     model_file: str  # relative to the output folder: what the runtime opens
     files: tuple[str, ...]  # every file written (model_file included)
     notes: tuple[str, ...] = ()
+    compatibility: dict = field(default_factory=dict)  # what the files need of their runtime, for the manifest
 
 
 class Converter(ABC):

@@ -44,11 +44,12 @@ class ConvertReport:
 def export_bundle(model: str | Path | None, export_format: ExportFormat, precision: str, out: str | Path, *,
                   target: str | None = None, ratio: int | None = None, frames: int | None = None,
                   calib: str | Path | None = None, overwrite: bool = False, selection: dict | None = None,
-                  log: Callable[[str], None] = print) -> ConvertReport:
+                  runtime_versions: tuple[str, ...] = (), log: Callable[[str], None] = print) -> ConvertReport:
     """Export `model` (a model directory; None: the bundled default) as `export_format` at
     `precision` into `out` (a directory, or an archive when it ends in .tar.gz). `target`
     (what the user asked for) and `selection` (how a device target chose the ratio) are
-    recorded in the manifest."""
+    recorded in the manifest; `runtime_versions`: the releases of the format's runtime the
+    files must load in (TensorRT: the device's; empty: every release the converter knows)."""
     started = time.perf_counter()
     out = Path(out)
     archive = out.name.endswith((".tar.gz", ".tgz"))
@@ -67,7 +68,7 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
         log(f"[2/{steps}] exporting ({export_format.note.split(';')[0]})")
         converter = converter_for(export_format)
         request = ExportRequest(precision, shape, calibration=inputs if precision == "int8" else [],
-                                metadata=model_file_metadata(config, shape))
+                                metadata=model_file_metadata(config, shape), runtime_versions=runtime_versions)
         result = converter.export(ExportableSFC(net, shape.ratio), request, work)
         # Shorter static inputs, so videos shorter than the main input are sampled once per
         # frame at a lower ratio, as the PyTorch path does, instead of repeating frames.
@@ -79,7 +80,8 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
             short_refs[short] = reference_inputs(short.frames, config, calib)[0]
             calibration = short_refs[short] if precision == "int8" else []
             sub = converter.export(ExportableSFC(net, short.ratio),
-                                   ExportRequest(precision, short, calibration, model_file_metadata(config, short)),
+                                   replace(request, shape=short, calibration=calibration,
+                                           metadata=model_file_metadata(config, short)),
                                    work / folder)
             files += [f"{folder}/{name}" for name in sub.files]
             short_entries.append(ShortInput(short.frames, short.ratio, f"{folder}/{sub.model_file}"))
@@ -92,7 +94,7 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
             outputs=(TensorSpec(OUTPUT_NAMES[0], (1, config.num_classes), "float32"),
                      TensorSpec(OUTPUT_NAMES[1], (1, shape.kept), "int32")),
             files=checksums(work, files), sdk_version=__version__, notes=result.notes,
-            selection=selection or {}, short_inputs=tuple(short_entries),
+            selection=selection or {}, short_inputs=tuple(short_entries), compatibility=result.compatibility,
         )
         write_manifest(work, manifest)
 

@@ -52,8 +52,12 @@ class ExportableSFC(nn.Module):
 
     def __init__(self, model: SFCModel, ratio: int) -> None:
         super().__init__()
-        self.model = model.eval()
+        self.model = model
         self.ratio = ratio
+        # The wrapper itself in eval mode too: exporters restore the top module's mode on
+        # every submodule afterwards, which would leave the network training (BatchNorm
+        # on batch statistics) for whatever runs it next.
+        self.eval()
 
     def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model(frames, self.ratio)
@@ -72,7 +76,8 @@ class ExportableClips(nn.Module):
 
     def __init__(self, model: SFCModel) -> None:
         super().__init__()
-        self.model = model.eval()
+        self.model = model
+        self.eval()  # see ExportableSFC
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         return self.model.forward_views(clips)

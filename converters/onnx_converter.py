@@ -21,8 +21,11 @@ from .exportable import INPUT_NAME, ExportableClips, ExportableSFC, ExportShape
 OPSET = 18
 
 
-def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path) -> Path:
-    """torch.export-based ONNX export into a single file (weights embedded)."""
+def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path, opset: int = OPSET) -> Path:
+    """ONNX export into a single file (weights embedded): torch.export-based at OPSET; at
+    an older opset (TensorRT 8's parsers) the TorchScript exporter, which writes older
+    opsets natively where the torch.export path would need a version converter that
+    lacks adapters for several of our ops."""
     require("onnx", get_format("onnx"))
     require("onnxscript", get_format("onnx"))
     # The exporter narrates each step on stdout; keep the CLI's own progress readable.
@@ -30,9 +33,13 @@ def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, pat
         warnings.simplefilter("ignore")
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
         try:
-            torch.onnx.export(module, (shape.example(),), str(path), input_names=[INPUT_NAME],
-                              output_names=list(module.output_names), opset_version=OPSET, dynamo=True,
-                              external_data=False, verbose=False)
+            if opset >= OPSET:
+                torch.onnx.export(module, (shape.example(),), str(path), input_names=[INPUT_NAME],
+                                  output_names=list(module.output_names), opset_version=opset, dynamo=True,
+                                  external_data=False, verbose=False)
+            else:
+                torch.onnx.export(module, (shape.example(),), str(path), input_names=[INPUT_NAME],
+                                  output_names=list(module.output_names), opset_version=opset, dynamo=False)
         except Exception as e:  # the exporter raises many types; all mean the same to a user
             raise ExportError(f"ONNX export failed: {type(e).__name__}: {str(e).splitlines()[0]}") from e
     return path

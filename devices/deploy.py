@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..config import ModelConfig
 from ..converters import ConvertReport, check_output, export_bundle
+from ..converters.tensorrt_compat import tensorrt_releases
 from ..defaults import default_model_dir
 from ..errors import ConfigError
 from ..formats import ExportFormat, is_format_target, resolve, with_overrides
@@ -67,6 +68,7 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
         raise ConfigError("--latency-ms needs a device target (a device, a family such as jetson, or auto)")
     check_output(out, overwrite)  # before any choice is made and logged
     selection: dict = {}
+    versions: tuple[str, ...] = ()
     if device is not None:
         model_dir = Path(model) if model is not None else default_model_dir()
         net, config = load_model(model_dir)
@@ -74,8 +76,13 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
                                                frames, latency_ms)
         log(f"device: {device.how}")
         log(f"ratio: {selection['reason']}")
+        if export_format.name == "tensorrt" and device.profile.tensorrt:
+            # The device's release and every later one: a JetPack upgrade keeps the bundle usable.
+            versions = tuple(tensorrt_releases(since=device.profile.tensorrt))
+            log(f"TensorRT {device.profile.tensorrt} (JetPack {device.profile.jetpack or '?'}): ONNX fitted to "
+                f"TensorRT {', '.join(versions)}")
     return export_bundle(model, export_format, precision, out, target=target, ratio=ratio, frames=frames,
-                         calib=calib, overwrite=overwrite, selection=selection, log=log)
+                         calib=calib, overwrite=overwrite, selection=selection, runtime_versions=versions, log=log)
 
 
 def ratio_for_stream(target: str, net: SFCModel, config: ModelConfig, model_dir: Path, stride_s: float, *,

@@ -38,6 +38,9 @@ class DeviceProfile:
     throughput_gmacs: float  # sustained GMAC/s, for planning when the device is not at hand
     throughput_source: str  # where that figure comes from
     family_default: bool = False  # the member picked for the family name when not detected
+    jetpack: str = ""  # NVIDIA Jetson: the oldest JetPack its devices run, e.g. "4.6"
+    # That JetPack's TensorRT, e.g. "8.2": bundles are fitted to it and every later release.
+    tensorrt: str = ""
     detect: dict[str, Any] = field(default_factory=dict)
     path: str = ""  # file it was read from
 
@@ -78,6 +81,7 @@ class DeviceProfile:
             throughput_gmacs=float(get("throughput_gmacs", number)),
             throughput_source=get("throughput_source", str), family_default=get("family_default", bool, False),
             detect=get("detect", dict, {}), path=path,
+            jetpack=get("jetpack", str, ""), tensorrt=get("tensorrt", str, ""),
         )
         profile._check(where)
         return profile

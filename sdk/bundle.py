@@ -71,6 +71,8 @@ class Manifest:
     notes: tuple[str, ...] = ()
     selection: dict[str, Any] = field(default_factory=dict)  # device target: the ratio chosen and why
     short_inputs: tuple[ShortInput, ...] = ()  # shorter static inputs (older bundles: none)
+    # What the model files need of their runtime (TensorRT: releases, opset, operators).
+    compatibility: dict[str, Any] = field(default_factory=dict)
 
     @property
     def model_config(self) -> ModelConfig:
@@ -123,6 +125,7 @@ class Manifest:
             notes=tuple(str(n) for n in _optional(d, "notes", list)),
             selection=_optional(d, "selection", dict),
             short_inputs=tuple(_short_input(s) for s in _optional(d, "short_inputs", list)),
+            compatibility=_optional(d, "compatibility", dict),
         )
         for name in files:
             _safe_relative(name)

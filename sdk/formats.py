@@ -90,8 +90,9 @@ FORMATS: tuple[ExportFormat, ...] = (
                  "weights in fp16. No INT8", aliases=("litert", "tfl")),
     ExportFormat("tensorrt", "tensorrt_converter", ("tensorrt", "onnxruntime"), ("fp16", "fp32"), "onnx-export",
                  "TensorRT on NVIDIA GPUs",
-                 "ONNX for TensorRT; the engine is built on the device at first load and cached per bundle, GPU "
-                 "and TensorRT version in ~/.cache/sfc-sdk/engines (engines are not portable between them)",
+                 "ONNX for TensorRT, fitted to and checked against the operator lists of the device's TensorRT "
+                 "release and every later one (all from 8.2, JetPack 4.6, by default); the engine is built on the "
+                 "device at first load and cached per bundle, GPU and TensorRT version in ~/.cache/sfc-sdk/engines",
                  aliases=("trt", "engine")),
 )
 

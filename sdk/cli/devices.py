@@ -21,13 +21,15 @@ def devices(profiles, markdown: bool) -> None:
                    "where the throughput comes from |\n|---|---|---|---|---:|---:|---:|---|")
         for p in found:
             family = f"{p.family} (default)" if p.family_default else p.family
-            click.echo(f"| `{p.name}` | {family} | {p.target} | {p.precision} | {p.latency_budget_ms:.0f} | "
+            target = f"{p.target} {p.tensorrt}+" if p.tensorrt else p.target
+            click.echo(f"| `{p.name}` | {family} | {target} | {p.precision} | {p.latency_budget_ms:.0f} | "
                        f"{p.memory_budget_mb:.0f} | {p.throughput_gmacs:.0f} | {p.throughput_source} |")
         return
-    click.echo(f"  {'device':<18} {'family':<14} {'target':<9} {'prec':<5} {'budget':>8} {'GMAC/s':>7}  description")
+    click.echo(f"  {'device':<18} {'family':<14} {'target':<14} {'prec':<5} {'budget':>8} {'GMAC/s':>7}  description")
     for p in found:
         mark = "*" if here and here.profile.name == p.name else " "
-        click.echo(f"{mark} {p.name:<18} {p.family:<14} {p.target:<9} {p.precision:<5} "
+        target = f"{p.target} {p.tensorrt}+" if p.tensorrt else p.target  # the oldest TensorRT it fits
+        click.echo(f"{mark} {p.name:<18} {p.family:<14} {target:<14} {p.precision:<5} "
                    f"{p.latency_budget_ms:6.0f}ms {p.throughput_gmacs:7.0f}  {p.description}")
     click.echo(f"\n* this machine: {here.how if here else 'not recognised'}")
 
