@@ -10,6 +10,7 @@ itself is `sfc_sdk.converters.export_bundle`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import ModelConfig
@@ -17,12 +18,13 @@ from ..converters import ConvertReport, check_output, export_bundle
 from ..converters.tensorrt_compat import tensorrt_releases
 from ..defaults import default_model_dir
 from ..errors import ConfigError
-from ..formats import ExportFormat, is_format_target, resolve, with_overrides
+from ..formats import ExportFormat, get_format, is_format_target, resolve, with_overrides
 from ..model import SFCModel, load_model
 from .detect import read_host
 from .planner import choose_ratio, cost_model_options
-from .profiler import measured_options, model_id
+from .profiler import measured_here, measured_options, model_id
 from .registry import ResolvedDevice, resolve_device
+from .runtime_choice import choose_measured, probe_runtimes
 
 
 def resolve_target(target: str, fmt: str | None, precision: str | None, profiles: Sequence[str | Path] = (),
@@ -55,6 +57,19 @@ def choose_device_ratio(device: ResolvedDevice, model_dir: Path, net: SFCModel, 
     return choice.option.ratio, {**record, **choice.to_dict()}
 
 
+def prefer_measured(device: ResolvedDevice, export_format: ExportFormat, precision: str, model_dir: Path,
+                    ratio: int, calib: bool) -> tuple[ResolvedDevice, ExportFormat, str]:
+    """`auto`'s choice replaced by the fastest configuration `sfc-sdk profile` measured for
+    this model on this machine, where there is one; `how` then says so."""
+    measured = choose_measured(measured_here(model_id(model_dir)), ratio, probe_runtimes(), calib)
+    if measured is None:
+        return device, export_format, precision
+    profile = replace(device.profile, target=measured.format, precision=measured.precision)
+    detected = device.how.split("; runtime:")[0]
+    return ResolvedDevice(profile, f"{detected}; runtime: {measured.reason}"), get_format(measured.format), \
+        measured.precision
+
+
 def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str | None = None,
             precision: str | None = None, ratio: int | None = None, frames: int | None = None,
             calib: str | Path | None = None, overwrite: bool = False, latency_ms: float | None = None,
@@ -63,6 +78,7 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
     (a directory, or an archive when it ends in .tar.gz). For a device target, the ratio
     that meets `latency_ms` (default: the device's budget) is chosen unless `ratio` is
     given."""
+    precision_asked = precision
     export_format, precision, device = resolve_target(target, fmt, precision, profiles, calib=calib is not None)
     if latency_ms is not None and device is None:
         raise ConfigError("--latency-ms needs a device target (a device, a family such as jetson, or auto)")
@@ -72,6 +88,9 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
     if device is not None:
         model_dir = Path(model) if model is not None else default_model_dir()
         net, config = load_model(model_dir)
+        if target == "auto" and fmt is None and precision_asked is None:
+            device, export_format, precision = prefer_measured(device, export_format, precision, model_dir,
+                                                               ratio or config.sfc.ratio, calib is not None)
         ratio, selection = choose_device_ratio(device, model_dir, net, config, export_format.name, precision, ratio,
                                                frames, latency_ms)
         log(f"device: {device.how}")

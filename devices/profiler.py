@@ -21,6 +21,7 @@ from ..defaults import cache_dir, default_model_dir
 from ..errors import ConfigError
 from ..formats import get_format
 from ..video.files import scan_folder
+from .detect import read_host
 from .measure import measure_in_fresh_process
 from .planner import RatioOption, valid_ratios
 from .profile import DeviceProfile
@@ -135,6 +136,7 @@ def _profile_bundle(bundle_dir: Path, device: DeviceProfile, how: str, data, lim
 def _result(device: DeviceProfile, how: str, config, mid: str, runs: int, rows: list[dict]) -> dict:
     return {
         "schema": PROFILE_SCHEMA, "schema_version": 1, "device": device.name, "how": how,
+        "host": read_host().describe(),  # the machine measured on: `auto` trusts only this machine's figures
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "model": config.name or config.backbone,
         "model_id": mid, "frames": config.sfc.frames, "runs": runs,
         "budget_ms": device.latency_budget_ms, "memory_budget_mb": device.memory_budget_mb, "rows": rows,
@@ -145,9 +147,9 @@ def _write(result: dict, out: str | Path | None, stored: Path | None) -> Profile
     json_path = Path(out) if out else Path(f"profile-{result['device']}.json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=1) + "\n")
-    if stored is not None:
+    if stored is not None:  # new rows replace the same configurations; other measured ones stay
         stored.parent.mkdir(parents=True, exist_ok=True)
-        stored.write_text(json_path.read_text())
+        stored.write_text(json.dumps(_merged(stored, result), indent=1) + "\n")
     png: Path | None = json_path.with_suffix(".png")
     try:
         plot_profile(result, png)
@@ -156,6 +158,37 @@ def _write(result: dict, out: str | Path | None, stored: Path | None) -> Profile
             raise
         png = None
     return ProfileRun(json_path, png, stored, result)
+
+
+def _merged(stored: Path, result: dict) -> dict:
+    """`result` with the rows of an earlier profile of the same device, model and machine
+    that it did not measure again (another precision or format), so measurements add up."""
+    key = ("format", "precision", "ratio")
+    try:
+        old = json.loads(stored.read_text())
+    except (OSError, json.JSONDecodeError):
+        return result
+    if not isinstance(old, dict) or old.get("host") != result["host"] or old.get("frames") != result["frames"]:
+        return result
+    new = {tuple(r.get(k) for k in key) for r in result["rows"]}
+    kept = [r for r in old.get("rows", []) if isinstance(r, dict) and tuple(r.get(k) for k in key) not in new]
+    return {**result, "rows": kept + result["rows"]}
+
+
+def measured_here(mid: str) -> list[dict]:
+    """Every stored measurement of model `mid` made on this machine (any device profile it
+    was measured as), each row with its profile's device and date: what `auto` compares."""
+    host = read_host().describe()
+    rows = []
+    for path in sorted(profiles_cache().glob(f"*/{mid}.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(data, dict) and data.get("host") == host:
+            rows += [{**r, "device": data.get("device"), "date": data.get("date")} for r in data.get("rows", [])
+                     if isinstance(r, dict) and "error" not in r and "latency_ms" in r]
+    return rows
 
 
 def _torch_model_at_ratio(net, config, ratio: int, out: Path) -> Path:

@@ -13,6 +13,11 @@ they can do, and take the fastest kind there:
 * an ARM CPU with LiteRT installed: LiteRT;
 * otherwise the profile's own choice.
 
+Measured beats assumed: where `sfc-sdk profile` has stored measurements of the model on
+this machine (`choose_measured`), the fastest measured format and precision at the
+model's ratio is taken instead, among those as accurate as the best measured (within
+MAX_TOP1_LOSS where top-1 was measured).
+
 Every choice carries its reason, which `convert` records in the bundle's manifest.
 """
 
@@ -20,11 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..formats import list_runtimes
+from ..formats import export_formats, get_format, list_runtimes
 from .detect import HostFacts
 from .profile import DeviceProfile
 
 X86_VENDORS = ("GenuineIntel", "AuthenticAMD", "HygonGenuine")
+MAX_TOP1_LOSS = 0.02  # a measured configuration this much less accurate than the best is not chosen for speed
 GPU_FAMILIES = ("jetson", "cuda")
 
 
@@ -88,3 +94,31 @@ def choose_auto(profile: DeviceProfile, facts: HostFacts, probe: RuntimeProbe, c
     if facts.cpu_vendor == "ARM" and "tflite" in probe.installed:
         return AutoChoice("tflite", "fp32", "ARM CPU with LiteRT installed: tflite fp32")
     return AutoChoice(own.format, own.precision, f"nothing faster installed here: {own.reason}")
+
+
+def choose_measured(rows: list[dict], ratio: int, probe: RuntimeProbe, calib: bool = False) -> AutoChoice | None:
+    """The fastest of `rows` (stored `sfc-sdk profile` measurements on this machine) at
+    `ratio` whose format runs here, None when there is none. INT8 only with calibration
+    clips (measured INT8 was calibrated on the profile's clips, an export without them
+    is not the same model)."""
+    formats = _formats(probe)
+    usable = [r for r in rows if r.get("ratio") == ratio and r.get("format") in formats
+              and (calib or r.get("precision") != "int8")]
+    if not usable:
+        return None
+    scored = [r["top1"] for r in usable if isinstance(r.get("top1"), (int, float))]
+    if scored:
+        usable = [r for r in usable if r.get("top1") is None or r["top1"] >= max(scored) - MAX_TOP1_LOSS]
+    best = min(usable, key=lambda r: r["latency_ms"])
+    get_format(best["format"])  # a row of a format this SDK no longer has fails here, clearly
+    others = ", ".join(f"{r['format']} {r['precision']} {r['latency_ms']:.1f} ms" for r in
+                       sorted(usable, key=lambda r: r["latency_ms"]) if r is not best)
+    return AutoChoice(best["format"], best["precision"],
+                      f"measured on this machine by sfc-sdk profile ({best.get('date', '?')}): {best['format']} "
+                      f"{best['precision']} {best['latency_ms']:.1f} ms at ratio {ratio}, the fastest"
+                      + (f" (also measured: {others})" if others else ""))
+
+
+def _formats(probe: RuntimeProbe) -> set[str]:
+    """Export formats whose preferred runtime is installed here."""
+    return {f.name for f in export_formats() if f.runtimes[0] in probe.installed}

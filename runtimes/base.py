@@ -8,6 +8,7 @@ backend they hold.
 
     frames (1, 3, T_in, H, W) float32 -> run_sfc        -> logits (1, classes), kept (1, K) int
     frames (1, 3, T_in, H, W) float32 -> run_sfc_scored -> the same, plus scores (1, T) float (or None)
+    many (frames, ratio) pairs        -> run_sfc_many   -> run_sfc_scored's results, in input order
     views  (V, 3, T,    H, W) float32 -> run_views      -> logits (V, classes)
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -71,6 +72,15 @@ class Runtime(ABC):
         scores output."""
         logits, kept = self.run_sfc(frames, ratio)
         return logits, kept, None
+
+    def run_sfc_many(self, inputs: Iterable[tuple[np.ndarray, int]]
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        """`run_sfc_scored` over many (frames, ratio) inputs, yielding results in input
+        order and pulling inputs only as it can take them. Batch jobs call this: a runtime
+        that keeps several inputs in flight (OpenVINO's AsyncInferQueue) overrides it; this
+        one runs them one at a time."""
+        for frames, ratio in inputs:
+            yield self.run_sfc_scored(frames, ratio)
 
     def check_views(self) -> None:
         """Raise ConfigError unless `run_views` (dense inference) is offered."""
@@ -175,17 +185,22 @@ class ExportedRuntime(Runtime):
                 self._short[(frames, ratio)] = self.make_runtime(bundle)
             return self._short[(frames, ratio)]
 
-    def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
+    def _checked(self, frames: np.ndarray, ratio: int) -> tuple[ExportedRuntime, np.ndarray]:
+        """The runtime of the input (main or short) that takes `frames` at `ratio`, and the
+        frames as it wants them; a ConfigError naming what it takes otherwise."""
         runtime = self._runtime_for(frames.shape[2] if frames.ndim == 5 else self.manifest.frames, ratio)
-        if runtime is not self:
-            return runtime.run_sfc(frames, ratio)
-        m = self.manifest
+        m = runtime.manifest
         if ratio != m.ratio:
             raise ConfigError(f"this bundle was exported for ratio {m.ratio}; re-export with --ratio {ratio}")
         expected = m.inputs[0].shape
         if tuple(frames.shape) != tuple(expected):
             raise ConfigError(f"this bundle takes input {tuple(expected)}, got {tuple(frames.shape)}")
-        frames = np.ascontiguousarray(frames, dtype=np.float32)
+        return runtime, np.ascontiguousarray(frames, dtype=np.float32)
+
+    def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:
+        runtime, frames = self._checked(frames, ratio)
+        if runtime is not self:
+            return runtime.run_sfc(frames, ratio)
         if self.thread_safe:
             logits, kept = self._run(frames)
         else:

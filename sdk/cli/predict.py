@@ -79,16 +79,14 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
                    f"(of {summary.total})", err=True)
         sys.exit(1 if summary.failed else 0)
     failed = 0
-    for video, plot_path in zip(videos, plots, strict=True):
-        try:
-            pred = rec.predict(video, **kwargs)
-        except SfcError as e:
-            if isinstance(e, ConfigError):
-                raise  # a bad option fails the same way for every video
+    # A bad option (ConfigError) fails the same way for every video and is raised; a video
+    # that cannot be read is reported in its place and the others go on.
+    for video, plot_path, pred in zip(videos, plots, rec.iter_predict(videos, errors="yield", **kwargs), strict=True):
+        if isinstance(pred, SfcError):
             failed += 1
-            click.echo(f"error: {e}", err=True)
+            click.echo(f"error: {pred}", err=True)
             if as_json:
-                click.echo(json.dumps({"source": video, "error": str(e), "error_type": type(e).__name__}))
+                click.echo(json.dumps({"source": video, "error": str(pred), "error_type": type(pred).__name__}))
             continue
         click.echo(pred.to_json() if as_json else pred.summary())
         if plot_path is not None:

@@ -54,17 +54,19 @@ def run_batch(rec: Recognizer, videos: Sequence[str], output: str | Path, progre
     seen = _recover(output)
     todo = [v for v in videos if v not in seen]
     done = failed = 0
+    # iter_predict decodes ahead and keeps the runtime busy; results come back in order. A
+    # bad option (ConfigError) fails the same way for every video and stops the job.
+    results = rec.iter_predict(todo, errors="yield", **predict_kwargs)
     with output.open("a") as f:
-        for video in tqdm(todo, desc="predict", unit="video", disable=not progress):
-            try:
-                record = rec.predict(video, **predict_kwargs).to_dict()
+        for video, result in tqdm(zip(todo, results, strict=True), total=len(todo), desc="predict", unit="video",
+                                  disable=not progress):
+            if isinstance(result, SfcError):
+                record = {"source": video, "error": str(result), "error_type": type(result).__name__}
+                failed += 1
+            else:
+                record = result.to_dict()
                 record["source"] = video  # the key a re-run matches on, exactly as given
                 done += 1
-            except ConfigError:
-                raise  # a bad option fails the same way for every video
-            except SfcError as e:
-                record = {"source": video, "error": str(e), "error_type": type(e).__name__}
-                failed += 1
             f.write(json.dumps(record) + "\n")
             f.flush()
             os.fsync(f.fileno())  # on disk before the next video starts

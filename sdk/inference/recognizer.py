@@ -10,7 +10,9 @@ imports torch: a bundle runs in a process that has none.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +21,15 @@ import numpy as np
 from ..bundle import Bundle, is_bundle
 from ..config import InputSpec, ModelConfig, read_model_config
 from ..defaults import default_model_dir
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, SfcError
 from ..formats import get_format
 from ..runtimes import Runtime, create_runtime
-from ..video.decode import VideoInput, sample_frames
+from ..video.decode import SampledFrames, VideoInput, sample_frames
 from ..video.live import SourceOptions
 from ..video.preprocess import dense_input, dense_plan, sfc_input
 from ..video.sampling import Views, uniform_indices
 from .postprocess import decode_notes, kept_moments, ranked, softmax
+from .prefetch import prefetched
 from .results import Prediction
 from .stream import WindowResult, stream_windows
 
@@ -135,10 +138,8 @@ class Recognizer:
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {top_k}")
         if mode == "sfc":
-            if short not in SHORT_VIDEO:
-                raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {short!r}")
-            return self._predict_sfc(video, top_k, ratio or self.default_ratio, frames or self.default_frames, fps,
-                                     short)
+            ratio, frames, fps, short = self._sfc_options(top_k, ratio=ratio, frames=frames, fps=fps, short=short)
+            return self._predict_sfc(video, top_k, ratio, frames, fps, short)
         if mode == "dense":
             return self._predict_dense(video, top_k, views if isinstance(views, Views) else Views.parse(views), fps)
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -149,15 +150,70 @@ class Recognizer:
         return list(self.iter_predict(videos, top_k, progress=progress, **kwargs))
 
     def iter_predict(self, videos: Iterable[VideoInput], top_k: int = 5, progress: bool = False,
-                     **kwargs: Any) -> Iterator[Prediction]:
-        """Like `predict_batch`, yielding each result as soon as it is ready."""
+                     errors: str = "raise", **kwargs: Any) -> Iterator[Prediction | SfcError]:
+        """Like `predict_batch`, yielding each result in order as soon as it is ready.
+
+        In SFC mode the next videos are decoded in a background thread while the runtime
+        runs the current one, and the runtime may keep several in flight (OpenVINO's
+        throughput mode); results and their order are those of `predict`. A prediction's
+        "inference" time then includes its wait in the runtime's queue. `errors`: "raise"
+        stops at the first video that fails; "yield" yields that video's SfcError in its
+        place and goes on (a ConfigError, a bad option, is raised either way)."""
+        if errors not in ("raise", "yield"):
+            raise ConfigError(f"errors must be 'raise' or 'yield', got {errors!r}")
         items = list(videos)
-        if progress:
+        sfc = kwargs.get("mode", "sfc") == "sfc"
+        results = self._iter_sfc(items, top_k, errors, **kwargs) if sfc else self._iter_each(items, top_k, errors,
+                                                                                              **kwargs)
+        if progress:  # counts results as they come out, not videos as they go in
             from tqdm import tqdm
 
-            items = tqdm(items, desc="predict", unit="video")
+            results = tqdm(results, total=len(items), desc="predict", unit="video")
+        yield from results
+
+    def _iter_each(self, items: list[VideoInput], top_k: int, errors: str, **kwargs: Any
+                   ) -> Iterator[Prediction | SfcError]:
         for video in items:
-            yield self.predict(video, top_k, **kwargs)
+            try:
+                yield self.predict(video, top_k, **kwargs)
+            except ConfigError:
+                raise
+            except SfcError as e:
+                if errors == "raise":
+                    raise
+                yield e
+
+    def _iter_sfc(self, items: list[VideoInput], top_k: int, errors: str, **kwargs: Any
+                  ) -> Iterator[Prediction | SfcError]:
+        ratio, t_in, fps, short = self._sfc_options(top_k, **kwargs)
+        self.runtime.check_sfc(t_in, ratio)  # before decoding anything
+
+        def prepare(video: VideoInput) -> _SfcInput | SfcError:
+            try:
+                return self._prepare_sfc(video, ratio, t_in, fps, short)
+            except ConfigError:
+                raise
+            except SfcError as e:
+                if errors == "raise":
+                    raise
+                return e
+
+        queue: deque[_SfcInput | SfcError] = deque()  # in input order: what run_sfc_many has, or an error
+
+        def inputs() -> Iterator[tuple[np.ndarray, int]]:
+            for item in prefetched(items, prepare):
+                queue.append(item)
+                if isinstance(item, _SfcInput):
+                    item.submitted = time.perf_counter()
+                    yield item.x, item.ratio
+
+        for logits, kept, scores in self.runtime.run_sfc_many(inputs()):
+            while isinstance(queue[0], SfcError):  # failed videos before this one, in their place
+                yield queue.popleft()
+            item = queue.popleft()
+            assert isinstance(item, _SfcInput)
+            yield self._finish_sfc(item, logits, kept, scores, top_k, t_in, time.perf_counter())
+        yield from queue  # failures after the last video that ran
 
     def stream(self, source: str | int | Path, *, window_s: float = 4.0, stride_s: float = 1.0, top_k: int = 5,
                ratio: int | None = None, reuse: bool | str = "auto", options: SourceOptions | None = None,
@@ -175,9 +231,26 @@ class Recognizer:
         return stream_windows(self.runtime, self.config, source, window_s=window_s, stride_s=stride_s, top_k=top_k,
                               ratio=ratio, reuse=reuse, options=options, max_windows=max_windows)
 
+    def _sfc_options(self, top_k: int, *, ratio: int | None = None, frames: int | None = None,
+                     fps: float | None = None, short: str = "adapt", mode: str = "sfc",
+                     views: str | Views | None = None) -> tuple[int, int, float | None, str]:
+        """`predict`'s SFC options checked, defaults filled: (ratio, frames, fps, short)."""
+        if top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, got {top_k}")
+        if short not in SHORT_VIDEO:
+            raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {short!r}")
+        return ratio or self.default_ratio, frames or self.default_frames, fps, short
+
     def _predict_sfc(self, video: VideoInput, top_k: int, ratio: int, t_in: int, fps: float | None,
                      short: str) -> Prediction:
         self.runtime.check_sfc(t_in, ratio)  # before decoding anything
+        item = self._prepare_sfc(video, ratio, t_in, fps, short)
+        item.submitted = time.perf_counter()
+        logits, kept, scores = self.runtime.run_sfc_scored(item.x, item.ratio)
+        return self._finish_sfc(item, logits, kept, scores, top_k, t_in, time.perf_counter())
+
+    def _prepare_sfc(self, video: VideoInput, ratio: int, t_in: int, fps: float | None, short: str) -> _SfcInput:
+        """Decode and preprocess: the runtime's input for `video`, and what reporting needs."""
         stride = self.head_stride
         kept_count = t_in // stride // ratio
         unit = stride * kept_count  # input frames per step of the ratio at this kept count
@@ -186,7 +259,7 @@ class Recognizer:
         # (it cost 19 points of top-1 on short Weizmann clips, see the README). "adapt" samples
         # the largest multiple of `unit` frames the video has, each once, and lowers the ratio
         # so the tail still gets `kept_count` steps, where the runtime takes that length
-        # (an exported bundle has one static shape: it repeats).
+        # (a bundle carries such shorter inputs; see `Manifest.short_inputs`).
         def plan(n: int) -> list[int]:
             if short == "adapt" and unit <= n < t_in and self.runtime.accepts(n // unit * unit, n // unit):
                 return uniform_indices(n, n // unit * unit)
@@ -196,12 +269,14 @@ class Recognizer:
         clip = sample_frames(video, plan, self.input_spec.resize_size, fps)
         decoded = time.perf_counter()
         used = len(clip.indices)
-        ratio = ratio if used == t_in else used // unit
         x = sfc_input(clip.frames, self.input_spec)
-        prepared = time.perf_counter()
-        logits, kept, scores = self.runtime.run_sfc_scored(x, ratio)
-        done = time.perf_counter()
+        return _SfcInput(clip, x, ratio if used == t_in else used // unit, {
+            "decode": (decoded - start) * 1000, "preprocess": (time.perf_counter() - decoded) * 1000})
 
+    def _finish_sfc(self, item: _SfcInput, logits: np.ndarray, kept: np.ndarray, scores: np.ndarray | None,
+                    top_k: int, t_in: int, done: float) -> Prediction:
+        clip, ratio, stride = item.clip, item.ratio, self.head_stride
+        used = len(clip.indices)
         notes = decode_notes(clip)
         if used < t_in:
             notes.append(f"video has {clip.num_frames} frames, fewer than the {t_in} SFC samples: sampled {used} "
@@ -212,11 +287,13 @@ class Recognizer:
         if scores is not None:  # each head step's span of source frames, as a kept moment's
             steps = kept_moments(range(scores.shape[1]), stride, clip.indices)
             spans = [(m.first_frame, m.last_frame) for m in steps]
+        timings = {**item.timings_ms, "inference": (done - item.submitted) * 1000}
+        timings["total"] = timings["decode"] + timings["preprocess"] + timings["inference"]
         return Prediction(
             source=clip.source, top=ranked(softmax(logits[0]), self.labels, top_k), mode="sfc", ratio=ratio,
             views=None, kept=kept_moments(kept[0].tolist(), stride, clip.indices, fps=clip.fps),
             num_frames=clip.num_frames, fps=clip.fps, sampled_frames=used, padded=clip.num_frames < used,
-            timings_ms=_timings(start, decoded, prepared, done), runtime=self.runtime_label, notes=notes,
+            timings_ms=timings, runtime=self.runtime_label, notes=notes,
             scores=None if scores is None else [float(v) for v in scores[0]], score_spans=spans,
         )
 
@@ -254,6 +331,17 @@ class Recognizer:
             "classes": len(self.labels), "sfc_frames": self.default_frames, "sfc_ratio": self.default_ratio,
             "input": f"{spec.clip_len}x{spec.crop_size}x{spec.crop_size}", "runtime": self.runtime_label,
         }
+
+
+@dataclass
+class _SfcInput:
+    """One video decoded and preprocessed for the SFC pass, waiting for the runtime."""
+
+    clip: SampledFrames
+    x: np.ndarray  # the runtime's input (1, 3, T, crop, crop)
+    ratio: int  # the ratio it runs at (lower for a short video)
+    timings_ms: dict[str, float]  # decode, preprocess
+    submitted: float = 0.0  # perf_counter when handed to the runtime
 
 
 def _timings(start: float, decoded: float, prepared: float, done: float) -> dict[str, float]:
