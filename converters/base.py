@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import ClassVar
 
 import numpy as np
 
@@ -32,6 +33,9 @@ class ExportRequest:
     # Releases of the target runtime the files must load in (TensorRT: the device's
     # JetPack's; empty: every release the converter knows).
     runtime_versions: tuple[str, ...] = ()
+    # The model directory's content hash ("": unknown): lets converters reuse an export of
+    # the same model made earlier in this process (`onnx_converter.export_onnx`).
+    model_id: str = ""
 
 
 METADATA_PREFIX = "sfc_sdk."
@@ -58,6 +62,10 @@ class ExportResult:
 
 class Converter(ABC):
     """One per format, each in its own file; `converter_for` finds it via the formats table."""
+
+    # Slow exports run in worker processes, one graph each (`export_jobs`); the converter
+    # must then hold no state between exports.
+    export_in_processes: ClassVar[bool] = False
 
     def __init__(self, fmt: ExportFormat) -> None:
         self.format = fmt

@@ -13,6 +13,7 @@ calls this.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import statistics
 import tempfile
@@ -28,7 +29,8 @@ from ..formats import ExportFormat
 from ..model import load_model
 from ..runtimes import Runtime, create_runtime
 from .base import ExportRequest, converter_for, model_file_metadata
-from .exportable import INPUT_NAME, OUTPUT_NAMES, ExportableSFC, export_shape, short_shapes
+from .export_jobs import run_exports
+from .exportable import INPUT_NAME, OUTPUT_NAMES, export_shape, short_shapes
 from .parity import PARITY_THRESHOLDS, measure_parity, reference_inputs
 
 
@@ -55,7 +57,8 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
     archive = out.name.endswith((".tar.gz", ".tgz"))
     check_output(out, overwrite)
 
-    net, config = load_model(Path(model) if model is not None else default_model_dir())
+    model_dir = Path(model) if model is not None else default_model_dir()
+    net, config = load_model(model_dir)
     shape = export_shape(net, config, ratio, frames)
     steps = 5
     log(f"[1/{steps}] {config.name or config.backbone}: {shape.frames} frames at ratio {shape.ratio} -> "
@@ -65,24 +68,25 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".sfc-convert-", dir=out.parent))
     try:
-        log(f"[2/{steps}] exporting ({export_format.note.split(';')[0]})")
+        # The main input and shorter static ones, so videos shorter than the main input are
+        # sampled once per frame at a lower ratio, as the PyTorch path does, instead of
+        # repeating frames. Each is its own export, of the same network.
+        shorts = short_shapes(net, shape)
+        log(f"[2/{steps}] exporting {1 + len(shorts)} input lengths ({export_format.note.split(';')[0]})")
         converter = converter_for(export_format)
         request = ExportRequest(precision, shape, calibration=inputs if precision == "int8" else [],
-                                metadata=model_file_metadata(config, shape), runtime_versions=runtime_versions)
-        result = converter.export(ExportableSFC(net, shape.ratio), request, work)
-        # Shorter static inputs, so videos shorter than the main input are sampled once per
-        # frame at a lower ratio, as the PyTorch path does, instead of repeating frames.
-        shorts, files = short_shapes(net, shape), list(result.files)
-        short_refs, short_entries = {}, []  # per short shape: parity inputs; manifest entries
+                                metadata=model_file_metadata(config, shape), runtime_versions=runtime_versions,
+                                model_id=model_digest(model_dir))
+        short_refs = {s: reference_inputs(s.frames, config, calib)[0] for s in shorts}  # parity inputs
+        jobs = [(request, work)]
         for short in shorts:
+            (work / f"frames-{short.frames}").mkdir()
+            jobs.append((replace(request, shape=short, calibration=short_refs[short] if precision == "int8" else [],
+                                 metadata=model_file_metadata(config, short)), work / f"frames-{short.frames}"))
+        result, *short_results = run_exports(converter, net, model_dir, jobs)
+        files, short_entries = list(result.files), []  # short_entries: the manifest's
+        for short, sub in zip(shorts, short_results, strict=True):
             folder = f"frames-{short.frames}"
-            (work / folder).mkdir()
-            short_refs[short] = reference_inputs(short.frames, config, calib)[0]
-            calibration = short_refs[short] if precision == "int8" else []
-            sub = converter.export(ExportableSFC(net, short.ratio),
-                                   replace(request, shape=short, calibration=calibration,
-                                           metadata=model_file_metadata(config, short)),
-                                   work / folder)
             files += [f"{folder}/{name}" for name in sub.files]
             short_entries.append(ShortInput(short.frames, short.ratio, f"{folder}/{sub.model_file}"))
 
@@ -133,6 +137,14 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
     sizes = {name: (Path(out) / name).stat().st_size for name in manifest.files} if not archive \
         else {out.name: out.stat().st_size}
     return ConvertReport(out, manifest, sizes, latency, time.perf_counter() - started)
+
+
+def model_digest(model_dir: Path) -> str:
+    """sha256 over a model directory's files (config and weights): what its exports depend on."""
+    digest = hashlib.sha256()
+    for f in sorted(p for p in model_dir.iterdir() if p.is_file()):
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
 
 
 def _parity_runtime(directory: Path, runtimes: tuple[str, ...]) -> Runtime:

@@ -9,6 +9,7 @@ import contextlib
 import io
 import logging
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -21,7 +22,31 @@ from .exportable import INPUT_NAME, ExportableClips, ExportableSFC, ExportShape
 OPSET = 18
 
 
-def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path, opset: int = OPSET) -> Path:
+# Exports of the same model at the same shape, within one process: converting one model to
+# several formats or precisions (the ONNX and OpenVINO bundles all start from this export)
+# exports it once. Keyed by the model directory's content hash, never by the module object.
+_EXPORTED: OrderedDict[tuple, bytes] = OrderedDict()
+_EXPORTED_MAX_BYTES = 256 * 2**20
+
+
+def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path, opset: int = OPSET,
+                model_id: str = "") -> Path:
+    """`_export_onnx`, reusing this process's earlier export of the same model (`model_id`:
+    the model directory's content hash; "" exports afresh) at the same shape and opset."""
+    key = (model_id, type(module).__name__, getattr(module, "ratio", None), shape, opset)
+    if model_id and key in _EXPORTED:
+        _EXPORTED.move_to_end(key)
+        path.write_bytes(_EXPORTED[key])
+        return path
+    _export_onnx(module, shape, path, opset)
+    if model_id:
+        _EXPORTED[key] = path.read_bytes()
+        while sum(map(len, _EXPORTED.values())) > _EXPORTED_MAX_BYTES and len(_EXPORTED) > 1:
+            _EXPORTED.popitem(last=False)
+    return path
+
+
+def _export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path, opset: int) -> Path:
     """ONNX export into a single file (weights embedded): torch.export-based at OPSET; at
     an older opset (TensorRT 8's parsers) the TorchScript exporter, which writes older
     opsets natively where the torch.export path would need a version converter that
@@ -70,7 +95,7 @@ def add_metadata(path: Path, metadata: dict[str, str]) -> Path:
 
 class OnnxConverter(Converter):
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
-        path = export_onnx(module, request.shape, out_dir / "model.onnx")
+        path = export_onnx(module, request.shape, out_dir / "model.onnx", model_id=request.model_id)
         if request.precision == "fp16":
             to_fp16(path)
         add_metadata(path, request.metadata)
