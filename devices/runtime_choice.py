@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..formats import export_formats, get_format, list_runtimes
+from ..formats import export_formats, list_runtimes
 from .detect import HostFacts
 from .profile import DeviceProfile
 
@@ -110,7 +110,6 @@ def choose_measured(rows: list[dict], ratio: int, probe: RuntimeProbe, calib: bo
     if scored:
         usable = [r for r in usable if r.get("top1") is None or r["top1"] >= max(scored) - MAX_TOP1_LOSS]
     best = min(usable, key=lambda r: r["latency_ms"])
-    get_format(best["format"])  # a row of a format this SDK no longer has fails here, clearly
     others = ", ".join(f"{r['format']} {r['precision']} {r['latency_ms']:.1f} ms" for r in
                        sorted(usable, key=lambda r: r["latency_ms"]) if r is not best)
     return AutoChoice(best["format"], best["precision"],
