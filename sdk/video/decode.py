@@ -2,11 +2,14 @@
 
 `sample_frames(video, plan, short_side)` decodes only the frames a sampling plan asks
 for, resizing each as soon as it is decoded, so memory holds the sampled frames, not
-the video. Frame counts in container headers can be wrong (one Kinetics clip's MKV
-header counts a frame that does not decode), so the decoded count is the truth: the
-plan is made from the header, then re-made from the decoded count if they differ,
-with a second pass only when frames the new plan needs were not kept. Every input is
-read through a frame source (`sources/`).
+the video. Every input is read through a frame source (`sources/`).
+
+Files go to PyAV (`sources/pyav.py`): the frame count comes from the demuxed packets,
+and only the frames the plan needs are decoded (seeking to keyframes where that is
+cheaper). Where that cannot be sure of a frame, or for a source without a packet index,
+the decoded count is the truth: the plan is made from the header, then re-made from the
+decoded count if they differ (one Kinetics clip's MKV header counts a frame that does
+not decode), with a second pass only when frames the new plan needs were not kept.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmptyVideoError, InvalidFramesError, NotAVideoError, UnreadableStreamError, VideoNotFoundError
-from .sources import FrameSource, open_frame_source, source_kind
-from .transforms import resize_short_side
+from .sources import FrameSource, IndexedSource, open_frame_source, source_kind
 
 VideoInput = str | os.PathLike | np.ndarray | Sequence[np.ndarray]
 Plan = Callable[[int], Sequence[int]]  # frame count -> frame indices to sample (any order, repeats allowed)
@@ -84,6 +86,9 @@ def _open(video: object) -> FrameSource:
 def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Plan, short_side: int | None,
             fps: float | None) -> SampledFrames:
     in_memory = _in_memory(video)
+    indexed = _sample_indexed(video, plan, short_side, name)
+    if indexed is not None:
+        return indexed
     seeked = _sample_by_seeking(video, plan, short_side, name)
     if seeked is not None:
         return _with_rate(seeked, fps, in_memory)
@@ -117,6 +122,26 @@ def _with_rate(clip: SampledFrames, fps: float | None, in_memory: bool) -> Sampl
     return clip
 
 
+def _sample_indexed(video: object, plan: Plan, short_side: int | None, name: str) -> SampledFrames | None:
+    """The planned frames from a source with a packet index; None where it has none or
+    cannot deliver every planned frame (then a full decode decides)."""
+    if _in_memory(video):
+        return None
+    source = _open(video)
+    try:
+        if not isinstance(source, IndexedSource) or source.frame_count <= 0:
+            return None
+        n = source.frame_count
+        indices = [int(i) for i in plan(n)]
+        kept = source.read_frames(sorted(set(indices)), short_side)
+        if kept is None:
+            return None
+        return SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source.fps, name,
+                             source.header_frames or None)
+    finally:
+        source.close()
+
+
 def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | None
             ) -> tuple[dict[int, np.ndarray], int, int, float | None]:
     """One sequential pass over the whole video. `choose(header_count)` names the frames
@@ -124,7 +149,7 @@ def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | 
     and the frame rate."""
     source = _open(video)
     try:
-        header = source.frame_count
+        header = getattr(source, "header_frames", None) or source.frame_count
         wanted = choose(header)
         kept: dict[int, np.ndarray] = {}
         n = 0
@@ -132,10 +157,10 @@ def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | 
         # Decoding runs to the end, because only the decoded count can be trusted.
         while source.grab():
             if n in wanted:
-                rgb = source.retrieve()
+                rgb = source.retrieve(short_side)
                 if rgb is None:
                     break
-                kept[n] = resize_short_side(rgb, short_side)
+                kept[n] = rgb
             n += 1
         return kept, n, header, source.fps
     finally:
@@ -153,7 +178,7 @@ SEEK_MIN_GAP = 300
 def _read_at(source: FrameSource, index: int) -> np.ndarray | None:
     if not source.seek(index) or not source.grab():
         return None
-    return source.retrieve()
+    return source.retrieve(None)
 
 
 def _sample_by_seeking(video: object, plan: Plan, short_side: int | None, name: str = "") -> SampledFrames | None:
@@ -165,8 +190,8 @@ def _sample_by_seeking(video: object, plan: Plan, short_side: int | None, name: 
     name = name or ("<frames>" if _in_memory(video) else str(video))
     try:
         header = source.frame_count
-        if header < 2 * SEEK_MIN_GAP:
-            return None
+        if isinstance(source, IndexedSource) or header < 2 * SEEK_MIN_GAP:
+            return None  # an indexed source plans its own seeks (and has had its try)
         indices = [int(i) for i in plan(header)]
         wanted = sorted(set(indices))
         if not any(b - a >= SEEK_MIN_GAP for a, b in zip([0, *wanted], wanted, strict=False)):
@@ -183,11 +208,11 @@ def _sample_by_seeking(video: object, plan: Plan, short_side: int | None, name: 
                 if not source.grab():
                     return None
                 pos += 1
-            rgb = source.retrieve() if source.grab() else None
+            rgb = source.retrieve(short_side) if source.grab() else None
             if rgb is None:
                 return None
             pos += 1
-            kept[i] = resize_short_side(rgb, short_side)
+            kept[i] = rgb
         return SampledFrames(np.stack([kept[i] for i in indices]), indices, header, source.fps, name, header)
     finally:
         source.close()

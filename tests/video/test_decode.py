@@ -157,6 +157,7 @@ def test_long_videos_seek_to_the_same_frames_a_full_decode_gives(tmp_path, clips
     from sfc_sdk.video import decode as video
     from sfc_sdk.video.sampling import clip_indices, uniform_indices
 
+    monkeypatch.setenv("SFC_SDK_FRAME_SOURCE", "opencv")  # the seek path of a source without a packet index
     monkeypatch.setattr(video, "SEEK_MIN_GAP", 100)  # mp4v keyframes every 12 frames; keeps the file small
     path = _loop_video(clips_dir / "arm_wrestling_kinetics.mp4", tmp_path / f"long.{ext}", 8000, fourcc)
     for plan in (lambda n: uniform_indices(n, 64), lambda n: [i for c in clip_indices(n, 10, 16, 2) for i in c]):
@@ -174,6 +175,7 @@ def test_long_videos_seek_to_the_same_frames_a_full_decode_gives(tmp_path, clips
 def test_seeking_is_refused_when_the_header_miscounts(clips_dir, monkeypatch):
     from sfc_sdk.video import decode as video
 
+    monkeypatch.setenv("SFC_SDK_FRAME_SOURCE", "opencv")
     monkeypatch.setattr(video, "SEEK_MIN_GAP", 20)
     wide = lambda n: [0, n // 2, n - 1]  # noqa: E731
     assert video._sample_by_seeking(clips_dir / "flipping_pancake_kinetics.mkv", wide, 64) is None  # 311 vs 310

@@ -16,7 +16,7 @@ import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,13 +36,26 @@ class FrameSource(Protocol):
     def grab(self) -> bool:
         """Decode the next frame; False at the end (or when the source failed)."""
 
-    def retrieve(self) -> np.ndarray | None:
-        """The frame last grabbed as (H, W, 3) uint8 RGB; None if it cannot be converted."""
+    def retrieve(self, short_side: int | None = None) -> np.ndarray | None:
+        """The frame last grabbed as (H, W, 3) uint8 RGB, its short side scaled to
+        `short_side` (None: native size); None if it cannot be converted."""
 
     def seek(self, index: int) -> bool:
         """Make frame `index` the one the next `grab` decodes; False where the source cannot seek."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class IndexedSource(FrameSource, Protocol):
+    """A file source that knows its frames without decoding them (its demuxed packets),
+    and so can decode only the frames a plan samples (`pyav.py`)."""
+
+    header_frames: int  # what the container claims, which may be wrong (0: it does not say)
+
+    def read_frames(self, indices: list[int], short_side: int | None) -> dict[int, np.ndarray] | None:
+        """The frames `indices` names, resized as `retrieve` does; None where it cannot be
+        sure of them (the caller then decodes the whole video)."""
 
 
 Factory = Callable[..., FrameSource]  # factory(target, *, kind, timeout_s) -> FrameSource, or raises VideoError
@@ -93,10 +106,17 @@ def source_kind(target: object) -> Kind:
     return "file"
 
 
+# A user's override of the order: SFC_SDK_FRAME_SOURCE=opencv tries OpenCV first (the
+# decoder before PyAV became the file decoder), e.g. to compare them.
+PREFERRED_ENV = "SFC_SDK_FRAME_SOURCE"
+
+
 def frame_sources(kind: Kind) -> list[SourceEntry]:
-    """Registered sources for `kind`, preferred first."""
+    """Registered sources for `kind`, preferred first ($SFC_SDK_FRAME_SOURCE first of all)."""
     _discover()
-    return sorted((e for e in _REGISTRY.values() if kind in e.kinds), key=lambda e: -e.priority)
+    preferred = os.environ.get(PREFERRED_ENV, "")
+    return sorted((e for e in _REGISTRY.values() if kind in e.kinds),
+                  key=lambda e: (e.name != preferred, -e.priority))
 
 
 def open_frame_source(target: str | int | os.PathLike | np.ndarray | Sequence[np.ndarray], *,

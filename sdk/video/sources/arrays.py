@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...errors import EmptyVideoError, InvalidFramesError
+from ..transforms import resize_short_side
 from . import register_frame_source
 
 
@@ -55,8 +56,10 @@ class ArraySource:
         self._current, self._next = self._next, self._next + 1
         return True
 
-    def retrieve(self) -> np.ndarray | None:
-        return np.ascontiguousarray(self._frames[self._current]) if self._current >= 0 else None
+    def retrieve(self, short_side: int | None = None) -> np.ndarray | None:
+        if self._current < 0:
+            return None
+        return resize_short_side(np.ascontiguousarray(self._frames[self._current]), short_side)
 
     def seek(self, index: int) -> bool:
         self._next = index

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from ...errors import NotAVideoError
+from ..transforms import resize_short_side
 from . import Kind, register_frame_source
 
 
@@ -33,9 +34,9 @@ class OpenCVSource:
     def grab(self) -> bool:
         return bool(self._cap.grab())
 
-    def retrieve(self) -> np.ndarray | None:
+    def retrieve(self, short_side: int | None = None) -> np.ndarray | None:
         ok, bgr = self._cap.retrieve()
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if ok else None
+        return resize_short_side(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), short_side) if ok else None
 
     def seek(self, index: int) -> bool:
         return bool(self._cap.set(cv2.CAP_PROP_POS_FRAMES, index))

@@ -1,0 +1,227 @@
+"""PyAV as the file decoder: FFmpeg's own libraries, bundled in PyAV's wheels with H.264,
+HEVC, VP9, AV1, MPEG-4 and MJPEG decoders (OpenCV's bundled FFmpeg has no AV1).
+
+Opening a file costs no decoding: its packets are read (demuxed) once for the true frame
+count, each frame's timestamp and where the keyframes are; container headers can be
+wrong (a Kinetics MKV claims a frame it does not have), packets are not. `read_frames`
+then decodes only what a sampling plan needs (`seek_plan.py`: seek to the keyframe
+before a sampled frame when that is cheaper than decoding through the gap), with
+FFmpeg's frame threads, and converts and resizes only the sampled frames. Frames are
+matched by timestamp, so a frame that does not decode is noticed (the caller then falls
+back to a full decode), never replaced by a neighbour. Cameras stay with OpenCV
+(`opencv.py`), which also reads files where PyAV is not installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import NotAVideoError
+from ..seek_plan import plan_decode_runs
+from ..transforms import resize_short_side
+from . import Kind, register_frame_source
+
+try:
+    import av
+    from av.video.reformatter import VideoReformatter
+except ImportError:  # OpenCV still reads files; this source is simply not registered
+    av = None
+
+
+THREADED_MIN_PIXELS = 256 * 256
+
+# Frames decoded past a run's last sampled frame, to see that timestamps kept rising.
+REORDER_CHECK_FRAMES = 2
+
+
+@dataclass(frozen=True)
+class PacketIndex:
+    """A video stream's frames as its packets describe them, in presentation order."""
+
+    pts: list[int]  # timestamp of frame i, in the stream's time base
+    keyframes: list[int]  # frame indices a decode can start at
+
+
+def to_rgb(frame: av.VideoFrame, short_side: int | None, scaler: VideoReformatter) -> np.ndarray:
+    """A decoded frame as (H, W, 3) uint8 RGB, upright (the stream's display rotation, as
+    OpenCV applies it), its short side at `short_side`. FFmpeg's swscale converts the
+    colours (pixel for pixel what OpenCV's FFmpeg backend gives); OpenCV's INTER_AREA
+    resizes, as the bundled model was trained. Resizing in swscale too is 5x faster on
+    1080p but gives other pixels, and it changed 1 of 70 Weizmann labels of the bundled
+    model (benchmarks/results/decode.md). One `scaler` per video keeps swscale's context:
+    a new one per frame costs 0.4 ms."""
+    rgb = scaler.reformat(frame, format="rgb24").to_ndarray()
+    turns = int(frame.rotation) // 90 % 4  # counter-clockwise quarter turns
+    if turns:
+        rgb = np.ascontiguousarray(np.rot90(rgb, turns))
+    return resize_short_side(rgb, short_side)
+
+
+def _open(path: str) -> tuple[av.container.InputContainer, av.VideoStream]:
+    try:
+        container = av.open(path, metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        raise NotAVideoError(f"{path}: not a video, or a container no decoder here can open ({e})") from None
+    if not container.streams.video:
+        container.close()
+        raise NotAVideoError(f"{path}: the file has no video stream")
+    return container, container.streams.video[0]
+
+
+class PyAVSource:
+    """A video file read through PyAV; see the module docstring."""
+
+    def __init__(self, target: str, *, kind: Kind = "file", timeout_s: float | None = None) -> None:
+        self.path = str(target)
+        self._container, self._stream = _open(self.path)
+        ctx = self._stream.codec_context
+        # Frame threads pay off from about 256x256 (1080p H.264: 1.45x on 2 cores); below,
+        # starting them costs more than they save (Weizmann's 180x144: 2.9 vs 1.9 ms a clip).
+        self._stream.thread_type = "AUTO" if ctx.width * ctx.height >= THREADED_MIN_PIXELS else "NONE"
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        self.fps = float(rate) if rate and rate > 0 else None
+        self.header_frames = self._claimed_frames()
+        self._index: PacketIndex | None = None
+        self._indexed = False
+        self._frames = None  # the sequential decode (grab/retrieve/seek)
+        self._current: av.VideoFrame | None = None
+        self._scaler = VideoReformatter()
+
+    # -- what the file holds, without decoding ---------------------------------------------
+
+    def _claimed_frames(self) -> int:
+        """The container's own count (what OpenCV reports): the header's, or duration x rate."""
+        if self._stream.frames > 0:
+            return int(self._stream.frames)
+        if self._container.duration and self.fps:
+            return int(round(self._container.duration / av.time_base * self.fps))
+        return 0
+
+    @property
+    def index(self) -> PacketIndex | None:
+        """The packet index, read on first use; None where packets cannot be trusted to be
+        one frame each (missing or repeated timestamps)."""
+        if not self._indexed:
+            self._indexed = True
+            self._index = self._read_index()
+        return self._index
+
+    def _read_index(self) -> PacketIndex | None:
+        container, stream = _open(self.path)  # a second handle: this one stays at the start
+        try:
+            pts, keys = [], []
+            for packet in container.demux(stream):
+                if packet.size == 0 or packet.is_corrupt:
+                    continue  # the end-of-stream flush marker; a packet cut short (a file still being written)
+                if packet.pts is None:
+                    return None
+                pts.append(packet.pts)
+                if packet.is_keyframe:
+                    keys.append(packet.pts)
+        except av.FFmpegError:
+            return None
+        finally:
+            container.close()
+        order = sorted(pts)
+        if len(set(order)) != len(order):
+            return None
+        position = {p: i for i, p in enumerate(order)}
+        return PacketIndex(order, sorted(position[k] for k in keys))
+
+    @property
+    def frame_count(self) -> int:
+        """Frames the packets hold (0 when they cannot tell; then only a decode counts)."""
+        return len(self.index.pts) if self.index else 0
+
+    # -- the sampled frames -------------------------------------------------------------------
+
+    def read_frames(self, indices: list[int], short_side: int | None) -> dict[int, np.ndarray] | None:
+        """The frames `indices` names (resized RGB), decoding only what the cost plan
+        needs; None when the index is unusable, a seek misses or a frame does not decode."""
+        index = self.index
+        if not index or not indices or not 0 <= min(indices) <= max(indices) < len(index.pts):
+            return None
+        out: dict[int, np.ndarray] = {}
+        try:
+            for run in plan_decode_runs(indices, index.keyframes):
+                if not self._decode_run(run.start, run.take, out, short_side):
+                    return None
+        except av.FFmpegError:
+            return None
+        return out
+
+    def _decode_run(self, start: int, take: list[int], out: dict[int, np.ndarray], short_side: int | None) -> bool:
+        pts = self.index.pts
+        wanted = {pts[i]: i for i in take}
+        last, previous, past_last = pts[take[-1]], None, 0
+        self._container.seek(pts[start], stream=self._stream, backward=True, any_frame=False)
+        self._frames = None  # the sequential reader's position is gone
+        for frame in self._decoded():
+            # Timestamps must rise in output order. They do not in AVIs with packed
+            # B-frames (DivX), where FFmpeg labels frames out of order: only counting
+            # decoded frames is right there.
+            if frame.pts is None or (previous is not None and frame.pts <= previous):
+                return False
+            previous = frame.pts
+            i = wanted.pop(frame.pts, None)
+            if i is not None:
+                out[i] = to_rgb(frame, short_side, self._scaler)
+            if frame.pts >= last:
+                past_last += 1
+                if past_last > REORDER_CHECK_FRAMES:
+                    break
+        return not wanted
+
+    # -- FrameSource: sequential reading ------------------------------------------------------
+
+    def _decoded(self):
+        """Every frame in order. A packet that fails to decode is skipped, as FFmpeg's tools
+        do, and so is one the demuxer marks cut short (the last, in a file still being
+        written: it would decode as half a picture)."""
+        for packet in self._container.demux(self._stream):
+            if packet.is_corrupt:
+                continue
+            try:
+                yield from packet.decode()
+            except av.FFmpegError:
+                continue
+
+    def grab(self) -> bool:
+        if self._frames is None:
+            self._frames = self._decoded()
+        self._current = next(self._frames, None)
+        return self._current is not None
+
+    def retrieve(self, short_side: int | None = None) -> np.ndarray | None:
+        return None if self._current is None else to_rgb(self._current, short_side, self._scaler)
+
+    def seek(self, index: int) -> bool:
+        """Position so that the next `grab` decodes frame `index` (by timestamp)."""
+        if not self.index or not 0 <= index < len(self.index.pts):
+            return False
+        target = self.index.pts[index]
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self._frames = self._decoded()
+        for frame in self._frames:
+            if frame.pts is not None and frame.pts >= target:
+                if frame.pts != target:
+                    return False
+                self._frames = _chain(frame, self._frames)
+                return True
+        return False
+
+    def close(self) -> None:
+        self._frames = None
+        self._current = None
+        self._container.close()
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+if av is not None:
+    register_frame_source("pyav", kinds=("file",), priority=10)(PyAVSource)
