@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # A seek costs about this many frame decodes beyond the frames it decodes (flushing and
-# refilling a frame-threaded decoder). Measured on H.264 and MPEG-4 here
-# (benchmarks/decode.py); the plan is not sensitive to it within a factor of two.
+# refilling a frame-threaded decoder). The plan is not sensitive to it: any value from 0
+# to 16 gave the same times within noise on the videos of benchmarks/decode.py.
 SEEK_COST_FRAMES = 8
 
 
