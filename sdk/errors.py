@@ -66,6 +66,14 @@ class MissingExtraError(SfcError, ImportError):
     Also an ImportError, so code that probes for optional parts with `except ImportError` works."""
 
 
+class DistributedJobError(SfcError):
+    """A distributed (Ray) job failed as a whole; single videos that fail are recorded instead."""
+
+
+class JobStalledError(DistributedJobError):
+    """A distributed job produced no result for too long (e.g. its tasks cannot get CPUs)."""
+
+
 class BundleError(ModelError):
     """A deployment bundle is missing, tampered with, or of an unknown schema."""
 

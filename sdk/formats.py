@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .errors import ConfigError
 
 PLOT_EXTRA = "plot"  # matplotlib: Prediction.plot, profile and benchmark figures
+RAY_EXTRA = "ray"  # Ray Data and pyarrow: predict --engine ray, Parquet results
 
 
 def extra_hint(extra: str) -> str:

@@ -49,15 +49,31 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
 @click.option("--output", "-o", type=click.Path(path_type=str),
               help="Append one JSON line per video to this file as each finishes; a re-run skips videos "
                    "already in it, and failures are recorded with their reason.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process; ray: Ray Data (decoding in CPU tasks, inference in an actor pool; "
+                   "needs --output and the ray extra).")
+@click.option("--address", help="With --engine ray: the cluster to join (e.g. auto, or HOST:6379); "
+              "default: start Ray on this machine.")
+@click.option("--workers", type=int, help="With --engine ray: inference actors (default: from the cluster's CPUs).")
+@click.option("--threads-per-worker", type=int, default=1, show_default=True,
+              help="With --engine ray: each actor's runtime threads.")
 @click.option("--plot", type=click.Path(path_type=str),
               help="Draw why SFC chose what it chose (selection scores over time, the kept moments and their "
                    "frames) to this image (.png, .svg, .pdf). Several videos: one file each, named PATH's stem, "
                    "'-' and the video's stem (out.png -> out-clip.png). Needs the plot extra.")
 def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, views, top_k, device,
-            as_json, output, plot) -> None:
+            as_json, output, engine, address, workers, threads_per_worker, plot) -> None:
     """Recognise the action in each VIDEO (files, or folders of videos)."""
     from ..inference.batch import run_batch
     from ..video.files import expand_inputs
+
+    if engine == "ray":
+        return predict_on_ray(videos, model, runtime, backbone or weights or labels, mode, plot, output, address,
+                              workers, threads_per_worker, top_k=top_k, ratio=ratio, frames=frames, short=short)
+    if address or workers:
+        raise ConfigError("--address and --workers go with --engine ray")
+    if output and Path(output).suffix == ".parquet":
+        raise ConfigError("Parquet results come from --engine ray; this job writes JSON lines (.jsonl)")
 
     if plot:  # before any model loads
         if mode != "sfc":
@@ -94,6 +110,28 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
             click.echo(f"plot: {plot_path}" if as_json else f"  plot: {plot_path}", err=as_json)  # stdout stays JSON
     if failed:
         sys.exit(1)
+
+
+def predict_on_ray(videos, model, runtime, backbone, mode, plot, output, address, workers, threads_per_worker,
+                   **predict_kwargs) -> None:
+    """`predict --engine ray`: the batch job on Ray (inference/ray_job.py)."""
+    from ..inference.ray_job import require_ray, run_ray_job
+    from ..video.files import expand_inputs
+
+    if not output:
+        raise ConfigError("--engine ray writes its results to a file: give --output results.jsonl (or .parquet)")
+    if mode != "sfc" or plot or backbone:
+        raise ConfigError("--engine ray runs SFC with a model directory or bundle (--model): no --mode dense, "
+                          "--plot or --backbone (make a model directory with `sfc-sdk import` first)")
+    require_ray()  # the missing extra in one line, before any model loads
+    videos = expand_inputs(videos)
+    if not videos:
+        raise ConfigError("no videos found in the given folders")
+    summary = run_ray_job(videos, model, output, address=address, workers=workers,
+                          threads_per_worker=threads_per_worker, runtime=runtime, **predict_kwargs)
+    click.echo(f"{output}: {summary.done} done, {summary.failed} failed, {summary.skipped} already there "
+               f"(of {summary.total})", err=True)
+    sys.exit(1 if summary.failed else 0)
 
 
 def plot_paths(plot: str, videos: list[str]) -> list[Path]:

@@ -15,25 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, SfcError
+from ..errors import SfcError
 from .recognizer import Recognizer
-
-
-def _recover(output: Path) -> set[str]:
-    """Sources already in `output`; a torn last line (a killed write) is cut off."""
-    if not output.exists():
-        return set()
-    data = output.read_bytes()
-    if data and not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-        output.write_bytes(data)
-    done = set()
-    for line in data.decode("utf-8", "replace").splitlines():
-        try:
-            done.add(json.loads(line)["source"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ConfigError(f"{output}: not a results file of this tool (bad line {line[:60]!r})") from None
-    return done
+from .records import recover_jsonl
 
 
 @dataclass(frozen=True)
@@ -51,7 +35,7 @@ def run_batch(rec: Recognizer, videos: Sequence[str], output: str | Path, progre
 
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    seen = _recover(output)
+    seen = recover_jsonl(output)
     todo = [v for v in videos if v not in seen]
     done = failed = 0
     # iter_predict decodes ahead and keeps the runtime busy; results come back in order. A

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +24,17 @@ from ..defaults import default_model_dir
 from ..errors import CheckpointError, ConfigError, SfcError
 from ..formats import get_format
 from ..runtimes import Runtime, create_runtime
-from ..video.decode import SampledFrames, VideoInput, sample_frames
+from ..video.decode import VideoInput, sample_frames
 from ..video.live import SourceOptions
-from ..video.preprocess import dense_input, dense_plan, sfc_input
-from ..video.sampling import Views, uniform_indices
+from ..video.preprocess import dense_input, dense_plan
+from ..video.sampling import Views
 from .postprocess import decode_notes, kept_moments, ranked, softmax
 from .prefetch import prefetched
 from .results import Prediction
+from .sfc_input import SHORT_VIDEO, SfcInput, SfcRecipe
 from .stream import WindowResult, stream_windows
 
 MODES = ("sfc", "dense")
-SHORT_VIDEO = ("adapt", "repeat")
 
 
 class Recognizer:
@@ -138,8 +138,7 @@ class Recognizer:
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {top_k}")
         if mode == "sfc":
-            ratio, frames, fps, short = self._sfc_options(top_k, ratio=ratio, frames=frames, fps=fps, short=short)
-            return self._predict_sfc(video, top_k, ratio, frames, fps, short)
+            return self.run_prepared(self.sfc_recipe(ratio, frames, short).prepare(video, fps), top_k)
         if mode == "dense":
             return self._predict_dense(video, top_k, views if isinstance(views, Views) else Views.parse(views), fps)
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -185,12 +184,11 @@ class Recognizer:
 
     def _iter_sfc(self, items: list[VideoInput], top_k: int, errors: str, **kwargs: Any
                   ) -> Iterator[Prediction | SfcError]:
-        ratio, t_in, fps, short = self._sfc_options(top_k, **kwargs)
-        self.runtime.check_sfc(t_in, ratio)  # before decoding anything
+        recipe, fps = self._sfc_recipe(top_k, **kwargs)
 
-        def prepare(video: VideoInput) -> _SfcInput | SfcError:
+        def prepare(video: VideoInput) -> SfcInput | SfcError:
             try:
-                return self._prepare_sfc(video, ratio, t_in, fps, short)
+                return recipe.prepare(video, fps)
             except ConfigError:
                 raise
             except SfcError as e:
@@ -198,12 +196,12 @@ class Recognizer:
                     raise
                 return e
 
-        queue: deque[_SfcInput | SfcError] = deque()  # in input order: what run_sfc_many has, or an error
+        queue: deque[SfcInput | SfcError] = deque()  # in input order: what run_sfc_many has, or an error
 
         def inputs() -> Iterator[tuple[np.ndarray, int]]:
             for item in prefetched(items, prepare):
                 queue.append(item)
-                if isinstance(item, _SfcInput):
+                if isinstance(item, SfcInput):
                     item.submitted = time.perf_counter()
                     yield item.x, item.ratio
 
@@ -211,8 +209,8 @@ class Recognizer:
             while isinstance(queue[0], SfcError):  # failed videos before this one, in their place
                 yield queue.popleft()
             item = queue.popleft()
-            assert isinstance(item, _SfcInput)
-            yield self._finish_sfc(item, logits, kept, scores, top_k, t_in, time.perf_counter())
+            assert isinstance(item, SfcInput)
+            yield self._finish_sfc(item, logits, kept, scores, top_k, time.perf_counter())
         yield from queue  # failures after the last video that ran
 
     def stream(self, source: str | int | Path, *, window_s: float = 4.0, stride_s: float = 1.0, top_k: int = 5,
@@ -231,51 +229,35 @@ class Recognizer:
         return stream_windows(self.runtime, self.config, source, window_s=window_s, stride_s=stride_s, top_k=top_k,
                               ratio=ratio, reuse=reuse, options=options, max_windows=max_windows)
 
-    def _sfc_options(self, top_k: int, *, ratio: int | None = None, frames: int | None = None,
-                     fps: float | None = None, short: str = "adapt", mode: str = "sfc",
-                     views: str | Views | None = None) -> tuple[int, int, float | None, str]:
-        """`predict`'s SFC options checked, defaults filled: (ratio, frames, fps, short)."""
-        if top_k < 1:
-            raise ConfigError(f"top_k must be at least 1, got {top_k}")
+    def sfc_recipe(self, ratio: int | None = None, frames: int | None = None, short: str = "adapt") -> SfcRecipe:
+        """How this model's SFC input is made (sampling, resizing, the shorter inputs its
+        runtime takes): torch-free and picklable, so decoding can run elsewhere (`ray_job.py`)."""
         if short not in SHORT_VIDEO:
             raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {short!r}")
-        return ratio or self.default_ratio, frames or self.default_frames, fps, short
-
-    def _predict_sfc(self, video: VideoInput, top_k: int, ratio: int, t_in: int, fps: float | None,
-                     short: str) -> Prediction:
+        ratio, t_in = ratio or self.default_ratio, frames or self.default_frames
         self.runtime.check_sfc(t_in, ratio)  # before decoding anything
-        item = self._prepare_sfc(video, ratio, t_in, fps, short)
+        recipe = SfcRecipe(self.input_spec, t_in, ratio, self.head_stride, short)
+        unit = recipe.unit
+        lengths = tuple(n for n in range(unit, t_in, unit) if unit and self.runtime.accepts(n, n // unit))
+        return replace(recipe, short_lengths=lengths)
+
+    def _sfc_recipe(self, top_k: int, *, ratio: int | None = None, frames: int | None = None,
+                    fps: float | None = None, short: str = "adapt", mode: str = "sfc",
+                    views: str | Views | None = None) -> tuple[SfcRecipe, float | None]:
+        """`predict`'s SFC options checked, defaults filled: the recipe, and the rate for arrays."""
+        if top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, got {top_k}")
+        return self.sfc_recipe(ratio, frames, short), fps
+
+    def run_prepared(self, item: SfcInput, top_k: int = 5) -> Prediction:
+        """The SFC pass on an input a recipe prepared (here or in another process)."""
         item.submitted = time.perf_counter()
         logits, kept, scores = self.runtime.run_sfc_scored(item.x, item.ratio)
-        return self._finish_sfc(item, logits, kept, scores, top_k, t_in, time.perf_counter())
+        return self._finish_sfc(item, logits, kept, scores, top_k, time.perf_counter())
 
-    def _prepare_sfc(self, video: VideoInput, ratio: int, t_in: int, fps: float | None, short: str) -> _SfcInput:
-        """Decode and preprocess: the runtime's input for `video`, and what reporting needs."""
-        stride = self.head_stride
-        kept_count = t_in // stride // ratio
-        unit = stride * kept_count  # input frames per step of the ratio at this kept count
-
-        # A video shorter than t_in would repeat frames, which the head never saw in training
-        # (it cost 19 points of top-1 on short Weizmann clips, see the README). "adapt" samples
-        # the largest multiple of `unit` frames the video has, each once, and lowers the ratio
-        # so the tail still gets `kept_count` steps, where the runtime takes that length
-        # (a bundle carries such shorter inputs; see `Manifest.short_inputs`).
-        def plan(n: int) -> list[int]:
-            if short == "adapt" and unit <= n < t_in and self.runtime.accepts(n // unit * unit, n // unit):
-                return uniform_indices(n, n // unit * unit)
-            return uniform_indices(n, t_in)
-
-        start = time.perf_counter()
-        clip = sample_frames(video, plan, self.input_spec.resize_size, fps)
-        decoded = time.perf_counter()
-        used = len(clip.indices)
-        x = sfc_input(clip.frames, self.input_spec)
-        return _SfcInput(clip, x, ratio if used == t_in else used // unit, {
-            "decode": (decoded - start) * 1000, "preprocess": (time.perf_counter() - decoded) * 1000})
-
-    def _finish_sfc(self, item: _SfcInput, logits: np.ndarray, kept: np.ndarray, scores: np.ndarray | None,
-                    top_k: int, t_in: int, done: float) -> Prediction:
-        clip, ratio, stride = item.clip, item.ratio, self.head_stride
+    def _finish_sfc(self, item: SfcInput, logits: np.ndarray, kept: np.ndarray, scores: np.ndarray | None,
+                    top_k: int, done: float) -> Prediction:
+        clip, ratio, stride, t_in = item.clip, item.ratio, self.head_stride, item.frames
         used = len(clip.indices)
         notes = decode_notes(clip)
         if used < t_in:
@@ -331,17 +313,6 @@ class Recognizer:
             "classes": len(self.labels), "sfc_frames": self.default_frames, "sfc_ratio": self.default_ratio,
             "input": f"{spec.clip_len}x{spec.crop_size}x{spec.crop_size}", "runtime": self.runtime_label,
         }
-
-
-@dataclass
-class _SfcInput:
-    """One video decoded and preprocessed for the SFC pass, waiting for the runtime."""
-
-    clip: SampledFrames
-    x: np.ndarray  # the runtime's input (1, 3, T, crop, crop)
-    ratio: int  # the ratio it runs at (lower for a short video)
-    timings_ms: dict[str, float]  # decode, preprocess
-    submitted: float = 0.0  # perf_counter when handed to the runtime
 
 
 def _timings(start: float, decoded: float, prepared: float, done: float) -> dict[str, float]:

@@ -1,0 +1,240 @@
+"""Batch recognition on Ray Data: decoding in CPU tasks, inference in an actor pool, nothing lost.
+
+    ds = predict_dataset(paths, "bundle/")                 # a ray.data.Dataset of records (records.py)
+    summary = run_ray_job(paths, "bundle/", "results.jsonl")   # written as they finish, resumable
+
+Decoding, the dominant cost with small models, runs as Ray tasks of `decode_cpus` CPUs
+each, so it spreads over every CPU of the cluster; inference runs in `workers` actors,
+each loading the model once (one Recognizer per actor, its runtime using
+`threads_per_worker` threads). The decode tasks use the model's own recipe
+(`Recognizer.sfc_recipe`), so results equal `Recognizer.predict`'s.
+
+Sizing: the actors never take every CPU. A pool that does starves Ray Data's read and
+decode tasks and the job waits forever without an error (seen with two 1-CPU actors on 2
+CPUs), so actors get fractional CPUs where needed and the driver stops with
+`JobStalledError` when no result arrives for `stall_timeout_s`. A dead actor is
+restarted and its video retried by Ray; the driver writes each source once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, DistributedJobError, JobStalledError, MissingExtraError, SfcError
+from ..formats import RAY_EXTRA, extra_hint
+from .batch import BatchSummary
+from .recognizer import Recognizer
+from .records import arrow_schema, error_record, open_results, prediction_record
+from .sfc_input import SfcRecipe
+
+STALL_TIMEOUT_S = 600.0
+
+
+def require_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise MissingExtraError(f"--engine ray needs Ray Data, the {RAY_EXTRA} extra: "
+                                f"{extra_hint(RAY_EXTRA)}") from None
+    return ray
+
+
+def connect(address: str | None = None) -> Any:
+    """Join the cluster at `address` ("auto": the one running on this machine), or start
+    a local Ray on this machine's CPUs; an already connected session is used as is."""
+    ray = require_ray()
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
+                     **({} if address else {"num_cpus": os.cpu_count()}))
+        except ConnectionError as e:
+            raise ConfigError(f"cannot reach a Ray cluster at {address}: {e}") from None
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the driver shows one bar, per video
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    return ray
+
+
+@dataclass(frozen=True)
+class PoolSize:
+    workers: int  # inference actors
+    actor_cpus: float  # CPUs reserved per actor
+    decode_cpus: float  # CPUs per decode task
+
+
+def size_pool(cpus: float, workers: int | None = None, threads_per_worker: int = 1,
+              decode_cpus: float = 0.5) -> PoolSize:
+    """Actors and their CPUs on a cluster of `cpus` CPUs, leaving at least one decode
+    task's CPUs free. Default workers: one per `threads_per_worker` CPUs, minus one
+    `threads_per_worker` for decoding where the cluster has room (1 on 2 CPUs)."""
+    if threads_per_worker < 1 or decode_cpus <= 0 or (workers is not None and workers < 1):
+        raise ConfigError("workers and threads per worker must be at least 1, decode CPUs more than 0")
+    room = cpus - decode_cpus
+    if workers is None:
+        workers = max(1, int(cpus // threads_per_worker) - 1)
+    actor_cpus = min(float(threads_per_worker), room / workers)
+    if actor_cpus < 0.1:
+        raise ConfigError(f"{workers} inference workers do not fit {cpus:g} CPUs and still leave "
+                          f"{decode_cpus:g} CPU for decoding; use fewer workers")
+    return PoolSize(workers, actor_cpus, decode_cpus)
+
+
+def _decode(row: dict[str, Any], recipe: SfcRecipe) -> dict[str, Any]:
+    """A Ray task: one video decoded and preprocessed, or its failure."""
+    source = row["source"]
+    try:
+        item = recipe.prepare(source).without_frames()
+        return {"source": source, "item": pickle.dumps(item), "error": None}
+    except Exception as e:  # noqa: BLE001 - recorded with its type, never the job's end
+        return {"source": source, "item": None, "error": pickle.dumps(error_record(source, e))}
+
+
+class _Inference:
+    """A Ray actor: the model loaded once, SFC passes on decoded inputs."""
+
+    def __init__(self, model: str, runtime: str | None, threads: int, top_k: int) -> None:
+        self.rec = Recognizer(model, runtime=runtime, threads=threads)
+        self.top_k = top_k
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        records = []
+        rows = (batch.column(name).to_pylist() for name in ("source", "item", "error"))  # bytes exactly as written
+        for source, item, error in zip(*rows, strict=True):
+            if error is not None:
+                records.append(pickle.loads(error))
+                continue
+            try:
+                records.append(prediction_record(source, self.rec.run_prepared(pickle.loads(item), self.top_k)))
+            except Exception as e:  # noqa: BLE001
+                records.append(error_record(source, e))
+        return pa.Table.from_pylist(records, schema=arrow_schema())
+
+
+def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None, *, workers: int | None = None,
+                    threads_per_worker: int = 1, decode_cpus: float = 0.5, runtime: str | None = None,
+                    top_k: int = 5, ratio: int | None = None, frames: int | None = None,
+                    short: str = "adapt") -> Any:
+    """A lazy `ray.data.Dataset` of records (records.py), one per video, in no fixed order.
+    `videos`: paths, or a Dataset with a "source" (or "path") column; `model`: a model
+    directory or bundle readable at the same path on every node (None: the bundled model).
+    Needs a connected Ray (`connect`)."""
+    ray = require_ray()
+    if not ray.is_initialized():
+        raise ConfigError("connect to Ray first (sfc_sdk.inference.ray_job.connect)")
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, got {top_k}")
+    # The recipe from the model itself (its sampling, input size and the shorter inputs
+    # its runtime takes), made once here and shipped to every decode task.
+    rec = Recognizer(model, runtime=runtime, threads=threads_per_worker)
+    recipe = rec.sfc_recipe(ratio, frames, short)
+    model_path = str(Path(rec.model_path).resolve())
+    size = size_pool(ray.cluster_resources().get("CPU", 1.0), workers, threads_per_worker, decode_cpus)
+    if isinstance(videos, ray.data.Dataset):
+        columns = videos.columns()
+        if "source" not in columns:
+            if "path" not in columns:
+                raise ConfigError(f"the dataset needs a 'source' or 'path' column of video paths, has {columns}")
+            videos = videos.rename_columns({"path": "source"})
+        ds = videos
+    else:
+        items = [{"source": str(v)} for v in videos]
+        if not items:
+            raise ConfigError("no videos to predict")
+        ds = ray.data.from_items(items, override_num_blocks=min(len(items), 10_000))  # a task per video
+    # Ray Data's defaults retry what dies: tasks without limit, actors restarted with
+    # their calls retried (max_restarts=-1, max_task_retries=-1), so a killed worker costs
+    # only its video's time.
+    decoded = ds.map(_decode, fn_kwargs={"recipe": recipe}, num_cpus=size.decode_cpus)
+    return decoded.map_batches(
+        _Inference, fn_constructor_kwargs={"model": model_path, "runtime": runtime, "threads": threads_per_worker,
+                                           "top_k": top_k},
+        batch_size=1, compute=ray.data.ActorPoolStrategy(size=size.workers), num_cpus=size.actor_cpus,
+        batch_format="pyarrow")
+
+
+def run_ray_job(videos: Sequence[str], model: str | Path | None, output: str | os.PathLike, *,
+                address: str | None = None, workers: int | None = None, threads_per_worker: int = 1,
+                progress: bool = True, stall_timeout_s: float = STALL_TIMEOUT_S,
+                on_record: Callable[[dict[str, Any]], None] | None = None, **predict_kwargs: Any) -> BatchSummary:
+    """Predict `videos` on Ray into `output` (.jsonl or .parquet), each record written as
+    it arrives; a re-run skips videos already there. `on_record` sees each record after
+    it is written (progress reporting, tests)."""
+    from tqdm import tqdm
+
+    results = open_results(output)
+    try:
+        todo = list(dict.fromkeys(v for v in videos if v not in results.done))
+        done = failed = 0
+        if todo:
+            connect(address)
+            ds = predict_dataset(todo, model, workers=workers, threads_per_worker=threads_per_worker,
+                                 **predict_kwargs)
+            wanted = set(todo)
+            with tqdm(total=len(todo), desc="predict (ray)", unit="video", disable=not progress) as bar:
+                for record in _rows(ds, stall_timeout_s):
+                    if record["source"] not in wanted:
+                        continue  # a retried video already written
+                    wanted.discard(record["source"])
+                    results.write(record)
+                    failed += record["error"] is not None
+                    done += record["error"] is None
+                    bar.update()
+                    if on_record:
+                        on_record(record)
+    finally:
+        results.close()
+    return BatchSummary(len(videos), len(videos) - len(todo), done, failed)
+
+
+def _rows(ds: Any, stall_timeout_s: float):
+    """The dataset's rows as they finish; JobStalledError when none comes for `stall_timeout_s`."""
+    out: queue.Queue = queue.Queue(maxsize=64)
+    end, stop = object(), threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the caller has gone: stop pulling, so Ray's execution ends
+
+    def consume() -> None:
+        try:
+            for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+                if not all(put(row) for row in batch.to_pylist()):
+                    return
+            put(end)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            put(e)
+
+    threading.Thread(target=consume, daemon=True, name="sfc-ray-results").start()
+    try:
+        while True:
+            try:
+                item = out.get(timeout=stall_timeout_s)
+            except queue.Empty:
+                raise JobStalledError(
+                    f"the Ray job produced no result for {stall_timeout_s:g} s: check `ray status` (do the "
+                    "inference actors and decode tasks fit the cluster's CPUs?)") from None
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                if isinstance(item, SfcError):
+                    raise item
+                raise DistributedJobError(f"the Ray job failed: {type(item).__name__}: {item}") from item
+            yield item
+    finally:
+        stop.set()

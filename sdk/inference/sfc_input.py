@@ -1,0 +1,75 @@
+"""Decoding and preprocessing for one SFC pass, apart from the model that runs it.
+
+A `Recognizer` makes an `SfcRecipe` for its runtime (what to sample, how to resize, which
+shorter inputs the runtime takes); the recipe is small, picklable and torch-free, so the
+same steps run in this process (`Recognizer.predict`) or in a decoding task on another
+machine (`ray_job.py`), and both hand the runtime the same `SfcInput`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..config import InputSpec
+from ..video.decode import SampledFrames, VideoInput, sample_frames
+from ..video.preprocess import sfc_input
+from ..video.sampling import uniform_indices
+
+SHORT_VIDEO = ("adapt", "repeat")
+
+
+@dataclass
+class SfcInput:
+    """One video decoded and preprocessed for the SFC pass, waiting for the runtime."""
+
+    clip: SampledFrames
+    x: np.ndarray  # the runtime's input (1, 3, T, crop, crop)
+    ratio: int  # the ratio it runs at (lower for a short video)
+    frames: int  # the recipe's SFC input length (notes say when a video had fewer)
+    timings_ms: dict[str, float]  # decode, preprocess
+    submitted: float = 0.0  # perf_counter when handed to the runtime
+
+    def without_frames(self) -> SfcInput:
+        """The same input without the decoded frames (only plots need them): 3x less to ship."""
+        return replace(self, clip=replace(self.clip, frames=np.empty((0, 0, 0, 3), np.uint8)))
+
+
+@dataclass(frozen=True)
+class SfcRecipe:
+    spec: InputSpec
+    frames: int  # T_in: frames sampled over the whole video
+    ratio: int
+    head_stride: int  # input frames per head time step
+    short: str  # "adapt" or "repeat": see `plan`
+    short_lengths: tuple[int, ...] = ()  # input lengths under `frames` the runtime takes (at length // unit)
+
+    @property
+    def unit(self) -> int:
+        """Input frames per step of the ratio at the tail's kept count."""
+        return self.head_stride * (self.frames // self.head_stride // self.ratio)
+
+    def plan(self, n: int) -> list[int]:
+        """The frames to sample from an `n`-frame video. One shorter than T_in would repeat
+        frames, which the head never saw in training (it cost 19 points of top-1 on short
+        Weizmann clips, see the README): "adapt" samples the largest multiple of `unit`
+        frames the video has, each once, and lowers the ratio so the tail still gets the
+        same number of steps, where the runtime takes that length (a bundle carries such
+        shorter inputs; see `Manifest.short_inputs`)."""
+        length = n // self.unit * self.unit if self.unit else 0
+        if self.short == "adapt" and self.unit <= n < self.frames and length in self.short_lengths:
+            return uniform_indices(n, length)
+        return uniform_indices(n, self.frames)
+
+    def prepare(self, video: VideoInput, fps: float | None = None) -> SfcInput:
+        """Decode and preprocess `video`: the runtime's input, and what reporting needs."""
+        start = time.perf_counter()
+        clip = sample_frames(video, self.plan, self.spec.resize_size, fps)
+        decoded = time.perf_counter()
+        used = len(clip.indices)
+        x = sfc_input(clip.frames, self.spec)
+        ratio = self.ratio if used == self.frames else used // self.unit
+        return SfcInput(clip, x, ratio, self.frames, {
+            "decode": (decoded - start) * 1000, "preprocess": (time.perf_counter() - decoded) * 1000})

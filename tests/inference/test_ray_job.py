@@ -1,0 +1,142 @@
+"""Batch recognition on a real local Ray cluster (2 CPUs): the same answers as the serial
+path, a killed worker replaced, an interrupted job resumed, bad files recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from sfc_sdk import Recognizer  # noqa: E402
+from sfc_sdk.errors import ConfigError  # noqa: E402
+from sfc_sdk.inference.ray_job import run_ray_job, size_pool  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def videos(weizmann_dir, tmp_path_factory) -> list[str]:
+    """The 70 Weizmann clips and, among them, a text file named like a video."""
+    bad = tmp_path_factory.mktemp("bad") / "notes.avi"
+    bad.write_text("not a video\n" * 50)
+    clips = sorted(str(p) for p in weizmann_dir.glob("*/*.avi"))
+    return [*clips[:35], str(bad), *clips[35:]]
+
+
+def _records(path: Path) -> list[dict]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _check_against_serial(records: list[dict], rec: Recognizer, videos: list[str]) -> None:
+    assert sorted(r["source"] for r in records) == sorted(videos)  # one record per video
+    by_source = {r["source"]: r for r in records}
+    for video in videos:
+        record = by_source[video]
+        if video.endswith("notes.avi"):
+            assert record["error_type"] == "NotAVideoError" and "not a video" in record["error"]
+            assert record["label"] is None
+            continue
+        pred = rec.predict(video)
+        assert record["error"] is None and record["label"] == pred.label, video
+        assert record["score"] == pytest.approx(pred.score, abs=1e-5)
+        assert record["top_labels"] == [s.label for s in pred.top] and record["kept_frames"] == [
+            k.frame for k in pred.kept]
+
+
+def test_the_ray_job_answers_as_the_serial_path(ray_cluster, videos, bundles, tmp_path):
+    out = tmp_path / "results.jsonl"
+    summary = run_ray_job(videos, None, out, progress=False)  # the bundled model directory, on PyTorch
+    assert (summary.done, summary.failed, summary.skipped) == (70, 1, 0)
+    _check_against_serial(_records(out), Recognizer(), videos)
+
+    bundle = bundles("openvino", "fp32")
+    parquet = tmp_path / "bundle.parquet"
+    some = videos[25:46]  # the text file among them
+    summary = run_ray_job(some, bundle, parquet, progress=False)
+    assert (summary.done, summary.failed) == (20, 1)
+    records = _records(parquet)
+    assert all(r["runtime"].startswith("openvino") for r in records if r["error"] is None)
+    _check_against_serial(records, Recognizer(bundle), some)
+
+
+def _inference_worker_pids() -> list[int]:
+    """Ray names its worker processes after what they run (ray::MapWorker(MapBatches(_Inference)))."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"_Inference" in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_a_killed_inference_worker_is_replaced_and_each_video_written_once(ray_cluster, videos, tmp_path):
+    killed: list[int] = []
+
+    def kill_the_worker_once(record: dict) -> None:
+        if not killed:
+            pids = _inference_worker_pids()
+            assert pids, "no inference worker process is running"
+            killed.append(pids[0])
+            os.kill(pids[0], signal.SIGKILL)  # mid-job: later videos are in flight
+
+    out = tmp_path / "results.jsonl"
+    clips = [v for v in videos if not v.endswith("notes.avi")][:16]
+    summary = run_ray_job(clips, None, out, progress=False, on_record=kill_the_worker_once)
+    records = _records(out)
+    assert killed and summary.done == 16 and sorted(r["source"] for r in records) == sorted(clips)
+    pids = [int(r["host"].rsplit(":", 1)[1]) for r in records]
+    assert killed[0] in pids and pids[-1] != killed[0], "later videos should come from the restarted worker"
+
+
+def test_an_interrupted_job_resumes_with_only_the_missing_videos(ray_cluster, videos, tmp_path):
+    clips = [v for v in videos if not v.endswith("notes.avi")][:12]
+    out = tmp_path / "results.parquet"
+
+    def interrupt_after_five(record: dict, seen: list = []) -> None:  # noqa: B006 - a counter
+        seen.append(record)
+        if len(seen) == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ray_job(clips, None, out, progress=False, on_record=interrupt_after_five)
+    assert len(_records(out)) == 5  # what finished was on disk before the interrupt
+    summary = run_ray_job(clips, None, out, progress=False)
+    assert (summary.skipped, summary.done) == (5, 7)
+    assert sorted(r["source"] for r in _records(out)) == sorted(clips)
+
+
+def test_the_cli_joins_a_running_cluster_and_records_a_bad_file(ray_cluster, cli, videos, tmp_path):
+    out = tmp_path / "out.jsonl"
+    picked = [videos[0], videos[35], videos[1]]  # the text file in the middle
+    result = cli("predict", *picked, "--engine", "ray", "--address", "auto", "--output", str(out))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{out}: 2 done, 1 failed, 0 already there (of 3)" in result.stderr
+    assert {r["source"] for r in _records(out)} == set(picked)
+    result = cli("predict", videos[0], "--engine", "ray", "--mode", "dense", "--output", str(out))
+    assert result.returncode != 0 and result.stderr.strip().count("\n") == 0 and "dense" in result.stderr
+
+
+def test_the_pool_leaves_room_for_decoding():
+    assert size_pool(2) == size_pool(2, workers=1)  # 1 actor on 2 CPUs
+    assert size_pool(2).actor_cpus + size_pool(2).decode_cpus <= 2
+    two = size_pool(2, workers=2)
+    assert two.workers * two.actor_cpus + two.decode_cpus <= 2  # fractional actors, not a starved decoder
+    assert size_pool(16, threads_per_worker=4).workers == 3
+    with pytest.raises(ConfigError, match="fewer workers"):
+        size_pool(2, workers=40)
