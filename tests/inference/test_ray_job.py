@@ -140,3 +140,14 @@ def test_the_pool_leaves_room_for_decoding():
     assert size_pool(16, threads_per_worker=4).workers == 3
     with pytest.raises(ConfigError, match="fewer workers"):
         size_pool(2, workers=40)
+
+
+def test_without_ray_the_cli_names_the_extra_in_one_line(tmp_path, videos):
+    import subprocess
+    import sys
+
+    argv = ["sfc-sdk", "predict", videos[0], "--engine", "ray", "--output", str(tmp_path / "out.jsonl")]
+    code = f"import sys\nsys.modules['ray'] = None\nsys.argv = {argv!r}\nfrom sfc_sdk.cli import main\nmain()\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == 'error: --engine ray needs Ray Data, the ray extra: pip install "sfc-sdk[ray]"'
