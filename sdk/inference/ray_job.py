@@ -125,18 +125,19 @@ class _Inference:
 
 
 def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None, *, workers: int | None = None,
-                    threads_per_worker: int = 1, decode_cpus: float = 0.5, runtime: str | None = None,
-                    top_k: int = 5, ratio: int | None = None, frames: int | None = None,
+                    threads_per_worker: int = 1, decode_cpus: float = 0.5, videos_per_task: int = VIDEOS_PER_TASK,
+                    runtime: str | None = None, top_k: int = 5, ratio: int | None = None, frames: int | None = None,
                     short: str = "adapt") -> Any:
     """A lazy `ray.data.Dataset` of records (records.py), one per video, in no fixed order.
     `videos`: paths, or a Dataset with a "source" (or "path") column; `model`: a model
     directory or bundle readable at the same path on every node (None: the bundled model).
+    `workers`, `decode_cpus`, `videos_per_task`: see `size_pool` and VIDEOS_PER_TASK.
     Needs a connected Ray (`connect`)."""
     ray = require_ray()
     if not ray.is_initialized():
         raise ConfigError("connect to Ray first (sfc_sdk.inference.ray_job.connect)")
-    if top_k < 1:
-        raise ConfigError(f"top_k must be at least 1, got {top_k}")
+    if top_k < 1 or videos_per_task < 1:
+        raise ConfigError(f"top_k and videos per task must be at least 1, got {top_k} and {videos_per_task}")
     # The recipe from the model itself (its sampling, input size and the shorter inputs
     # its runtime takes), made once here and shipped to every decode task.
     rec = Recognizer(model, runtime=runtime, threads=threads_per_worker)
@@ -154,7 +155,7 @@ def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None
         items = [{"source": str(v)} for v in videos]
         if not items:
             raise ConfigError("no videos to predict")
-        blocks = max(1, min(len(items) // VIDEOS_PER_TASK, 10_000))
+        blocks = max(1, min(len(items) // videos_per_task, 10_000))
         ds = ray.data.from_items(items, override_num_blocks=blocks)
     # Ray Data's defaults retry what dies: tasks without limit, actors restarted with
     # their calls retried (max_restarts=-1, max_task_retries=-1), so a killed worker costs
@@ -163,7 +164,7 @@ def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None
     return decoded.map_batches(
         _Inference, fn_constructor_kwargs={"model": model_path, "runtime": runtime, "threads": threads_per_worker,
                                            "top_k": top_k},
-        batch_size=VIDEOS_PER_TASK, compute=ray.data.ActorPoolStrategy(size=size.workers), num_cpus=size.actor_cpus,
+        batch_size=videos_per_task, compute=ray.data.ActorPoolStrategy(size=size.workers), num_cpus=size.actor_cpus,
         batch_format="pyarrow")
 
 

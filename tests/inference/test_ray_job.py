@@ -65,12 +65,21 @@ def test_the_ray_job_answers_as_the_serial_path(ray_cluster, videos, bundles, tm
 
     bundle = bundles("openvino", "fp32")
     parquet = tmp_path / "bundle.parquet"
-    some = videos[25:46]  # the text file among them
-    summary = run_ray_job(some, bundle, parquet, progress=False)
-    assert (summary.done, summary.failed) == (20, 1)
+    summary = run_ray_job(videos, bundle, parquet, progress=False)
+    assert (summary.done, summary.failed) == (70, 1)
     records = _records(parquet)
     assert all(r["runtime"].startswith("openvino") for r in records if r["error"] is None)
-    _check_against_serial(records, Recognizer(bundle), some)
+    _check_against_serial(records, Recognizer(bundle), videos)
+
+
+def test_a_dataset_of_paths_gives_a_dataset_of_records(ray_cluster, videos):
+    from sfc_sdk.inference.ray_job import predict_dataset
+
+    clips = [v for v in videos if not v.endswith("notes.avi")][::20]
+    records = predict_dataset(ray.data.from_items([{"path": v} for v in clips]), None, top_k=3).take_all()
+    assert sorted(r["source"] for r in records) == sorted(clips) and all(len(r["top_labels"]) == 3 for r in records)
+    rec = Recognizer()
+    assert all(r["label"] == rec.predict(r["source"]).label for r in records)
 
 
 def _inference_worker_pids() -> list[int]:
@@ -140,6 +149,21 @@ def test_the_pool_leaves_room_for_decoding():
     assert size_pool(16, threads_per_worker=4).workers == 3
     with pytest.raises(ConfigError, match="fewer workers"):
         size_pool(2, workers=40)
+
+
+class _Passthrough:
+    def __call__(self, batch):
+        return batch
+
+
+def test_a_job_that_cannot_be_scheduled_stops_with_a_clear_error_instead_of_waiting(ray_cluster):
+    """Last in this file: the actor it asks for stays pending until Ray shuts down."""
+    from sfc_sdk.errors import JobStalledError
+    from sfc_sdk.inference.ray_job import _rows
+
+    starved = ray.data.range(4).map_batches(_Passthrough, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=3)
+    with pytest.raises(JobStalledError, match="no result for 3 s"):
+        list(_rows(starved, stall_timeout_s=3.0))
 
 
 def test_without_ray_the_cli_names_the_extra_in_one_line(tmp_path, videos):
