@@ -12,8 +12,10 @@ each loading the model once (one Recognizer per actor, its runtime using
 Sizing: the actors never take every CPU. A pool that does starves Ray Data's read and
 decode tasks and the job waits forever without an error (seen with two 1-CPU actors on 2
 CPUs), so actors get fractional CPUs where needed and the driver stops with
-`JobStalledError` when no result arrives for `stall_timeout_s`. A dead actor is
-restarted and its video retried by Ray; the driver writes each source once.
+`JobStalledError` when no result arrives for `stall_timeout_s` (Ray Data's executor of
+the stalled job cannot be stopped from outside and lives on until the process ends, as
+the CLI's does right after the error). A dead actor is restarted and its video retried
+by Ray; the driver writes each source once.
 """
 
 from __future__ import annotations

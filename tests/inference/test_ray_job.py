@@ -151,27 +151,29 @@ def test_the_pool_leaves_room_for_decoding():
         size_pool(2, workers=40)
 
 
-class _Passthrough:
+STARVED_JOB = """
+import ray
+from sfc_sdk.errors import JobStalledError
+from sfc_sdk.inference.ray_job import _rows
+
+class Passthrough:
     def __call__(self, batch):
         return batch
 
-
-def test_a_job_that_cannot_be_scheduled_stops_with_a_clear_error_instead_of_waiting(ray_cluster):
-    """Last in this file: the actor it asks for stays pending until Ray shuts down."""
-    from sfc_sdk.errors import JobStalledError
-    from sfc_sdk.inference.ray_job import _rows
-
-    starved = ray.data.range(4).map_batches(_Passthrough, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=3)
-    with pytest.raises(JobStalledError, match="no result for 3 s"):
-        list(_rows(starved, stall_timeout_s=3.0))
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+starved = ray.data.range(4).map_batches(Passthrough, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=3)
+try:
+    list(_rows(starved, stall_timeout_s=3.0))
+except JobStalledError as e:
+    print("stalled:", e)
+"""
 
 
-def test_without_ray_the_cli_names_the_extra_in_one_line(tmp_path, videos):
+def test_a_job_that_cannot_be_scheduled_stops_with_a_clear_error_instead_of_waiting():
+    """In a process of its own: Ray Data's executor thread of the starved job lives on
+    until that process exits (as the CLI does after the error)."""
     import subprocess
     import sys
 
-    argv = ["sfc-sdk", "predict", videos[0], "--engine", "ray", "--output", str(tmp_path / "out.jsonl")]
-    code = f"import sys\nsys.modules['ray'] = None\nsys.argv = {argv!r}\nfrom sfc_sdk.cli import main\nmain()\n"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode != 0 and "Traceback" not in out.stderr
-    assert out.stderr.strip() == 'error: --engine ray needs Ray Data, the ray extra: pip install "sfc-sdk[ray]"'
+    out = subprocess.run([sys.executable, "-c", STARVED_JOB], capture_output=True, text=True, timeout=120)
+    assert "stalled: the Ray job produced no result for 3 s" in out.stdout, out.stderr[-2000:]
