@@ -53,3 +53,17 @@ def test_prefetched_raises_at_the_failing_items_turn_and_stops_when_closed():
     it.close()  # the consumer stops early: the thread stops too, a few items ahead at most
     assert not any(t.name == "sfc-prefetch" and t.is_alive() for t in threading.enumerate())
     assert len(started) < 10
+
+
+def test_a_torch_batch_job_lends_one_core_to_decoding_and_gives_it_back(heldout_clips):
+    import torch
+
+    rec = Recognizer()
+    before = torch.get_num_threads()
+    serial = [rec.predict(v) for v in heldout_clips[:4]]
+    during = []
+    for pred, ref in zip(rec.iter_predict(heldout_clips[:4]), serial, strict=True):
+        during.append(torch.get_num_threads())
+        assert pred.label == ref.label and abs(pred.score - ref.score) < 1e-5
+    assert during == [max(1, before - 1)] * 4  # the decoding thread gets a core
+    assert torch.get_num_threads() == before  # and the process's setting is restored
