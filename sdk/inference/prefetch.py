@@ -18,10 +18,12 @@ R = TypeVar("R")
 _END = object()
 
 
-def prefetched(items: Iterable[T], work: Callable[[T], R], depth: int = 2) -> Iterator[R]:
+def prefetched(items: Iterable[T], work: Callable[[T], R], depth: int = 2,
+               timeout_s: float | None = None) -> Iterator[R]:
     """`work(item)` for each item, in order, computed up to `depth` items ahead in a
-    background thread. An exception from `work` is raised here, at its item's turn;
-    closing the iterator early stops the thread after the item it is on."""
+    background thread. An exception from `work`, or from `items` itself (a lazy source),
+    is raised here, at its turn; `timeout_s`: TimeoutError when nothing arrives for that
+    long. Closing the iterator early stops the thread after the item it is on."""
     out: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -35,20 +37,27 @@ def prefetched(items: Iterable[T], work: Callable[[T], R], depth: int = 2) -> It
         return False
 
     def produce() -> None:
-        for item in items:
-            try:
-                value: object = (work(item), None)
-            except BaseException as e:  # handed to the consumer, raised at this item's turn
-                value = (None, e)
-            if not put(value) or value[1] is not None:
-                return
+        try:
+            for item in items:
+                try:
+                    value: object = (work(item), None)
+                except BaseException as e:  # handed to the consumer, raised at this item's turn
+                    value = (None, e)
+                if not put(value) or value[1] is not None:
+                    return
+        except BaseException as e:  # the items failed: raised at the next turn
+            put((None, e))
+            return
         put(_END)
 
     thread = threading.Thread(target=produce, name="sfc-prefetch", daemon=True)
     thread.start()
     try:
         while True:
-            value = out.get()
+            try:
+                value = out.get(timeout=timeout_s)
+            except queue.Empty:
+                raise TimeoutError(f"nothing arrived for {timeout_s:g} s") from None
             if value is _END:
                 return
             result, error = value

@@ -23,9 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import queue
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from typing import Any
 from ..errors import ConfigError, DistributedJobError, JobStalledError, MissingExtraError, SfcError
 from ..formats import RAY_EXTRA, extra_hint
 from .batch import BatchSummary
+from .prefetch import prefetched
 from .recognizer import Recognizer
 from .records import arrow_schema, error_record, open_results, prediction_record
 from .sfc_input import SfcRecipe
@@ -204,44 +203,17 @@ def run_ray_job(videos: Sequence[str], model: str | Path | None, output: str | o
     return BatchSummary(len(videos), len(videos) - len(todo), done, failed)
 
 
-def _rows(ds: Any, stall_timeout_s: float):
+def _rows(ds: Any, stall_timeout_s: float) -> Iterator[dict[str, Any]]:
     """The dataset's rows as they finish; JobStalledError when none comes for `stall_timeout_s`."""
-    out: queue.Queue = queue.Queue(maxsize=64)
-    end, stop = object(), threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the caller has gone: stop pulling, so Ray's execution ends
-
-    def consume() -> None:
-        try:
-            for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
-                if not all(put(row) for row in batch.to_pylist()):
-                    return
-            put(end)
-        except BaseException as e:  # noqa: BLE001 - handed to the caller
-            put(e)
-
-    threading.Thread(target=consume, daemon=True, name="sfc-ray-results").start()
+    batches = ds.iter_batches(batch_size=None, batch_format="pyarrow")
     try:
-        while True:
-            try:
-                item = out.get(timeout=stall_timeout_s)
-            except queue.Empty:
-                raise JobStalledError(
-                    f"the Ray job produced no result for {stall_timeout_s:g} s: check `ray status` (do the "
-                    "inference actors and decode tasks fit the cluster's CPUs?)") from None
-            if item is end:
-                return
-            if isinstance(item, BaseException):
-                if isinstance(item, SfcError):
-                    raise item
-                raise DistributedJobError(f"the Ray job failed: {type(item).__name__}: {item}") from item
-            yield item
-    finally:
-        stop.set()
+        for rows in prefetched(batches, lambda batch: batch.to_pylist(), depth=4, timeout_s=stall_timeout_s):
+            yield from rows
+    except TimeoutError:
+        raise JobStalledError(
+            f"the Ray job produced no result for {stall_timeout_s:g} s: check `ray status` (do the "
+            "inference actors and decode tasks fit the cluster's CPUs?)") from None
+    except SfcError:
+        raise
+    except Exception as e:
+        raise DistributedJobError(f"the Ray job failed: {type(e).__name__}: {e}") from e

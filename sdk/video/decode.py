@@ -86,12 +86,14 @@ def _open(video: object) -> FrameSource:
 def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Plan, short_side: int | None,
             fps: float | None) -> SampledFrames:
     in_memory = _in_memory(video)
-    indexed = _sample_indexed(video, plan, short_side, name)
-    if indexed is not None:
-        return indexed
-    seeked = _sample_by_seeking(video, plan, short_side, name)
-    if seeked is not None:
-        return _with_rate(seeked, fps, in_memory)
+    source = _open(video)
+    try:  # an indexed source (PyAV) plans its own seeks; others seek across wide gaps only
+        sampled = (_sample_indexed if isinstance(source, IndexedSource) else _sample_by_seeking)(
+            source, plan, short_side, name)
+    finally:
+        source.close()
+    if sampled is not None:
+        return _with_rate(sampled, fps, in_memory)
     first_plan: list[int] = []
 
     def from_header(header: int) -> set[int]:
@@ -122,24 +124,18 @@ def _with_rate(clip: SampledFrames, fps: float | None, in_memory: bool) -> Sampl
     return clip
 
 
-def _sample_indexed(video: object, plan: Plan, short_side: int | None, name: str) -> SampledFrames | None:
-    """The planned frames from a source with a packet index; None where it has none or
-    cannot deliver every planned frame (then a full decode decides)."""
-    if _in_memory(video):
+def _sample_indexed(source: IndexedSource, plan: Plan, short_side: int | None, name: str) -> SampledFrames | None:
+    """The planned frames from a source with a packet index; None where it cannot deliver
+    every planned frame (then a full decode decides)."""
+    n = source.frame_count
+    if n <= 0:
         return None
-    source = _open(video)
-    try:
-        if not isinstance(source, IndexedSource) or source.frame_count <= 0:
-            return None
-        n = source.frame_count
-        indices = [int(i) for i in plan(n)]
-        kept = source.read_frames(sorted(set(indices)), short_side)
-        if kept is None:
-            return None
-        return SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source.fps, name,
-                             source.header_frames or None)
-    finally:
-        source.close()
+    indices = [int(i) for i in plan(n)]
+    kept = source.read_frames(sorted(set(indices)), short_side)
+    if kept is None:
+        return None
+    return SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source.fps, name,
+                         source.header_frames or None)
 
 
 def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | None
@@ -181,38 +177,33 @@ def _read_at(source: FrameSource, index: int) -> np.ndarray | None:
     return source.retrieve(None)
 
 
-def _sample_by_seeking(video: object, plan: Plan, short_side: int | None, name: str = "") -> SampledFrames | None:
+def _sample_by_seeking(source: FrameSource, plan: Plan, short_side: int | None, name: str) -> SampledFrames | None:
     """Decode only the planned frames, seeking across wide gaps. None (the caller then
     decodes the whole video, which always tells the truth) when no gap is wide enough,
     when the header's frame count cannot be confirmed (the last frame it promises must
     decode, the next must not), or when a seek or read fails."""
-    source = _open(video)
-    name = name or ("<frames>" if _in_memory(video) else str(video))
-    try:
-        header = source.frame_count
-        if isinstance(source, IndexedSource) or header < 2 * SEEK_MIN_GAP:
-            return None  # an indexed source plans its own seeks (and has had its try)
-        indices = [int(i) for i in plan(header)]
-        wanted = sorted(set(indices))
-        if not any(b - a >= SEEK_MIN_GAP for a, b in zip([0, *wanted], wanted, strict=False)):
-            return None
-        if _read_at(source, header - 1) is None or _read_at(source, header) is not None:
-            return None
-        kept, pos = {}, -1  # pos: index of the frame the next grab decodes (-1: unknown)
-        for i in wanted:
-            if pos < 0 or i < pos or i - pos >= SEEK_MIN_GAP:
-                if not source.seek(i):
-                    return None
-                pos = i
-            while pos < i:
-                if not source.grab():
-                    return None
-                pos += 1
-            rgb = source.retrieve(short_side) if source.grab() else None
-            if rgb is None:
+    header = source.frame_count
+    if header < 2 * SEEK_MIN_GAP:
+        return None
+    indices = [int(i) for i in plan(header)]
+    wanted = sorted(set(indices))
+    if not any(b - a >= SEEK_MIN_GAP for a, b in zip([0, *wanted], wanted, strict=False)):
+        return None
+    if _read_at(source, header - 1) is None or _read_at(source, header) is not None:
+        return None
+    kept, pos = {}, -1  # pos: index of the frame the next grab decodes (-1: unknown)
+    for i in wanted:
+        if pos < 0 or i < pos or i - pos >= SEEK_MIN_GAP:
+            if not source.seek(i):
+                return None
+            pos = i
+        while pos < i:
+            if not source.grab():
                 return None
             pos += 1
-            kept[i] = rgb
-        return SampledFrames(np.stack([kept[i] for i in indices]), indices, header, source.fps, name, header)
-    finally:
-        source.close()
+        rgb = source.retrieve(short_side) if source.grab() else None
+        if rgb is None:
+            return None
+        pos += 1
+        kept[i] = rgb
+    return SampledFrames(np.stack([kept[i] for i in indices]), indices, header, source.fps, name, header)

@@ -67,3 +67,19 @@ def test_a_torch_batch_job_lends_one_core_to_decoding_and_gives_it_back(heldout_
         assert pred.label == ref.label and abs(pred.score - ref.score) < 1e-5
     assert during == [max(1, before - 1)] * 4  # the decoding thread gets a core
     assert torch.get_num_threads() == before  # and the process's setting is restored
+
+
+def test_prefetched_raises_when_the_items_themselves_fail_or_stall():
+    def lazy_source():
+        yield 1
+        yield 2
+        raise OSError("the listing broke")
+
+    got = []
+    with pytest.raises(OSError, match="listing broke"):  # raised at its turn, not a hang
+        for value in prefetched(lazy_source(), lambda i: i * 10):
+            got.append(value)
+    assert got == [10, 20]
+    never = threading.Event()
+    with pytest.raises(TimeoutError):
+        list(prefetched([1], lambda i: never.wait(2.0), timeout_s=0.2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import cv2
@@ -157,6 +158,12 @@ def _loop_video(src: Path, out: Path, frames: int, fourcc: str) -> Path:
     return out
 
 
+def _seek(video, path: Path, plan):
+    """The seeking path alone, on a file opened as `sample_frames` opens it."""
+    with closing(video._open(path)) as source:
+        return video._sample_by_seeking(source, plan, 64, str(path))
+
+
 @pytest.mark.parametrize("fourcc,ext", [("MJPG", "avi"), ("mp4v", "mp4")])
 def test_long_videos_seek_to_the_same_frames_a_full_decode_gives(tmp_path, clips_dir, fourcc, ext, monkeypatch):
     from sfc_sdk.video import decode as video
@@ -166,7 +173,7 @@ def test_long_videos_seek_to_the_same_frames_a_full_decode_gives(tmp_path, clips
     monkeypatch.setattr(video, "SEEK_MIN_GAP", 100)  # mp4v keyframes every 12 frames; keeps the file small
     path = _loop_video(clips_dir / "arm_wrestling_kinetics.mp4", tmp_path / f"long.{ext}", 8000, fourcc)
     for plan in (lambda n: uniform_indices(n, 64), lambda n: [i for c in clip_indices(n, 10, 16, 2) for i in c]):
-        seeked = video._sample_by_seeking(path, plan, 64)
+        seeked = _seek(video, path, plan)
         assert seeked is not None, "a long video with wide gaps should be sampled by seeking"
         saved, video.SEEK_MIN_GAP = video.SEEK_MIN_GAP, 10**9  # force the full decode
         try:
@@ -183,8 +190,8 @@ def test_seeking_is_refused_when_the_header_miscounts(clips_dir, monkeypatch):
     monkeypatch.setenv("SFC_SDK_FRAME_SOURCE", "opencv")
     monkeypatch.setattr(video, "SEEK_MIN_GAP", 20)
     wide = lambda n: [0, n // 2, n - 1]  # noqa: E731
-    assert video._sample_by_seeking(clips_dir / "flipping_pancake_kinetics.mkv", wide, 64) is None  # 311 vs 310
-    seeked = video._sample_by_seeking(clips_dir / "arm_wrestling_kinetics.mp4", wide, 64)
+    assert _seek(video, clips_dir / "flipping_pancake_kinetics.mkv", wide) is None  # 311 vs 310
+    seeked = _seek(video, clips_dir / "arm_wrestling_kinetics.mp4", wide)
     assert seeked is not None and seeked.num_frames == 280
     monkeypatch.setattr(video, "SEEK_MIN_GAP", 10**9)
     full = sample_frames(clips_dir / "arm_wrestling_kinetics.mp4", wide, 64)
