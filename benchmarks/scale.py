@@ -4,8 +4,9 @@
 
 Over the 70 Weizmann clips, each arm in a fresh process, arms interleaved over --rounds
 (median). Wall time is the whole job, steady videos/s the rate once results flow (the
-second half of them). The serial arm is `Recognizer.iter_predict` (decoding ahead in a thread, as
-`predict DIR --output` runs); the Ray arms are `run_ray_job` on a local Ray started with
+second half of them). The loop arm is `Recognizer.predict` video after video; the
+serial arm is `Recognizer.iter_predict` (decoding ahead in a thread, as `predict DIR
+--output` runs; the "vs serial" columns compare with it); the Ray arms are `run_ray_job` on a local Ray started with
 this machine's CPUs (start-up timed apart). From the records: where the time goes, CPU
 milliseconds per video in decode tasks (decode + preprocess) and in inference actors.
 Writes benchmarks/results/scale.md.
@@ -28,17 +29,17 @@ from machine import describe_machine
 
 REPO = Path(__file__).resolve().parents[1]
 CLIPS = sorted(str(p) for p in (REPO.parent / "shared" / "data" / "weizmann").glob("*/*.avi"))
-ARMS = ("serial", "ray 1 worker", "ray 2 workers")
+ARMS = ("loop", "serial", "ray 1 worker", "ray 2 workers")
 
 
 def worker(arm: str, model: str | None) -> None:
-    if arm == "serial":
+    if arm in ("loop", "serial"):
         from sfc_sdk import Recognizer
 
         rec = Recognizer(model)
         rec.predict(CLIPS[0])  # warm-up, as the Ray actors' first video is not timed apart either
         start, stamps, preds = time.perf_counter(), [], []
-        for pred in rec.iter_predict(CLIPS):
+        for pred in (map(rec.predict, CLIPS) if arm == "loop" else rec.iter_predict(CLIPS)):
             preds.append(pred)
             stamps.append(time.perf_counter())
         wall = time.perf_counter() - start
