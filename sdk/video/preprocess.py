@@ -37,6 +37,9 @@ def dense_plan(spec: InputSpec, views: Views) -> tuple[Plan, int]:
 def dense_input(frames: np.ndarray, spec: InputSpec, views: Views) -> np.ndarray:
     """Frames of `dense_plan` -> the views batch (clips x crops, 3, clip_len, crop, crop) float32."""
     per_clip = frames.reshape(views.clips, spec.clip_len, *frames.shape[1:])
-    return np.stack([normalize(crop, spec.mean, spec.std) for clip in per_clip
-                     for crop in (three_crops(clip, spec.crop_size) if views.crops == 3
-                                  else [center_crop(clip, spec.crop_size)])])
+    crops = [crop for clip in per_clip for crop in (three_crops(clip, spec.crop_size) if views.crops == 3
+                                                    else [center_crop(clip, spec.crop_size)])]
+    out = np.empty((len(crops), 3, spec.clip_len, spec.crop_size, spec.crop_size), np.float32)
+    for view, crop in zip(out, crops, strict=True):  # straight into the batch: no stacking copy
+        normalize(crop, spec.mean, spec.std, out=view)
+    return out

@@ -86,6 +86,15 @@ def test_crops_and_normalisation():
     x = normalize(np.full((1, 2, 2, 3), 255, np.uint8), (0.5, 0.5, 0.5), (0.25, 0.5, 1.0))
     assert x.shape == (3, 1, 2, 2) and x.dtype == np.float32
     np.testing.assert_allclose(x[:, 0, 0, 0], [2.0, 1.0, 0.5])
+    # Every uint8 level of every channel, through a cropped (non-contiguous) view: bit for
+    # bit the per-pixel formula the models were trained with.
+    levels = np.broadcast_to(np.arange(256, dtype=np.uint8)[None, :, None, None], (2, 256, 6, 3)).copy()
+    levels[1] = levels[1, ::-1]
+    mean, std = (0.45, 0.42, 0.39), (0.229, 0.224, 1 / 255)
+    expected = (levels.astype(np.float32) * np.float32(1 / 255)
+                - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    got = normalize(levels[:, :, 1:5], mean, std)
+    np.testing.assert_array_equal(got, expected[:, :, 1:5].transpose(3, 0, 1, 2))
 
 
 def _plan(n: int) -> list[int]:
