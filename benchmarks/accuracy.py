@@ -48,6 +48,9 @@ CONFIGS = {
                      backbone=TrainSettings(epochs=7, steps_per_epoch=100, lr=1e-3),
                      sfc=TrainSettings(epochs=6, steps_per_epoch=100, lr=1e-3), ratios=(2, 4)),
 }
+# Recipe arms (benchmarks/accuracy_recipe.py chooses between them, nested): the Jester
+# recipe with half of the backbone's training clips sampled as SFC's tail meets them.
+CONFIGS["jester-sfc-clips"] = replace(CONFIGS["jester"], backbone_options=(("sfc_clips", 0.5),))
 TINY = Config(classes=("bend", "jack", "wave1"), actors=("daria", "denis", "eli"), folds=("daria",),
               backbone=TrainSettings(epochs=2, steps_per_epoch=5, batch_size=4, lr=2e-3),
               sfc=TrainSettings(epochs=2, steps_per_epoch=5, batch_size=4, lr=1e-3))

@@ -68,6 +68,7 @@ class Config:
     sfc_frames: tuple[int, ...] = (64,)  # SFC input lengths to test; 64 is what the models are trained with
     short: str = "adapt"  # videos shorter than the SFC input: "adapt" (the SDK's default) or "repeat" frames
     variants: tuple[Variant, ...] = field(default=(VARIANTS[""],))
+    backbone_options: tuple[tuple[str, object], ...] = ()  # extra train_backbone arguments (a recipe arm)
 
     def methods(self, variants: tuple[Variant, ...] | None = None) -> list[tuple[str, str, dict, Variant | None]]:
         """(row label, predict mode, predict keyword arguments, SFC variant) for every method tested."""
@@ -88,7 +89,8 @@ def train_fold(data: Path, held_out: tuple[str, ...], config: Config, fold_dir: 
     backbone = fold_dir / "backbone"
     if not (backbone / "config.json").exists():
         train_backbone(data, config.arch, backbone, settings=config.backbone, exclude=exclude, init=config.init,
-                       resume=(backbone / "train_state.pt").exists(), progress=progress, device=device)
+                       resume=(backbone / "train_state.pt").exists(), progress=progress, device=device,
+                       **dict(config.backbone_options))
     for variant in config.variants:
         sfc = fold_dir / variant.folder
         if not (sfc / "config.json").exists():

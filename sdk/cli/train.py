@@ -45,6 +45,7 @@ def train() -> None:
 # Defaults (epochs, steps per epoch, peak lr). From scratch: the bundled model's recipe. Fine-tuning:
 # the pilot in ../shared/weights/README.md (700 steps at 1e-3), until the accuracy study settles it.
 SCRATCH, FINE_TUNE = (12, 200, 6e-3), (7, 100, 1e-3)
+SFC_CLIPS = 0.0  # share of SFC-layout clips: the nested recipe study decides (accuracy_recipe.py)
 
 
 @train.command("backbone")
@@ -55,10 +56,13 @@ SCRATCH, FINE_TUNE = (12, 200, 6e-3), (7, 100, 1e-3)
               help="Start from pretrained weights: a checkpoint (with --arch) or a model directory. The classifier "
                    "is replaced when the classes differ; the input preprocessing is kept.")
 @click.option("--freeze", help="With --init: keep the stages up to and including this one unchanged.")
+@click.option("--sfc-clips", type=click.FloatRange(0.0, 1.0), default=SFC_CLIPS, show_default=True,
+              help="Share of training clips sampled as the frozen tail meets them in an SFC pass: short bursts of "
+                   "frames spread over the video (see benchmarks/results/accuracy_recipe.md).")
 @_settings_options(epochs=None, steps=None, lr=None, note="Default: 12 x 200 at 6e-3 from scratch, 7 x 100 at "
                    "1e-3 with --init.")
-def train_backbone_cmd(data, arch, init, freeze, epochs, steps_per_epoch, batch_size, lr, seed, val, exclude, resume,
-                       out) -> None:
+def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_epoch, batch_size, lr, seed, val,
+                       exclude, resume, out) -> None:
     """Train a backbone on short clips of a folder-per-class dataset, from scratch or from pretrained weights."""
     from ..training import train_backbone
 
@@ -69,7 +73,7 @@ def train_backbone_cmd(data, arch, init, freeze, epochs, steps_per_epoch, batch_
                                    for given, fallback in zip((epochs, steps_per_epoch, lr), default, strict=True))
     settings = _settings(epochs, steps_per_epoch, batch_size, lr, seed)
     path = train_backbone(data, arch or (None if init else "r2plus1d_tiny"), out, settings=settings, val=val,
-                          exclude=exclude, resume=resume, init=init, freeze=freeze)
+                          exclude=exclude, resume=resume, init=init, freeze=freeze, sfc_clips=sfc_clips)
     click.echo(f"model written to {path}")
 
 

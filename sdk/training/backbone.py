@@ -24,7 +24,7 @@ from ..runtimes.torch_runtime import select_torch_device
 from ..video.files import scan_folder
 from ..video.sampling import clip_indices
 from ..video.transforms import center_crop, normalize
-from .data import augment, decode_all, random_clip_indices
+from .data import augment, decode_all, random_clip_indices, sfc_clip_indices
 from .loop import TrainSettings, fit
 
 
@@ -34,12 +34,13 @@ def train_backbone(data_dir: str | Path, arch: str | None, out_dir: str | Path, 
                    scale_range: tuple[float, float] = (0.8, 1.0),
                    sfc: SFCSettings | None = None, resume: bool = False, progress: bool = True,
                    device: str = "cpu", label_smoothing: float = 0.1, input_spec: InputSpec | None = None,
-                   init: str | Path | None = None, freeze: str | None = None) -> Path:
+                   init: str | Path | None = None, freeze: str | None = None, sfc_clips: float = 0.0) -> Path:
     """Train `arch` on `data_dir`; videos matching the `val` globs are held out for the
     per-epoch score, those matching `exclude` are not used at all. `init`: start from a
     checkpoint (of `arch`'s layout) or a model directory instead of random weights;
     `freeze`: keep the stages up to and including this one unchanged (weights and
-    BatchNorm statistics). Returns `out_dir`."""
+    BatchNorm statistics); `sfc_clips`: the share of training clips sampled as the tail
+    meets them in an SFC pass (`sfc_clip_indices`). Returns `out_dir`."""
     out_dir = Path(out_dir)
     settings = settings or TrainSettings()
     sfc = sfc or SFCSettings()
@@ -79,8 +80,11 @@ def train_backbone(data_dir: str | Path, arch: str | None, out_dir: str | Path, 
         clips = []
         for i in pick:
             frames = train_frames[i]
-            clips.append(augment(frames[random_clip_indices(len(frames), spec.clip_len, rng, stride_range)],
-                                 spec.crop_size, rng, scale_range))
+            if rng.random() < sfc_clips:
+                idx = sfc_clip_indices(len(frames), spec.clip_len, net.head_temporal_stride, rng)
+            else:
+                idx = random_clip_indices(len(frames), spec.clip_len, rng, stride_range)
+            clips.append(augment(frames[idx], spec.crop_size, rng, scale_range))
         return F.cross_entropy(net(to_input(clips)), labels[pick], label_smoothing=label_smoothing)
 
     @torch.no_grad()
@@ -104,5 +108,6 @@ def train_backbone(data_dir: str | Path, arch: str | None, out_dir: str | Path, 
                 "frozen_sha256": frozen_before, "data": str(data_dir), "train_videos": len(train_items),
                 "val_videos": len(val_items), "exclude": list(exclude), "val": list(val),
                 "settings": asdict(settings), "stride_range": list(stride_range), "scale_range": list(scale_range),
+                "sfc_clips": sfc_clips,
                 "history": history}
     return save_model(model, config, out_dir, training=training)

@@ -40,6 +40,28 @@ def random_clip_indices(n: int, clip_len: int, rng: np.random.Generator,
     return np.minimum(np.round(start + step * np.arange(clip_len)).astype(int), n - 1)
 
 
+def sfc_clip_indices(n: int, clip_len: int, group: int, rng: np.random.Generator) -> np.ndarray:
+    """`clip_len` indices laid out as the frozen tail meets them in an SFC pass: groups of
+    `group` frames (one head step each), frames inside a group close together, groups
+    spread over the video. SFC samples a whole video uniformly, then keeps every
+    ratio-th head step, so on a trimmed clip the tail sees short bursts far apart,
+    which ordinary clips (evenly spaced frames) never show it."""
+    groups = max(1, clip_len // group)
+    inner = float(np.exp(rng.uniform(0.0, np.log(2.5))))  # SFC's sampling step: 1 (short video) to ~2
+    inner = min(inner, max(1.0, (n - 1) / max(clip_len - 1, 1)))
+    burst = (group - 1) * inner
+    # Group spacing: from touching (an ordinary clip) to spread over the whole video.
+    widest = (n - 1 - burst) / max(groups - 1, 1)
+    spacing = rng.uniform(min(group * inner, widest), max(widest, group * inner))
+    span = burst + spacing * (groups - 1)
+    start = rng.uniform(0, max(n - 1 - span, 0))
+    starts = start + spacing * np.arange(groups)
+    idx = (starts[:, None] + inner * np.arange(group)[None, :]).reshape(-1)[:clip_len]
+    if len(idx) < clip_len:  # clip_len not a multiple of group: pad with the last frame
+        idx = np.concatenate([idx, np.full(clip_len - len(idx), idx[-1])])
+    return np.clip(np.round(idx).astype(int), 0, n - 1)
+
+
 def jittered_uniform_indices(n: int, count: int, rng: np.random.Generator) -> np.ndarray:
     """`count` frames over the whole video, one at a random point of each equal segment
     (TSN-style): the training-time version of SFC's uniform sampling."""
