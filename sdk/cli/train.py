@@ -45,7 +45,7 @@ def train() -> None:
 # Defaults (epochs, steps per epoch, peak lr). From scratch: the bundled model's recipe. Fine-tuning:
 # the pilot in ../shared/weights/README.md (700 steps at 1e-3), until the accuracy study settles it.
 SCRATCH, FINE_TUNE = (12, 200, 6e-3), (7, 100, 1e-3)
-SFC_CLIPS = 0.0  # share of SFC-layout clips: the nested recipe study decides (accuracy_recipe.py)
+SFC_CLIPS = 0.0  # SFC-layout clips: off; a tie in the nested 7-fold study (benchmarks/results/accuracy_recipe.md)
 
 
 @train.command("backbone")
