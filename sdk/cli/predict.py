@@ -42,6 +42,10 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
 @click.option("--short", type=click.Choice(["adapt", "repeat"]), default="adapt", show_default=True,
               help="Videos with fewer frames than --frames: sample each frame once and lower the ratio "
                    "(adapt), or repeat frames (repeat, as exported bundles do).")
+@click.option("--decode", type=click.Choice(["exact", "reference"]), default="exact", show_default=True,
+              help="SFC: exact decodes every sampled frame; reference skips non-reference frames (B-frames) and "
+                   "takes the nearest decoded frame, under half a sampling interval away (faster on H.264/HEVC "
+                   "with B-frames).")
 @click.option("--views", default="10x3", show_default=True, help="Dense views, CLIPSxCROPS: 1x1, 10x1, 10x3.")
 @click.option("--top-k", "-k", type=int, default=5, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
@@ -61,15 +65,16 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
               help="Draw why SFC chose what it chose (selection scores over time, the kept moments and their "
                    "frames) to this image (.png, .svg, .pdf). Several videos: one file each, named PATH's stem, "
                    "'-' and the video's stem (out.png -> out-clip.png). Needs the plot extra.")
-def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, views, top_k, device,
-            as_json, output, engine, address, workers, threads_per_worker, plot) -> None:
+def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, decode, views, top_k,
+            device, as_json, output, engine, address, workers, threads_per_worker, plot) -> None:
     """Recognise the action in each VIDEO (files, or folders of videos)."""
     from ..inference.batch import run_batch
     from ..video.files import expand_inputs
 
     if engine == "ray":
         return predict_on_ray(videos, model, runtime, backbone or weights or labels, mode, plot, output, address,
-                              workers, threads_per_worker, top_k=top_k, ratio=ratio, frames=frames, short=short)
+                              workers, threads_per_worker, top_k=top_k, ratio=ratio, frames=frames, short=short,
+                              decode=decode)
     if address or workers:
         raise ConfigError("--address and --workers go with --engine ray")
     if output and Path(output).suffix == ".parquet":
@@ -89,6 +94,8 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
         raise ConfigError("no videos found in the given folders")
     plots = plot_paths(plot, videos) if plot else [None] * len(videos)
     kwargs = {"top_k": top_k, "mode": mode, "ratio": ratio, "frames": frames, "views": views, "short": short}
+    if mode == "sfc":
+        kwargs["decode"] = decode
     if output:
         summary = run_batch(rec, videos, output, **kwargs)
         click.echo(f"{output}: {summary.done} done, {summary.failed} failed, {summary.skipped} already there "

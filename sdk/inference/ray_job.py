@@ -128,7 +128,7 @@ class _Inference:
 def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None, *, workers: int | None = None,
                     threads_per_worker: int = 1, decode_cpus: float = 0.5, videos_per_task: int = VIDEOS_PER_TASK,
                     runtime: str | None = None, top_k: int = 5, ratio: int | None = None, frames: int | None = None,
-                    short: str = "adapt") -> Any:
+                    short: str = "adapt", decode: str = "exact") -> Any:
     """A lazy `ray.data.Dataset` of records (records.py), one per video, in no fixed order.
     `videos`: paths, or a Dataset with a "source" (or "path") column; `model`: a model
     directory or bundle readable at the same path on every node (None: the bundled model).
@@ -142,7 +142,7 @@ def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None
     # The recipe from the model itself (its sampling, input size and the shorter inputs
     # its runtime takes), made once here and shipped to every decode task.
     rec = Recognizer(model, runtime=runtime, threads=threads_per_worker)
-    recipe = rec.sfc_recipe(ratio, frames, short)
+    recipe = rec.sfc_recipe(ratio, frames, short, decode)
     model_path = str(Path(rec.model_path).resolve())
     size = size_pool(ray.cluster_resources().get("CPU", 1.0), workers, threads_per_worker, decode_cpus)
     if isinstance(videos, ray.data.Dataset):

@@ -31,7 +31,7 @@ from ..video.sampling import Views
 from .postprocess import decode_notes, kept_moments, ranked, softmax
 from .prefetch import prefetched
 from .results import Prediction
-from .sfc_input import SHORT_VIDEO, SfcInput, SfcRecipe
+from .sfc_input import DECODE_MODES, SHORT_VIDEO, SfcInput, SfcRecipe
 from .stream import WindowResult, stream_windows
 
 MODES = ("sfc", "dense")
@@ -125,7 +125,7 @@ class Recognizer:
     # --- prediction ---------------------------------------------------------
     def predict(self, video: VideoInput, top_k: int = 5, *, mode: str = "sfc", ratio: int | None = None,
                 frames: int | None = None, views: str | Views = "10x3", fps: float | None = None,
-                short: str = "adapt") -> Prediction:
+                short: str = "adapt", decode: str = "exact") -> Prediction:
         """Classify one video: a path, a (T, H, W, 3) uint8 RGB array or a list of frames.
 
         mode="sfc": `frames` (default from the model) sampled uniformly over the whole
@@ -133,12 +133,14 @@ class Recognizer:
         crops averaged. `fps` gives time stamps for in-memory frames. `short`: for a video
         with fewer frames than `frames`, "adapt" samples each frame at most once and lowers
         the ratio so the same number of moments is kept (where the runtime takes that
-        input length); "repeat" repeats frames.
+        input length); "repeat" repeats frames. `decode` (SFC): "exact" decodes every
+        sampled frame; "reference" lets the decoder skip non-reference frames and take the
+        nearest decoded frame, under half a sampling interval away (faster with B-frames).
         """
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {top_k}")
         if mode == "sfc":
-            return self.run_prepared(self.sfc_recipe(ratio, frames, short).prepare(video, fps), top_k)
+            return self.run_prepared(self.sfc_recipe(ratio, frames, short, decode).prepare(video, fps), top_k)
         if mode == "dense":
             return self._predict_dense(video, top_k, views if isinstance(views, Views) else Views.parse(views), fps)
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -229,25 +231,28 @@ class Recognizer:
         return stream_windows(self.runtime, self.config, source, window_s=window_s, stride_s=stride_s, top_k=top_k,
                               ratio=ratio, reuse=reuse, options=options, max_windows=max_windows)
 
-    def sfc_recipe(self, ratio: int | None = None, frames: int | None = None, short: str = "adapt") -> SfcRecipe:
+    def sfc_recipe(self, ratio: int | None = None, frames: int | None = None, short: str = "adapt",
+                   decode: str = "exact") -> SfcRecipe:
         """How this model's SFC input is made (sampling, resizing, the shorter inputs its
         runtime takes): torch-free and picklable, so decoding can run elsewhere (`ray_job.py`)."""
         if short not in SHORT_VIDEO:
             raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {short!r}")
+        if decode not in DECODE_MODES:
+            raise ConfigError(f"decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
         ratio, t_in = ratio or self.default_ratio, frames or self.default_frames
         self.runtime.check_sfc(t_in, ratio)  # before decoding anything
-        recipe = SfcRecipe(self.input_spec, t_in, ratio, self.head_stride, short)
+        recipe = SfcRecipe(self.input_spec, t_in, ratio, self.head_stride, short, decode=decode)
         unit = recipe.unit
         lengths = tuple(n for n in range(unit, t_in, unit) if unit and self.runtime.accepts(n, n // unit))
         return replace(recipe, short_lengths=lengths)
 
     def _sfc_recipe(self, top_k: int, *, ratio: int | None = None, frames: int | None = None,
-                    fps: float | None = None, short: str = "adapt", mode: str = "sfc",
+                    fps: float | None = None, short: str = "adapt", decode: str = "exact", mode: str = "sfc",
                     views: str | Views | None = None) -> tuple[SfcRecipe, float | None]:
         """`predict`'s SFC options checked, defaults filled: the recipe, and the rate for arrays."""
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {top_k}")
-        return self.sfc_recipe(ratio, frames, short), fps
+        return self.sfc_recipe(ratio, frames, short, decode), fps
 
     def run_prepared(self, item: SfcInput, top_k: int = 5) -> Prediction:
         """The SFC pass on an input a recipe prepared (here or in another process)."""

@@ -19,6 +19,10 @@ from ..video.preprocess import sfc_input
 from ..video.sampling import uniform_indices
 
 SHORT_VIDEO = ("adapt", "repeat")
+# "exact": every sampled frame is the planned one. "reference": the decoder skips
+# non-reference frames (B-frames nothing is predicted from) and the nearest decoded frame
+# stands in, under half a sampling interval away (benchmarks/decode.py measures both).
+DECODE_MODES = ("exact", "reference")
 
 
 @dataclass
@@ -45,6 +49,7 @@ class SfcRecipe:
     head_stride: int  # input frames per head time step
     short: str  # "adapt" or "repeat": see `plan`
     short_lengths: tuple[int, ...] = ()  # input lengths under `frames` the runtime takes (at length // unit)
+    decode: str = "exact"  # one of DECODE_MODES
 
     @property
     def unit(self) -> int:
@@ -66,7 +71,7 @@ class SfcRecipe:
     def prepare(self, video: VideoInput, fps: float | None = None) -> SfcInput:
         """Decode and preprocess `video`: the runtime's input, and what reporting needs."""
         start = time.perf_counter()
-        clip = sample_frames(video, self.plan, self.spec.resize_size, fps)
+        clip = sample_frames(video, self.plan, self.spec.resize_size, fps, nearest=self.decode == "reference")
         decoded = time.perf_counter()
         used = len(clip.indices)
         x = sfc_input(clip.frames, self.spec)

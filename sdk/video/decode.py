@@ -44,17 +44,29 @@ class SampledFrames:
         return None if not self.fps else frame_index / self.fps
 
 
-def sample_frames(video: VideoInput, plan: Plan, short_side: int | None, fps: float | None = None) -> SampledFrames:
+def sample_frames(video: VideoInput, plan: Plan, short_side: int | None, fps: float | None = None,
+                  nearest: bool = False) -> SampledFrames:
     """Decode the frames `plan(num_frames)` names from a path, array or list of frames.
-    `fps` gives in-memory frames a rate (files use their container's)."""
+    `fps` gives in-memory frames a rate (files use their container's). `nearest`: a file's
+    decoder may skip non-reference frames and hand out the nearest decoded frame instead,
+    less than half the plan's smallest gap away (`indices` then says which frames came)."""
     if isinstance(video, (str, os.PathLike)):
         path = Path(video)
         _check_file(path)
-        return _sample(path, str(path), plan, short_side, None)
+        return _sample(path, str(path), plan, short_side, None, nearest)
     if source_kind(video) != "frames":  # a camera index or URL is live input (live.py), not a video to sample
         raise InvalidFramesError(
             f"video must be a path, a (T, H, W, 3) uint8 array or a list of frames, not {type(video).__name__}")
     return _sample(video, "<frames>", plan, short_side, fps)
+
+
+def nearest_tolerance(indices: Sequence[int]) -> int:
+    """How far a stand-in frame may be from a sampled one: under half the smallest gap
+    between sampled frames, so no two samples can share a stand-in and each stays
+    nearer its own place in the plan than its neighbours'."""
+    distinct = sorted(set(indices))
+    gaps = [b - a for a, b in zip(distinct, distinct[1:], strict=False)]
+    return (min(gaps) - 1) // 2 if gaps else 0
 
 
 _IMAGE_SIGNATURES = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"), (b"GIF8", "GIF"))
@@ -84,12 +96,14 @@ def _open(video: object) -> FrameSource:
 
 
 def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Plan, short_side: int | None,
-            fps: float | None) -> SampledFrames:
+            fps: float | None, nearest: bool = False) -> SampledFrames:
     in_memory = _in_memory(video)
     source = _open(video)
     try:  # an indexed source (PyAV) plans its own seeks; others seek across wide gaps only
-        sampled = (_sample_indexed if isinstance(source, IndexedSource) else _sample_by_seeking)(
-            source, plan, short_side, name)
+        if isinstance(source, IndexedSource):
+            sampled = _sample_indexed(source, plan, short_side, name, nearest)
+        else:
+            sampled = _sample_by_seeking(source, plan, short_side, name)
     finally:
         source.close()
     if sampled is not None:
@@ -124,18 +138,23 @@ def _with_rate(clip: SampledFrames, fps: float | None, in_memory: bool) -> Sampl
     return clip
 
 
-def _sample_indexed(source: IndexedSource, plan: Plan, short_side: int | None, name: str) -> SampledFrames | None:
-    """The planned frames from a source with a packet index; None where it cannot deliver
-    every planned frame (then a full decode decides)."""
+def _sample_indexed(source: IndexedSource, plan: Plan, short_side: int | None, name: str,
+                    nearest: bool) -> SampledFrames | None:
+    """The planned frames from a source with a packet index (or their nearest decoded
+    stand-ins); None where it cannot deliver them (then a full decode decides)."""
     n = source.frame_count
     if n <= 0:
         return None
     indices = [int(i) for i in plan(n)]
-    kept = source.read_frames(sorted(set(indices)), short_side)
+    wanted = sorted(set(indices))
+    tolerance = nearest_tolerance(wanted) if nearest else 0
+    kept = source.read_frames(wanted, short_side, tolerance)
+    if kept is None and tolerance:  # no stand-in near enough somewhere: the exact frames
+        kept = source.read_frames(wanted, short_side)
     if kept is None:
         return None
-    return SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source.fps, name,
-                         source.header_frames or None)
+    return SampledFrames(np.stack([kept[i].rgb for i in indices]), [kept[i].index for i in indices], n, source.fps,
+                         name, source.header_frames or None)
 
 
 def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | None

@@ -108,6 +108,8 @@ def test_bad_arguments_are_config_errors(rec, run_clip):
         rec.predict(run_clip, top_k=0)
     with pytest.raises(ConfigError, match="CLIPSxCROPS"):
         rec.predict(run_clip, mode="dense", views="ten")
+    with pytest.raises(ConfigError, match="decode must be one of exact, reference"):
+        rec.predict(run_clip, decode="fast")
 
 
 def test_broken_model_directories_are_refused(tiny_model_dir, tmp_path):

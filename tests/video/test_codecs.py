@@ -13,7 +13,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from sfc_sdk.video.decode import sample_frames  # noqa: E402
+from sfc_sdk.video.decode import nearest_tolerance, sample_frames  # noqa: E402
 from sfc_sdk.video.sampling import clip_indices, uniform_indices  # noqa: E402
 from sfc_sdk.video.seek_plan import plan_decode_runs  # noqa: E402
 from sfc_sdk.video.sources.pyav import PyAVSource  # noqa: E402
@@ -86,11 +86,24 @@ def test_sampled_frames_equal_a_sequential_decode(encoded, codec):
             got = source.read_frames(wanted, None)  # the fast path itself, not the full-decode fallback
             assert got is not None and sorted(got) == wanted, f"{codec}: frames the plan needs were not decoded"
             for i in wanted:
-                np.testing.assert_array_equal(got[i], reference[i], err_msg=f"{codec}: frame {i}")
+                assert got[i].index == i
+                np.testing.assert_array_equal(got[i].rgb, reference[i], err_msg=f"{codec}: frame {i}")
+        # Skipping non-reference frames: every stand-in is the real frame it says it is, near its request.
+        wanted = SFC_PLAN(FRAMES)
+        tolerance = nearest_tolerance(wanted)
+        near = source.read_frames(wanted, None, tolerance)
+        assert near is not None and sorted(near) == wanted and tolerance == 9
+        for i in wanted:
+            assert abs(near[i].index - i) <= tolerance
+            np.testing.assert_array_equal(near[i].rgb, reference[near[i].index], err_msg=f"{codec}: near {i}")
+        if codec in ("h264", "mpeg4"):  # B-frames nothing refers to were skipped, so some samples moved
+            assert any(near[i].index != i for i in wanted), f"{codec}: no non-reference frame was skipped"
     finally:
         source.close()
     clip = sample_frames(path, SFC_PLAN, 64)  # and through the public entry point, resized
     assert clip.num_frames == FRAMES and clip.indices == SFC_PLAN(FRAMES) and min(clip.frames.shape[1:3]) == 64
+    near_clip = sample_frames(path, SFC_PLAN, 64, nearest=True)
+    assert [near[i].index for i in SFC_PLAN(FRAMES)] == near_clip.indices
 
 
 def test_seek_plan_decodes_less_than_everything_only_where_keyframes_allow():

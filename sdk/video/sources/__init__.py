@@ -16,7 +16,7 @@ import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -46,6 +46,14 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
+class DecodedFrame(NamedTuple):
+    """A frame handed out for a requested one: `index` is the frame it really is (the
+    requested frame, or one within the tolerance the caller allowed)."""
+
+    index: int
+    rgb: np.ndarray  # (H, W, 3) uint8
+
+
 @runtime_checkable
 class IndexedSource(FrameSource, Protocol):
     """A file source that knows its frames without decoding them (its demuxed packets),
@@ -53,9 +61,12 @@ class IndexedSource(FrameSource, Protocol):
 
     header_frames: int  # what the container claims, which may be wrong (0: it does not say)
 
-    def read_frames(self, indices: list[int], short_side: int | None) -> dict[int, np.ndarray] | None:
-        """The frames `indices` names, resized as `retrieve` does; None where it cannot be
-        sure of them (the caller then decodes the whole video)."""
+    def read_frames(self, indices: list[int], short_side: int | None, tolerance: int = 0
+                    ) -> dict[int, DecodedFrame] | None:
+        """The frames `indices` names, resized as `retrieve` does, by requested index; None
+        where it cannot be sure of them (the caller then decodes the whole video).
+        `tolerance` > 0: a decoded frame up to that many frames away may stand in for a
+        requested one, so the decoder may skip frames nothing else is predicted from."""
 
 
 Factory = Callable[..., FrameSource]  # factory(target, *, kind, timeout_s) -> FrameSource, or raises VideoError

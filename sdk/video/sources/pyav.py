@@ -25,7 +25,7 @@ import numpy as np
 from ...errors import NotAVideoError
 from ..seek_plan import plan_decode_runs
 from ..transforms import resize_short_side
-from . import Kind, register_frame_source
+from . import DecodedFrame, Kind, register_frame_source
 
 try:
     import av
@@ -47,6 +47,7 @@ class PacketIndex:
 
     pts: list[int]  # timestamp of frame i, in the stream's time base
     keyframes: list[int]  # frame indices a decode can start at
+    frame_at: dict[int, int]  # timestamp -> frame index
 
 
 def to_rgb(frame: av.VideoFrame, short_side: int | None, scaler: VideoReformatter) -> np.ndarray:
@@ -133,7 +134,7 @@ class PyAVSource:
         if len(set(order)) != len(order):
             return None
         position = {p: i for i, p in enumerate(order)}
-        return PacketIndex(order, sorted(position[k] for k in keys))
+        return PacketIndex(order, sorted(position[k] for k in keys), position)
 
     @property
     def frame_count(self) -> int:
@@ -142,39 +143,53 @@ class PyAVSource:
 
     # -- the sampled frames -------------------------------------------------------------------
 
-    def read_frames(self, indices: list[int], short_side: int | None) -> dict[int, np.ndarray] | None:
+    def read_frames(self, indices: list[int], short_side: int | None, tolerance: int = 0
+                    ) -> dict[int, DecodedFrame] | None:
         """The frames `indices` names (resized RGB), decoding only what the cost plan
-        needs; None when the index is unusable, a seek misses or a frame does not decode."""
+        needs; None when the index is unusable, a seek misses or a frame does not decode.
+        `tolerance` > 0: FFmpeg skips non-reference frames (skip_frame=NONREF: the B-frames
+        no other frame is predicted from, often a third or more of an H.264 stream) and
+        the nearest decoded frame within `tolerance` frames stands in for each requested one."""
         index = self.index
         if not index or not indices or not 0 <= min(indices) <= max(indices) < len(index.pts):
             return None
-        out: dict[int, Future] = {}
+        out: dict[int, tuple[int, Future]] = {}
         in_flight: deque[Future] = deque()
         # Converting and resizing run in threads while decoding goes on (FFmpeg and OpenCV
         # release the GIL): Weizmann clips 13 ms instead of 17. A few frames in flight at
         # most, so memory holds resized frames, not decoded ones.
         with ThreadPoolExecutor(CONVERT_THREADS) as converter:
 
-            def convert(i: int, frame: av.VideoFrame) -> None:
-                out[i] = converter.submit(lambda: to_rgb(frame, short_side, self._scaler()))
-                in_flight.append(out[i])
+            def convert(i: int, j: int, frame: av.VideoFrame) -> None:
+                done = converter.submit(lambda: to_rgb(frame, short_side, self._scaler()))
+                out[i] = (j, done)
+                in_flight.append(done)
                 if len(in_flight) > MAX_IN_FLIGHT:
                     in_flight.popleft().result()
 
+            context = self._stream.codec_context
+            context.skip_frame = "NONREF" if tolerance > 0 else "DEFAULT"
             try:
                 for run in plan_decode_runs(indices, index.keyframes):
-                    if not self._decode_run(run.start, run.take, convert):
+                    if not self._decode_run(run.start, run.take, tolerance, convert):
                         return None
             except av.FFmpegError:
                 return None
-            return {i: f.result() for i, f in out.items()}
+            finally:
+                context.skip_frame = "DEFAULT"
+                self._frames = None  # frames decoded while skipping are no sequential position
+            return {i: DecodedFrame(j, done.result()) for i, (j, done) in out.items()}
 
-    def _decode_run(self, start: int, take: list[int], convert: Callable[[int, av.VideoFrame], None]) -> bool:
-        """Seek to keyframe `start` and decode forward, handing each frame of `take` to `convert`."""
-        pts = self.index.pts
-        wanted = {pts[i]: i for i in take}
-        last, previous, past_last = pts[take[-1]], None, 0
-        self._container.seek(pts[start], stream=self._stream, backward=True, any_frame=False)
+    def _decode_run(self, start: int, take: list[int], tolerance: int,
+                    convert: Callable[[int, int, av.VideoFrame], None]) -> bool:
+        """Seek to keyframe `start` and decode forward, handing `convert` each frame of
+        `take` (ascending), or the nearest decoded one within `tolerance`, as
+        (requested index, decoded index, frame)."""
+        frame_at = self.index.frame_at
+        pending = deque(take)
+        before: tuple[int, av.VideoFrame] | None = None  # the last frame decoded
+        previous, past_last = None, 0
+        self._container.seek(self.index.pts[start], stream=self._stream, backward=True, any_frame=False)
         self._frames = None  # the sequential reader's position is gone
         for frame in self._decoded():
             # Timestamps must rise in output order. They do not in AVIs with packed
@@ -183,14 +198,23 @@ class PyAVSource:
             if frame.pts is None or (previous is not None and frame.pts <= previous):
                 return False
             previous = frame.pts
-            i = wanted.pop(frame.pts, None)
-            if i is not None:
-                convert(i, frame)
-            if frame.pts >= last:
+            j = frame_at.get(frame.pts)
+            if j is None:  # a timestamp no packet has: not a frame of the index
+                continue
+            while pending and pending[0] <= j:  # frame j is at or past the next request
+                i = pending.popleft()
+                k, chosen = (j, frame) if before is None or j - i < i - before[0] else before
+                if abs(k - i) > tolerance:
+                    return False
+                convert(i, k, chosen)
+            before = (j, frame)
+            if j >= take[-1]:
                 past_last += 1
                 if past_last > REORDER_CHECK_FRAMES:
                     break
-        return not wanted
+        while pending and before is not None and abs(pending[0] - before[0]) <= tolerance:  # the stream ended
+            convert(pending.popleft(), *before)
+        return not pending
 
     def _scaler(self) -> VideoReformatter:
         scaler = getattr(self._scalers, "scaler", None)
