@@ -266,8 +266,9 @@ class Recognizer:
         used = len(clip.indices)
         notes = decode_notes(clip)
         if used < t_in:
-            notes.append(f"video has {clip.num_frames} frames, fewer than the {t_in} SFC samples: sampled {used} "
-                         f"frames once each at ratio {ratio}")
+            notes.append(f"video has {clip.num_frames} frames: sampled {used} of them, about "
+                         f"{clip.num_frames / used:.1f} apart as the model's training clips ("
+                         f"{self.input_spec.frame_stride}), at ratio {ratio}")
         elif clip.num_frames < t_in:
             notes.append(f"video has {clip.num_frames} frames, fewer than the {t_in} SFC samples: frames repeat")
         spans = None

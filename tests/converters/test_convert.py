@@ -53,17 +53,20 @@ def test_export_matches_pytorch_on_real_clips(bundles, fmt, precision, heldout_c
 
 @pytest.mark.parametrize("fmt", ["onnx", "openvino", "tflite"])
 def test_fp32_bundles_answer_as_the_model_on_clips_cut_short(bundles, fmt, heldout_clips, decode_all):
-    """Videos of 20, 36 and 50 frames (fewer than the 64-frame input): the bundle runs its
-    16/32/48-frame inputs at ratios 1/2/3, as PyTorch samples them, never repeating frames."""
+    """Videos cut to 20, 50 and 90 frames (under 64 x the training stride 2): the bundle runs
+    its 16/32/48-frame inputs at ratios 1/2/3, as PyTorch samples them, never repeating frames."""
     bundle, model = Recognizer.load(bundles(fmt, "fp32")), Recognizer()
     assert [(s.frames, s.ratio) for s in bundle.runtime.manifest.short_inputs] == [(16, 1), (32, 2), (48, 3)]
+    lengths = set()
     for clip in heldout_clips[::6]:
         frames = np.stack(decode_all(clip))
-        for n in (20, 36, 50):
+        for n in (20, 50, 90):
             got, want = bundle.predict(frames[:n], fps=25.0), model.predict(frames[:n], fps=25.0)
             assert (got.ratio, got.sampled_frames, got.padded) == (want.ratio, want.sampled_frames, False)
             assert got.label == want.label and got.kept_times == want.kept_times, (clip.name, n)
             assert abs(got.score - want.score) < 1e-3
+            lengths.add(got.sampled_frames)
+    assert lengths == {16, 32, 48}  # every short input ran (lena_skip has 92 frames)
 
 
 def _input(bundle: Path, clip: Path) -> tuple[np.ndarray, Recognizer]:

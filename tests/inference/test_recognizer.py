@@ -46,21 +46,26 @@ def test_sfc_prediction_matches_the_pipeline_done_by_hand(decode_all, rec, run_c
     assert pred.runtime == "torch/cpu/fp32"
 
 
-def test_short_video_samples_each_frame_once_and_keeps_as_many_moments(decode_all, rec, run_clip):
-    """42 frames < 64: sample 32 distinct frames at ratio 2 (still 8 kept moments), as by hand."""
+def test_short_video_is_sampled_at_the_training_stride_and_keeps_as_many_moments(decode_all, rec, run_clip):
+    """42 frames < 64 x 2 (the tiny model's clips are 2 frames apart): 16 frames about 2.6
+    apart (nearer 2 than 32 frames 1.3 apart) at ratio 1, still 8 kept moments, as by hand."""
+    assert rec.input_spec.frame_stride == 2
     pred = rec.predict(run_clip, top_k=3)
     frames = decode_all(run_clip)
-    idx = uniform_indices(len(frames), 32)
-    assert len(set(idx)) == 32
+    idx = uniform_indices(len(frames), 16)
+    assert len(set(idx)) == 16
     spec = rec.input_spec
     picked = np.stack([resize_short_side(frames[i], spec.resize_size) for i in idx])
     x = torch.from_numpy(normalize(center_crop(picked, spec.crop_size), spec.mean, spec.std))[None]
     with torch.no_grad():
-        logits, kept = rec.model(x, 2)
+        logits, kept = rec.model(x, 1)
     assert [t.index for t in pred.top] == list(np.argsort(-_softmax(logits[0]))[:3])
-    assert pred.ratio == 2 and pred.sampled_frames == 32 and not pred.padded and len(pred.kept) == 8
+    assert pred.ratio == 1 and pred.sampled_frames == 16 and not pred.padded and len(pred.kept) == 8
     assert [k.frame for k in pred.kept] == [idx[p * 2 + 1] for p in kept[0].tolist()]
-    assert any("sampled 32 frames once each at ratio 2" in n for n in pred.notes)
+    assert any("sampled 16 of them, about 2.6 apart" in n for n in pred.notes)
+    # A longer video (100 frames, over 64 but under 64 x 2): 48 frames about 2.1 apart, not 64 1.6 apart.
+    longer = rec.predict(np.stack([frames[i % len(frames)] for i in range(100)]), fps=25.0)
+    assert (longer.sampled_frames, longer.ratio, len(longer.kept)) == (48, 3, 8)
 
 
 def test_dense_views_match_the_pipeline_done_by_hand(decode_all, rec, clips_dir):
