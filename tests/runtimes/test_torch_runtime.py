@@ -96,3 +96,24 @@ def test_cpu_runtime_keeps_freed_memory_for_the_next_call(tiny_model_dir):
     assert faults("plain") > 10_000  # 64 MB / 4 KB pages, on every use
     assert faults("runtime") < 100
     assert faults("runtime", SFC_SDK_KEEP_FREED_MEMORY="0") > 10_000  # the application's opt-out
+
+
+def test_short_sfc_inputs_run_every_convolution_on_onednn():
+    """PyTorch sends a batch-1 Conv3d with a small kernel and a small N x C x T x H to its
+    naive kernel; the bundled model's 3-channel stem got there under 61 frames (10x slower).
+    The inference copy runs oneDNN at every length, with the model's answers."""
+    from torch.profiler import profile
+
+    from sfc_sdk import load_model
+    from sfc_sdk.defaults import default_model_dir
+
+    model, _ = load_model(default_model_dir())
+    plain, fast = TorchRuntime(model, "cpu", optimize=False), TorchRuntime(model, "cpu")
+    x = np.random.default_rng(0).standard_normal((1, 3, 32, 112, 112)).astype(np.float32)
+    with profile() as prof:
+        logits, kept = fast.run_sfc(x, 2)
+    ops = {e.key for e in prof.key_averages()}
+    assert "aten::mkldnn_convolution" in ops and "aten::slow_conv3d_forward" not in ops
+    ref_logits, ref_kept = plain.run_sfc(x, 2)
+    np.testing.assert_allclose(logits, ref_logits, rtol=1e-4, atol=1e-4)
+    assert (kept == ref_kept).all()

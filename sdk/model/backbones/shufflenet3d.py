@@ -24,9 +24,13 @@ from .registry import register_backbone
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    """Interleave the channels of `groups` groups: (B, g * c, ...) read as (B, c, g, ...)."""
+    """Interleave the channels of `groups` groups: (B, g * c, ...) read as (B, c, g, ...).
+    One copy into a tensor of `x`'s own memory layout: a reshape would copy a channels-last
+    activation into channels-first, and every convolution after it would copy it back."""
     b, c, t, h, w = x.shape
-    return x.view(b, groups, c // groups, t, h, w).transpose(1, 2).reshape(b, c, t, h, w)
+    out = torch.empty_like(x)
+    out.view(b, c // groups, groups, t, h, w).copy_(x.view(b, groups, c // groups, t, h, w).transpose(1, 2))
+    return out
 
 
 class ShuffleUnit(nn.Module):
