@@ -93,9 +93,8 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
     if not videos:
         raise ConfigError("no videos found in the given folders")
     plots = plot_paths(plot, videos) if plot else [None] * len(videos)
-    kwargs = {"top_k": top_k, "mode": mode, "ratio": ratio, "frames": frames, "views": views, "short": short}
-    if mode == "sfc":
-        kwargs["decode"] = decode
+    kwargs = {"top_k": top_k, "mode": mode, "ratio": ratio, "frames": frames, "views": views, "short": short,
+              "decode": decode}
     if output:
         summary = run_batch(rec, videos, output, **kwargs)
         click.echo(f"{output}: {summary.done} done, {summary.failed} failed, {summary.skipped} already there "

@@ -139,6 +139,8 @@ class Recognizer:
         """
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {top_k}")
+        if mode == "dense" and decode != "exact":  # dense clips are runs of neighbouring frames
+            raise ConfigError(f"decode={decode!r} goes with SFC; dense views decode their frames exactly")
         if mode == "sfc":
             return self.run_prepared(self.sfc_recipe(ratio, frames, short, decode).prepare(video, fps), top_k)
         if mode == "dense":

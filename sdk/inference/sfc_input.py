@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..config import InputSpec
+from ..errors import ConfigError
 from ..video.decode import SampledFrames, VideoInput, sample_frames
 from ..video.preprocess import sfc_input
 from ..video.sampling import uniform_indices
@@ -51,6 +52,12 @@ class SfcRecipe:
     short: str  # "adapt" or "repeat": see `plan`
     short_lengths: tuple[int, ...] = ()  # input lengths under `frames` the runtime takes (at length // unit)
     decode: str = "exact"  # one of DECODE_MODES
+
+    def __post_init__(self) -> None:
+        if self.short not in SHORT_VIDEO:
+            raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {self.short!r}")
+        if self.decode not in DECODE_MODES:
+            raise ConfigError(f"decode must be one of {', '.join(DECODE_MODES)}, got {self.decode!r}")
 
     @property
     def unit(self) -> int:

@@ -115,6 +115,8 @@ def test_bad_arguments_are_config_errors(rec, run_clip):
         rec.predict(run_clip, mode="dense", views="ten")
     with pytest.raises(ConfigError, match="decode must be one of exact, reference"):
         rec.predict(run_clip, decode="fast")
+    with pytest.raises(ConfigError, match="goes with SFC"):
+        rec.predict(run_clip, mode="dense", decode="reference")
 
 
 def test_broken_model_directories_are_refused(tiny_model_dir, tmp_path):

@@ -67,6 +67,14 @@ def _sequential(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
+def _decoded_when_skipping(path: Path, frame_at: dict[int, int]) -> set[int]:
+    """The frames a decoder that skips non-reference frames outputs, start to end."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        stream.codec_context.skip_frame = "NONREF"
+        return {frame_at[f.pts] for f in c.decode(stream)}
+
+
 SFC_PLAN = lambda n: uniform_indices(n, 12)  # noqa: E731  (about 20 frames apart: seeks pay off)
 DENSE_PLAN = lambda n: [i for c in clip_indices(n, 3, 8, 2) for i in c]  # noqa: E731
 
@@ -93,11 +101,19 @@ def test_sampled_frames_equal_a_sequential_decode(encoded, codec):
         tolerance = nearest_tolerance(wanted)
         near = source.read_frames(wanted, None, tolerance)
         assert near is not None and sorted(near) == wanted and tolerance == 9
+        kept = _decoded_when_skipping(path, source.index.frame_at)
         for i in wanted:
             assert abs(near[i].index - i) <= tolerance
             np.testing.assert_array_equal(near[i].rgb, reference[near[i].index], err_msg=f"{codec}: near {i}")
-        if codec in ("h264", "mpeg4"):  # B-frames nothing refers to were skipped, so some samples moved
+            if CODECS[codec][1] == "avi":  # no presentation timestamps: never skipped (see the AVI test)
+                assert near[i].index == i
+            elif codec != "hevc":  # (open GOP: after a seek the leading pictures of a CRA do not decode)
+                nearest = min(kept, key=lambda j: (abs(j - i), j))  # ties go to the earlier frame
+                assert near[i].index == nearest, f"{codec}: {i} got {near[i].index}, nearest kept {nearest}"
+        if codec == "h264":  # B-frames nothing refers to were skipped, so some samples moved
             assert any(near[i].index != i for i in wanted), f"{codec}: no non-reference frame was skipped"
+        again = source.read_frames(wanted, None)  # skipping did not stay on (libdav1d reads it once, at open)
+        assert again is not None and all(again[i].index == i for i in wanted), codec
     finally:
         source.close()
     clip = sample_frames(path, SFC_PLAN, 64)  # and through the public entry point, resized
@@ -136,3 +152,15 @@ def test_a_phone_video_with_a_display_rotation_is_turned_upright_as_opencv_does(
     assert got.frames.shape[1:3] == (128, 96) == upright.shape[:2]
     np.testing.assert_array_equal(got.frames[0], upright)
     assert got.frames[0][-16:, :16].mean() > 200  # the corner mark turned with the picture
+
+
+def test_an_avi_with_packed_b_frames_is_decoded_exactly_even_when_stand_ins_are_allowed(clips_dir):
+    """AVI has no presentation timestamps: with B-frames skipped, FFmpeg would number the
+    frames left wrongly (this XviD clip: every one a frame off), so AVIs never skip."""
+    path = clips_dir / "unlabeled_320x240.avi"
+    reference = _sequential(path)
+    plan = lambda n: uniform_indices(n, 16)  # noqa: E731  (10 frames apart: stand-ins would be allowed)
+    clip = sample_frames(path, plan, None, nearest=True)
+    assert clip.indices == plan(len(reference))
+    for frame, i in zip(clip.frames, clip.indices, strict=True):
+        np.testing.assert_array_equal(frame, reference[i], err_msg=f"frame {i}")

@@ -167,21 +167,34 @@ class PyAVSource:
                 if len(in_flight) > MAX_IN_FLIGHT:
                     in_flight.popleft().result()
 
-            context = self._stream.codec_context
-            context.skip_frame = "NONREF" if tolerance > 0 else "DEFAULT"
+            if tolerance > 0 and not self._timestamps_survive_skipping():
+                tolerance = 0
+            # Skipping runs on a handle of its own: some decoders (libdav1d) read skip_frame
+            # only when they open, so this source's own decoder never skips.
+            container, stream = _open(self.path) if tolerance > 0 else (self._container, self._stream)
             try:
+                if tolerance > 0:
+                    stream.thread_type = self._stream.thread_type
+                    stream.codec_context.skip_frame = "NONREF"
                 for run in plan_decode_runs(indices, index.keyframes):
-                    if not self._decode_run(run.start, run.take, tolerance, convert):
+                    if not self._decode_run(container, stream, run.start, run.take, tolerance, convert):
                         return None
             except av.FFmpegError:
                 return None
             finally:
-                context.skip_frame = "DEFAULT"
-                self._frames = None  # frames decoded while skipping are no sequential position
+                if tolerance > 0:
+                    container.close()
             return {i: DecodedFrame(j, done.result()) for i, (j, done) in out.items()}
 
-    def _decode_run(self, start: int, take: list[int], tolerance: int,
-                    convert: Callable[[int, int, av.VideoFrame], None]) -> bool:
+    def _timestamps_survive_skipping(self) -> bool:
+        """AVI stores no presentation timestamps: FFmpeg numbers its frames in decoding
+        order, which only holds while every frame is decoded. With B-frames skipped the
+        frames left get other frames' numbers (an XviD clip with packed B-frames: every
+        stand-in one frame off), so AVIs are decoded exactly."""
+        return "avi" not in self._container.format.name.split(",")
+
+    def _decode_run(self, container: av.container.InputContainer, stream: av.VideoStream, start: int,
+                    take: list[int], tolerance: int, convert: Callable[[int, int, av.VideoFrame], None]) -> bool:
         """Seek to keyframe `start` and decode forward, handing `convert` each frame of
         `take` (ascending), or the nearest decoded one within `tolerance`, as
         (requested index, decoded index, frame)."""
@@ -189,9 +202,10 @@ class PyAVSource:
         pending = deque(take)
         before: tuple[int, av.VideoFrame] | None = None  # the last frame decoded
         previous, past_last = None, 0
-        self._container.seek(self.index.pts[start], stream=self._stream, backward=True, any_frame=False)
-        self._frames = None  # the sequential reader's position is gone
-        for frame in self._decoded():
+        container.seek(self.index.pts[start], stream=stream, backward=True, any_frame=False)
+        if container is self._container:
+            self._frames = None  # the sequential reader's position is gone
+        for frame in _decoded(container, stream):
             # Timestamps must rise in output order. They do not in AVIs with packed
             # B-frames (DivX), where FFmpeg labels frames out of order: only counting
             # decoded frames is right there.
@@ -224,21 +238,9 @@ class PyAVSource:
 
     # -- FrameSource: sequential reading ------------------------------------------------------
 
-    def _decoded(self):
-        """Every frame in order. A packet that fails to decode is skipped, as FFmpeg's tools
-        do, and so is one the demuxer marks cut short (the last, in a file still being
-        written: it would decode as half a picture)."""
-        for packet in self._container.demux(self._stream):
-            if packet.is_corrupt:
-                continue
-            try:
-                yield from packet.decode()
-            except av.FFmpegError:
-                continue
-
     def grab(self) -> bool:
         if self._frames is None:
-            self._frames = self._decoded()
+            self._frames = _decoded(self._container, self._stream)
         self._current = next(self._frames, None)
         return self._current is not None
 
@@ -251,7 +253,7 @@ class PyAVSource:
             return False
         target = self.index.pts[index]
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
-        self._frames = self._decoded()
+        self._frames = _decoded(self._container, self._stream)
         for frame in self._frames:
             if frame.pts is not None and frame.pts >= target:
                 if frame.pts != target:
@@ -264,6 +266,19 @@ class PyAVSource:
         self._frames = None
         self._current = None
         self._container.close()
+
+
+def _decoded(container: av.container.InputContainer, stream: av.VideoStream):
+    """Every frame in order. A packet that fails to decode is skipped, as FFmpeg's tools
+    do, and so is one the demuxer marks cut short (the last, in a file still being
+    written: it would decode as half a picture)."""
+    for packet in container.demux(stream):
+        if packet.is_corrupt:
+            continue
+        try:
+            yield from packet.decode()
+        except av.FFmpegError:
+            continue
 
 
 def _chain(first, rest):
