@@ -28,6 +28,8 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     One copy into a tensor of `x`'s own memory layout: a reshape would copy a channels-last
     activation into channels-first, and every convolution after it would copy it back."""
     b, c, t, h, w = x.shape
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():  # exporters: no in-place copy into a view
+        return x.view(b, groups, c // groups, t, h, w).transpose(1, 2).reshape(b, c, t, h, w)
     out = torch.empty_like(x)
     out.view(b, c // groups, groups, t, h, w).copy_(x.view(b, groups, c // groups, t, h, w).transpose(1, 2))
     return out
