@@ -56,6 +56,23 @@ TINY = Config(classes=("bend", "jack", "wave1"), actors=("daria", "denis", "eli"
               sfc=TrainSettings(epochs=2, steps_per_epoch=5, batch_size=4, lr=1e-3))
 
 
+def fold_model_args(description: str, out_name: str, argv: list[str] | None = None
+                    ) -> tuple[argparse.Namespace, list[str]]:
+    """Arguments of a benchmark that evaluates this script's fold models (same --work),
+    parsed, with the data checked: (args, test actors)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--work", type=Path, default=REPO / "runs" / "accuracy",
+                    help="benchmarks/accuracy.py's --work (its fold models are reused)")
+    ap.add_argument("--folds", help="comma-separated test actors (default: all 7)")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / out_name)
+    ap.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = ap.parse_args(argv)
+    if not args.data.is_dir():
+        sys.exit(f"error: Weizmann data not found at {args.data} (see ../shared/data/README.md)")
+    return args, args.folds.split(",") if args.folds else list(ACTORS)
+
+
 def subset(data: Path, config: Config, work: Path) -> Path:
     """A folder-per-class view of the chosen classes and actors (symlinks), so training
     and testing go through exactly the code a user's dataset would."""

@@ -16,14 +16,13 @@ only does what is missing.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import statistics
 import sys
 from pathlib import Path
 
-from accuracy import ACTORS, CONFIGS, DEFAULT_DATA, REPO
+from accuracy import CONFIGS, fold_model_args
 from accuracy_protocol import TEST_SEED, train_fold
 from machine import describe_machine
 
@@ -115,17 +114,7 @@ def table(records: list[dict], ratios: tuple[int, ...]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--work", type=Path, default=REPO / "runs" / "accuracy",
-                    help="benchmarks/accuracy.py's --work (its fold models are reused)")
-    ap.add_argument("--folds", help="comma-separated test actors (default: all 7)")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "accuracy_decode.md")
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-    if not args.data.is_dir():
-        sys.exit(f"error: Weizmann data not found at {args.data} (see ../shared/data/README.md)")
-    folds = args.folds.split(",") if args.folds else list(ACTORS)
+    args, folds = fold_model_args(__doc__.splitlines()[0], "accuracy_decode.md", argv)
     results_path = args.work / "jester" / "accuracy_decode.jsonl"
     results_path.parent.mkdir(parents=True, exist_ok=True)
     records = [json.loads(x) for x in results_path.read_text().splitlines()] if results_path.exists() else []

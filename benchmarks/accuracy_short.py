@@ -23,7 +23,6 @@ about 10 minutes. Results are appended as they come; a re-run does what is missi
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import sys
@@ -31,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from accuracy import ACTORS, CONFIGS, DEFAULT_DATA, REPO
+from accuracy import ACTORS, CONFIGS, fold_model_args
 from accuracy_protocol import TEST_SEED, inner_actor, train_fold
 from machine import describe_machine
 
@@ -115,16 +114,7 @@ def report(records: list[dict], folds: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--work", type=Path, default=REPO / "runs" / "accuracy",
-                    help="benchmarks/accuracy.py's --work (its fold models are reused)")
-    ap.add_argument("--folds", help="comma-separated test actors (default: all 7)")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "accuracy_short.md")
-    args = ap.parse_args(argv)
-    if not args.data.is_dir():
-        sys.exit(f"error: Weizmann data not found at {args.data} (see ../shared/data/README.md)")
-    folds = args.folds.split(",") if args.folds else list(ACTORS)
+    args, folds = fold_model_args(__doc__.splitlines()[0], "accuracy_short.md", argv)
     config, work = CONFIGS["jester"], args.work / "jester"
     results = work / "accuracy_short.jsonl"
     work.mkdir(parents=True, exist_ok=True)
@@ -137,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
         train_fold(args.data, (fold,), config, outer_dir, progress=False)
         evaluate(inner_dir / "sfc", val, "validation", fold, args.data, work / "short_rule", results, done)
         evaluate(outer_dir / "sfc", fold, "test", fold, args.data, work / "short_rule", results, done)
-        print(f"fold {fold}: done", flush=True)
+        if not args.quiet:
+            print(f"fold {fold}: done", flush=True)
     records = [r for r in map(json.loads, results.read_text().splitlines()) if r["fold"] in folds]
     text = (f"Measured {datetime.date.today()} on {describe_machine()}, "
             f"`python benchmarks/accuracy_short.py {' '.join(sys.argv[1:])}`; folds {', '.join(folds)}; the Jester "

@@ -31,7 +31,7 @@ from ..video.sampling import Views
 from .postprocess import decode_notes, kept_moments, ranked, softmax
 from .prefetch import prefetched
 from .results import Prediction
-from .sfc_input import DECODE_MODES, SHORT_VIDEO, SfcInput, SfcRecipe
+from .sfc_input import SfcInput, SfcRecipe
 from .stream import WindowResult, stream_windows
 
 MODES = ("sfc", "dense")
@@ -131,9 +131,10 @@ class Recognizer:
         mode="sfc": `frames` (default from the model) sampled uniformly over the whole
         video, compressed `ratio` times after the head. mode="dense": `views` clips x
         crops averaged. `fps` gives time stamps for in-memory frames. `short`: for a video
-        with fewer frames than `frames`, "adapt" samples each frame at most once and lowers
-        the ratio so the same number of moments is kept (where the runtime takes that
-        input length); "repeat" repeats frames. `decode` (SFC): "exact" decodes every
+        shorter than `frames` x the model's training frame stride, "adapt" samples the input
+        length (of those the runtime takes) whose stride is nearest the training stride and
+        lowers the ratio so the same number of moments is kept (`SfcRecipe.plan`); "repeat"
+        always samples `frames`, repeating frames if need be. `decode` (SFC): "exact" decodes every
         sampled frame; "reference" lets the decoder skip non-reference frames and take the
         nearest decoded frame, under half a sampling interval away (faster with B-frames).
         """
@@ -237,10 +238,6 @@ class Recognizer:
                    decode: str = "exact") -> SfcRecipe:
         """How this model's SFC input is made (sampling, resizing, the shorter inputs its
         runtime takes): torch-free and picklable, so decoding can run elsewhere (`ray_job.py`)."""
-        if short not in SHORT_VIDEO:
-            raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {short!r}")
-        if decode not in DECODE_MODES:
-            raise ConfigError(f"decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
         ratio, t_in = ratio or self.default_ratio, frames or self.default_frames
         self.runtime.check_sfc(t_in, ratio)  # before decoding anything
         recipe = SfcRecipe(self.input_spec, t_in, ratio, self.head_stride, short, decode=decode)
