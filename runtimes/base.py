@@ -44,6 +44,10 @@ class Runtime(ABC):
     name: ClassVar[str]
     head_stride: int  # input frames per head time step: how kept positions map back to frames
     model: Any = None  # the framework's network when it runs in this process (PyTorch: the SFCModel)
+    # Inputs are (3, T, H, W) arrays; True: this runtime runs fastest from a view of
+    # (T, H, W, 3) memory (PyTorch's channels_last_3d on CPU), which preprocessing then
+    # writes directly instead of the runtime copying into it.
+    channels_last_input: bool = False
 
     def fill_defaults(self, config: ModelConfig) -> ModelConfig:
         """`config` with what this runtime's network decides where the config leaves it open

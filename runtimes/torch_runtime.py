@@ -90,6 +90,7 @@ class TorchRuntime(Runtime):
         self.network = inference_copy(model, self.device) if optimize else model.to(self.device).eval()
         self.head_stride = model.backbone.head_temporal_stride
         self._input = (lambda x: as_model_input(x, self.device)) if optimize else (lambda x: x.to(self.device))
+        self.channels_last_input = optimize and self.device.type == "cpu"  # as_model_input then copies nothing
 
     def fill_defaults(self, config: ModelConfig) -> ModelConfig:
         return self.model.resolve(config)

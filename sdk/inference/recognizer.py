@@ -240,7 +240,8 @@ class Recognizer:
         runtime takes): torch-free and picklable, so decoding can run elsewhere (`ray_job.py`)."""
         ratio, t_in = ratio or self.default_ratio, frames or self.default_frames
         self.runtime.check_sfc(t_in, ratio)  # before decoding anything
-        recipe = SfcRecipe(self.input_spec, t_in, ratio, self.head_stride, short, decode=decode)
+        recipe = SfcRecipe(self.input_spec, t_in, ratio, self.head_stride, short, decode=decode,
+                           channels_last=self.runtime.channels_last_input)
         unit = recipe.unit
         lengths = tuple(n for n in range(unit, t_in, unit) if unit and self.runtime.accepts(n, n // unit))
         return replace(recipe, short_lengths=lengths)
@@ -291,7 +292,7 @@ class Recognizer:
         start = time.perf_counter()
         clip = sample_frames(video, plan, short, fps)
         decoded = time.perf_counter()
-        batch = dense_input(clip.frames, spec, views)
+        batch = dense_input(clip.frames, spec, views, self.runtime.channels_last_input)
         prepared = time.perf_counter()
         step = self.view_batch or len(batch)
         logits = np.concatenate([self.runtime.run_views(batch[i:i + step]) for i in range(0, len(batch), step)])

@@ -52,6 +52,7 @@ class SfcRecipe:
     short: str  # "adapt" or "repeat": see `plan`
     short_lengths: tuple[int, ...] = ()  # input lengths under `frames` the runtime takes (at length // unit)
     decode: str = "exact"  # one of DECODE_MODES
+    channels_last: bool = False  # the runtime's input in (T, H, W, 3) memory (Runtime.channels_last_input)
 
     def __post_init__(self) -> None:
         if self.short not in SHORT_VIDEO:
@@ -89,7 +90,7 @@ class SfcRecipe:
         clip = sample_frames(video, self.plan, self.spec.resize_size, fps, nearest=self.decode == "reference")
         decoded = time.perf_counter()
         used = len(clip.indices)
-        x = sfc_input(clip.frames, self.spec)
+        x = sfc_input(clip.frames, self.spec, self.channels_last)
         ratio = self.ratio if used == self.frames else used // self.unit
         return SfcInput(clip, x, ratio, self.frames, {
             "decode": (decoded - start) * 1000, "preprocess": (time.perf_counter() - decoded) * 1000})

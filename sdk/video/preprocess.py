@@ -14,9 +14,10 @@ from .sampling import Views, clip_indices
 from .transforms import center_crop, normalize, resize_short_side, three_crops
 
 
-def sfc_input(frames: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """Decoded frames (T, H, W, 3) uint8, short side resized -> the SFC input (1, 3, T, crop, crop) float32."""
-    return normalize(center_crop(frames, spec.crop_size), spec.mean, spec.std)[None]
+def sfc_input(frames: np.ndarray, spec: InputSpec, channels_last: bool = False) -> np.ndarray:
+    """Decoded frames (T, H, W, 3) uint8, short side resized -> the SFC input (1, 3, T, crop, crop) float32,
+    in channels-last memory if asked (see `normalize`)."""
+    return normalize(center_crop(frames, spec.crop_size), spec.mean, spec.std, channels_last=channels_last)[None]
 
 
 def frame_input(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -34,12 +35,14 @@ def dense_plan(spec: InputSpec, views: Views) -> tuple[Plan, int]:
     return plan, spec.crop_size if views.crops == 3 else spec.resize_size
 
 
-def dense_input(frames: np.ndarray, spec: InputSpec, views: Views) -> np.ndarray:
-    """Frames of `dense_plan` -> the views batch (clips x crops, 3, clip_len, crop, crop) float32."""
+def dense_input(frames: np.ndarray, spec: InputSpec, views: Views, channels_last: bool = False) -> np.ndarray:
+    """Frames of `dense_plan` -> the views batch (clips x crops, 3, clip_len, crop, crop) float32,
+    in channels-last memory if asked (see `normalize`)."""
     per_clip = frames.reshape(views.clips, spec.clip_len, *frames.shape[1:])
     crops = [crop for clip in per_clip for crop in (three_crops(clip, spec.crop_size) if views.crops == 3
                                                     else [center_crop(clip, spec.crop_size)])]
-    out = np.empty((len(crops), 3, spec.clip_len, spec.crop_size, spec.crop_size), np.float32)
+    size = (spec.clip_len, spec.crop_size, spec.crop_size)
+    out = np.empty((len(crops), *size, 3) if channels_last else (len(crops), 3, *size), np.float32)
     for view, crop in zip(out, crops, strict=True):  # straight into the batch: no stacking copy
-        normalize(crop, spec.mean, spec.std, out=view)
-    return out
+        normalize(crop, spec.mean, spec.std, out=view, channels_last=channels_last)
+    return out.transpose(0, 4, 1, 2, 3) if channels_last else out

@@ -3,6 +3,8 @@ channels-last, same answers as the model as loaded, and the user's model untouch
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -48,6 +50,14 @@ def test_inference_copy_folds_batchnorm_and_answers_as_the_model(backbone, run_c
     np.testing.assert_allclose(logits, ref_logits, rtol=1e-4, atol=1e-4)
     assert (kept == ref_kept).all()
     np.testing.assert_allclose(fast.run_views(views), plain.run_views(views), rtol=1e-4, atol=1e-4)
+    # Preprocessing writes the channels-last memory the copy runs in (no copy): same bits.
+    assert fast.channels_last_input and not plain.channels_last_input
+    last, _ = fast.run_sfc(sfc_input(clip.frames, spec, channels_last=True), 4)
+    np.testing.assert_array_equal(last, logits)
+    # Its convolutions keep their weights reordered for oneDNN; a copy of it reorders its own.
+    twin = TorchRuntime(net, "cpu")
+    twin.network = copy.deepcopy(fast.network)
+    np.testing.assert_array_equal(twin.run_sfc(frames, 4)[0], logits)
 
     # The user's model keeps its keys, values and layout (it can still be trained and saved).
     after = net.state_dict()
@@ -113,7 +123,7 @@ def test_short_sfc_inputs_run_every_convolution_on_onednn():
     with profile() as prof:
         logits, kept = fast.run_sfc(x, 2)
     ops = {e.key for e in prof.key_averages()}
-    assert "aten::mkldnn_convolution" in ops and "aten::slow_conv3d_forward" not in ops
+    assert "mkldnn::_convolution_pointwise" in ops and "aten::slow_conv3d_forward" not in ops
     ref_logits, ref_kept = plain.run_sfc(x, 2)
     np.testing.assert_allclose(logits, ref_logits, rtol=1e-4, atol=1e-4)
     assert (kept == ref_kept).all()

@@ -95,6 +95,12 @@ def test_crops_and_normalisation():
                 - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     got = normalize(levels[:, :, 1:5], mean, std)
     np.testing.assert_array_equal(got, expected[:, :, 1:5].transpose(3, 0, 1, 2))
+    # Channels-last for PyTorch: the same values, laid out (T, H, W, 3) in memory.
+    last = normalize(levels[:, :, 1:5], mean, std, channels_last=True)
+    np.testing.assert_array_equal(last, got)
+    assert last.transpose(1, 2, 3, 0).flags.c_contiguous
+    with pytest.raises(ValueError, match="C-contiguous"):
+        normalize(levels, mean, std, out=np.empty((6, 256, 2, 3), np.float32).transpose(3, 1, 2, 0))
 
 
 def _plan(n: int) -> list[int]:
