@@ -91,8 +91,11 @@ def test_sampled_frames_equal_a_sequential_decode(encoded, codec):
             assert len(plan_decode_runs(SFC_PLAN(FRAMES), source.index.keyframes)) > 1, "the plan should seek"
         for plan in (SFC_PLAN, DENSE_PLAN):
             wanted = sorted(set(plan(FRAMES)))
+            decoded_before = source.frames_decoded
             got = source.read_frames(wanted, None)  # the fast path itself, not the full-decode fallback
             assert got is not None and sorted(got) == wanted, f"{codec}: frames the plan needs were not decoded"
+            if codec == "mjpeg":  # intra-only: the requested frames' packets and no others are decoded
+                assert source.frames_decoded - decoded_before == len(wanted)
             for i in wanted:
                 assert got[i].index == i
                 np.testing.assert_array_equal(got[i].rgb, reference[i], err_msg=f"{codec}: frame {i}")

@@ -94,6 +94,7 @@ class PyAVSource:
         self._frames = None  # the sequential decode (grab/retrieve/seek)
         self._current: av.VideoFrame | None = None
         self._scalers = threading.local()  # swscale contexts are not shared between threads
+        self.frames_decoded = 0  # by read_frames, all calls: what a sampling plan cost
 
     # -- what the file holds, without decoding ---------------------------------------------
 
@@ -202,10 +203,16 @@ class PyAVSource:
         pending = deque(take)
         before: tuple[int, av.VideoFrame] | None = None  # the last frame decoded
         previous, past_last = None, 0
+        # Intra-only streams (MJPEG, as many IP cameras send; ProRes, DNxHD): every frame
+        # decodes on its own, so only the packets of requested frames are decoded, the
+        # others just read past (an SFC pass over a 306-frame MJPEG video decodes 64).
+        intra_only = len(self.index.keyframes) == len(self.index.pts)
+        needed = {self.index.pts[i] for i in take} if intra_only else None
         container.seek(self.index.pts[start], stream=stream, backward=True, any_frame=False)
         if container is self._container:
             self._frames = None  # the sequential reader's position is gone
-        for frame in _decoded(container, stream):
+        for frame in _decoded(container, stream, needed):
+            self.frames_decoded += 1
             # Timestamps must rise in output order. They do not in AVIs with packed
             # B-frames (DivX), where FFmpeg labels frames out of order: only counting
             # decoded frames is right there.
@@ -222,6 +229,8 @@ class PyAVSource:
                     return False
                 convert(i, k, chosen)
             before = (j, frame)
+            if intra_only and j >= take[-1]:  # nothing is reordered: no later frame can be earlier
+                break
             if j >= take[-1]:
                 past_last += 1
                 if past_last > REORDER_CHECK_FRAMES:
@@ -268,12 +277,12 @@ class PyAVSource:
         self._container.close()
 
 
-def _decoded(container: av.container.InputContainer, stream: av.VideoStream):
-    """Every frame in order. A packet that fails to decode is skipped, as FFmpeg's tools
-    do, and so is one the demuxer marks cut short (the last, in a file still being
-    written: it would decode as half a picture)."""
+def _decoded(container: av.container.InputContainer, stream: av.VideoStream, only: set[int] | None = None):
+    """Every frame in order (`only`: just the packets with these timestamps). A packet that
+    fails to decode is skipped, as FFmpeg's tools do, and so is one the demuxer marks cut
+    short (the last, in a file still being written: it would decode as half a picture)."""
     for packet in container.demux(stream):
-        if packet.is_corrupt:
+        if packet.is_corrupt or (only is not None and packet.size and packet.pts not in only):
             continue
         try:
             yield from packet.decode()
