@@ -13,7 +13,8 @@ Arms, each in a fresh process, interleaved over --repeats rounds (median reporte
   floor of any decoder that reads the whole video).
 Long videos are written once under --work with PyAV's libx264 (320x240, 25 fps,
 3 B-frames) from a real Kinetics clip's frames, with a keyframe every 2 s and every 10 s
-(x264's default): the plan can only skip what lies between keyframes.
+(x264's default): the plan can only skip what lies between keyframes. One more is MJPEG
+(every frame a keyframe, as many IP cameras send): only the sampled frames decode.
 """
 
 from __future__ import annotations
@@ -74,17 +75,22 @@ def worker(arm: str, videos: list[str]) -> None:
 
 
 def _write_long(path: Path, seconds: int, gop: int) -> Path:
+    """H.264 with a keyframe every `gop` frames, or MJPEG (`gop` 1) in an AVI."""
     import av
 
     if path.exists():
         return path
     with av.open(str(DATA / "clips" / "arm_wrestling_kinetics.mp4")) as c:
         source = [f.to_ndarray(format="rgb24", width=320, height=240) for f in c.decode(video=0)]
-    tmp = path.with_suffix(".part.mp4")
+    tmp = path.with_name(f"{path.stem}.part{path.suffix}")
     with av.open(str(tmp), "w") as out:
-        stream = out.add_stream("libx264", rate=25, options={
-            "preset": "veryfast", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=3"})
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        if gop == 1:
+            stream = out.add_stream("mjpeg", rate=25)
+            stream.width, stream.height, stream.pix_fmt = 320, 240, "yuvj420p"
+        else:
+            stream = out.add_stream("libx264", rate=25, options={
+                "preset": "veryfast", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=3"})
+            stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         for i in range(seconds * 25):
             out.mux(stream.encode(av.VideoFrame.from_ndarray(source[(i * 3) % len(source)], format="rgb24")))
         out.mux(stream.encode())
@@ -107,6 +113,7 @@ def video_sets(work: Path, quick: bool) -> dict[str, list[str]]:
         for gop in (50, 250):
             path = _write_long(work / f"long_{minutes}min_gop{gop}.mp4", minutes * 60, gop)
             sets[f"H.264 {minutes} min, keyframe every {gop // 25} s (320x240)"] = [str(path)]
+    sets["MJPEG AVI 1 min, every frame a keyframe (320x240)"] = [str(_write_long(work / "long_1min_mjpeg.avi", 60, 1))]
     return sets
 
 

@@ -90,6 +90,11 @@ def test_onnx_file_runs_in_onnxruntime_itself(bundles, heldout_clips):
     np.testing.assert_allclose(logits[0], _reference(rec, x), atol=1e-3)
     steps = rec.default_frames // rec.head_stride
     assert kept.shape == (1, steps // rec.default_ratio) and np.all(np.diff(kept[0]) > 0)
+    # The SDK's own session: same answer, and its threads do not spin between runs (they
+    # would take the cores the next video decodes on).
+    sdk_session = Recognizer.load(bundle, runtime="onnxruntime").runtime.session
+    assert sdk_session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    np.testing.assert_array_equal(sdk_session.run(["logits"], {"frames": x})[0], logits)
 
 
 def test_openvino_ir_runs_in_openvino_itself(bundles, heldout_clips):
