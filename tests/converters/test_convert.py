@@ -20,8 +20,10 @@ from sfc_sdk.video.sampling import uniform_indices
 # measures it (100% agreement with PyTorch on 70 clips and 210 cuts, 2026-12-02).
 EXPORTS = [("onnx", "fp32"), ("onnx", "fp16"), ("openvino", "fp32"), ("openvino", "fp16"), ("openvino", "bf16"),
            ("openvino", "int8"), ("tflite", "fp32")]
-# INT8: the parity threshold `convert` itself enforces (90%); the bundled model measured 93-100%.
-MIN_AGREEMENT = {"fp32": 1.0, "fp16": 1.0, "bf16": 1.0, "int8": 0.9}
+# INT8 at least 97% (what a user may expect of it; `convert` itself refuses under 90%): the
+# bundled model's OpenVINO INT8 agreed on 30 of these 30 clips and 279 of 280 in
+# benchmarks/runtimes.py (2026-12-03).
+MIN_AGREEMENT = {"fp32": 1.0, "fp16": 1.0, "bf16": 1.0, "int8": 0.97}
 
 
 @pytest.fixture(scope="session")
