@@ -36,6 +36,7 @@ class Variant:
     split: str = ""  # head/tail split; "" is the backbone's default
     module: SFCSettings | None = None  # None: the model's own SFC settings
     score_window: int | None = 4  # see SFCTrainOptions.score_window
+    short: str = "repeat"  # see SFCTrainOptions.short
 
     @property
     def folder(self) -> str:
@@ -51,6 +52,7 @@ VARIANTS = {
     "bounded": Variant("bounded", module=SFCSettings(gate="bounded")),
     "select": Variant("select", module=SFCSettings(attention=False)),
     "window": Variant("window", score_window=None),
+    "stride": Variant("stride", short="adapt"),  # trained on the inputs the stride rule gives short clips
 }
 
 
@@ -94,7 +96,7 @@ def train_fold(data: Path, held_out: tuple[str, ...], config: Config, fold_dir: 
     for variant in config.variants:
         sfc = fold_dir / variant.folder
         if not (sfc / "config.json").exists():
-            options = SFCTrainOptions(ratios=config.ratios, score_window=variant.score_window)
+            options = SFCTrainOptions(ratios=config.ratios, score_window=variant.score_window, short=variant.short)
             train_sfc(backbone, data, sfc, settings=config.sfc, options=options, exclude=exclude,
                       resume=(sfc / "train_state.pt").exists(), progress=progress, split=variant.split or None,
                       module=variant.module)

@@ -93,8 +93,11 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
               help="A fresh SFC module with or without attention (--no-attention: selection alone).")
 @click.option("--score-window", help="Window the score targets are measured on: a ratio, or 'ratio' for the ratio "
               "drawn per batch.")
+@click.option("--short", type=click.Choice(["repeat", "adapt"]), default="repeat", show_default=True,
+              help="Training inputs of clips shorter than the input x the training stride: 'repeat' spreads the "
+              "input length over them; 'adapt' samples them as predict does (a shorter input at a lower ratio).")
 @_settings_options(epochs=6, steps=100, lr=1e-3)
-def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, gate, attention, score_window, epochs,
+def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, gate, attention, score_window, short, epochs,
                   steps_per_epoch, batch_size, lr, seed, val, exclude, resume, out) -> None:
     """Train only the SFC module; the backbone is frozen and verified unchanged."""
     from dataclasses import replace
@@ -111,7 +114,8 @@ def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, gate, at
         if score_window != "ratio" and not score_window.isdigit():
             raise ConfigError(f"--score-window must be a ratio or 'ratio', got {score_window!r}")
         window_options["score_window"] = None if score_window == "ratio" else int(score_window)
-    options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos, **window_options)
+    options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos, short=short,
+                              **window_options)
     module = None
     if gate is not None or attention is not None:
         module = read_model_config(model_dir).sfc

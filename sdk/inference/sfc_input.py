@@ -84,6 +84,11 @@ class SfcRecipe:
                                                                             -length)))
         return uniform_indices(n, self.frames)
 
+    def ratio_at(self, length: int) -> int:
+        """The ratio an input of `length` frames (from `plan`) runs at: the tail gets the same
+        number of steps at every length."""
+        return self.ratio if length == self.frames else length // self.unit
+
     def prepare(self, video: VideoInput, fps: float | None = None) -> SfcInput:
         """Decode and preprocess `video`: the runtime's input, and what reporting needs."""
         start = time.perf_counter()
@@ -91,6 +96,6 @@ class SfcRecipe:
         decoded = time.perf_counter()
         used = len(clip.indices)
         x = sfc_input(clip.frames, self.spec, self.channels_last)
-        ratio = self.ratio if used == self.frames else used // self.unit
+        ratio = self.ratio_at(used)
         return SfcInput(clip, x, ratio, self.frames, {
             "decode": (decoded - start) * 1000, "preprocess": (time.perf_counter() - decoded) * 1000})

@@ -12,7 +12,8 @@ and each step only runs the SFC module and the tail.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .data import augment, jittered_uniform_indices
 from .loop import TrainSettings, fit
 
 DISTILL_MODES = ("correct", "all", "none")
+SHORT_TRAINING = ("repeat", "adapt")
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,16 @@ class SFCTrainOptions:
     long_videos: bool = True  # also train on long versions of the training clips
     variants: int = 4  # cached augmented samplings per video
     seed_long: int = 1000  # seed of the long training videos (test videos use another)
+    # Short clips: "repeat" samples every video at the model's input length (frames spread
+    # closer, or repeated); "adapt" samples each as `predict` does at each trained ratio
+    # (the stride rule, SfcRecipe.plan: a shorter input at a lower ratio).
+    short: str = "repeat"
 
     def __post_init__(self) -> None:
         if self.distill not in DISTILL_MODES:
             raise ConfigError(f"distill must be one of {', '.join(DISTILL_MODES)}, got {self.distill!r}")
+        if self.short not in SHORT_TRAINING:
+            raise ConfigError(f"short must be one of {', '.join(SHORT_TRAINING)}, got {self.short!r}")
         if (self.ratios is not None and (not self.ratios or min(self.ratios) < 1)) or self.variants < 1:
             raise ConfigError("ratios must be positive and variants at least 1")
 
@@ -72,26 +80,38 @@ def _videos(items: Sequence[VideoItem], long_dir: Path | None, seed: int) -> lis
 
 
 @torch.no_grad()
-def head_features(model: SFCModel, spec: InputSpec, path: Path, frames: int, variants: int, seed: int,
-                  index: int) -> list[torch.Tensor]:
-    """Head features (fp16) of `variants` samplings of one video. Variant 0 is the plain
+def head_features(model: SFCModel, spec: InputSpec, path: Path, frames: int | Callable[[int], Sequence[int]],
+                  variants: int, seed: int, index: int) -> tuple[int, dict[int, list[torch.Tensor]]]:
+    """The video's frame count and head features (fp16) of `variants` samplings of it at
+    each input length `frames(n)` names (an int: that length only). Variant 0 is the plain
     inference sampling (uniform, centre crop); the others are jittered and augmented."""
+    lengths_of = (lambda n: [frames]) if isinstance(frames, int) else frames
+    lengths: list[int] = []
 
     def plans(n: int) -> list[np.ndarray]:
-        rngs = [np.random.default_rng([seed, index, j]) for j in range(1, variants)]
-        return [np.asarray(uniform_indices(n, frames))] + [jittered_uniform_indices(n, frames, r) for r in rngs]
+        lengths.extend(sorted(set(lengths_of(n))))
+        out = []
+        for length in lengths:
+            key = [] if length == lengths[-1] else [length]  # the longest keeps the seeds it always had
+            rngs = [np.random.default_rng([seed, index, j, *key]) for j in range(1, variants)]
+            out += [np.asarray(uniform_indices(n, length))] + [jittered_uniform_indices(n, length, r) for r in rngs]
+        return out
 
     clip = sample_frames(path, lambda n: np.concatenate(plans(n)).tolist(), spec.resize_size)
-    feats = []
-    for j in range(variants):
-        chunk = clip.frames[j * frames:(j + 1) * frames]
-        if j == 0:
-            chunk = center_crop(chunk, spec.crop_size)
-        else:
-            chunk = augment(chunk, spec.crop_size, np.random.default_rng([seed, index, j, 1]))
-        x = torch.from_numpy(normalize(chunk, spec.mean, spec.std))[None]
-        feats.append(model.backbone.forward_head(x)[0].half())
-    return feats
+    feats: dict[int, list[torch.Tensor]] = {}
+    start = 0
+    for length in lengths:
+        for j in range(variants):
+            chunk = clip.frames[start:start + length]
+            start += length
+            if j == 0:
+                chunk = center_crop(chunk, spec.crop_size)
+            else:
+                key = [] if length == lengths[-1] else [length]
+                chunk = augment(chunk, spec.crop_size, np.random.default_rng([seed, index, j, 1, *key]))
+            x = torch.from_numpy(normalize(chunk, spec.mean, spec.std))[None]
+            feats.setdefault(length, []).append(model.backbone.forward_head(x)[0].half())
+    return clip.num_frames, feats
 
 
 @torch.no_grad()
@@ -188,33 +208,67 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     else:
         distill_mask = torch.full((len(train_videos),), float(options.distill == "all"))
 
+    # Each video's input length and the ratio it runs at, per trained ratio, as predict
+    # samples it (`options.short`); validation at ratio 4.
     frames = config.sfc.frames
-    cache = [head_features(model, spec, v.path, frames, options.variants, settings.seed, i)
-             for i, v in enumerate(tqdm(train_videos, desc="head features", disable=not progress, leave=False))]
-    val_cache = [head_features(model, spec, v.path, frames, 1, settings.seed, i)[0]
-                 for i, v in enumerate(tqdm(val_videos, desc="val features", disable=not progress, leave=False))]
+    recipes = {r: teacher_rec.sfc_recipe(r, frames, options.short) for r in {*options.ratios, *[4][:bool(val_videos)]}}
 
-    windows = sorted(set(options.ratios)) if options.score_window is None else [options.score_window]
-    targets = {w: [[informativeness(backbone, f, int(v.label), w, options.score_temperature) for f in feats]
-                   for v, feats in zip(train_videos, cache, strict=True)]
-               for w in tqdm(windows, desc="informativeness", disable=not progress, leave=False)}
+    def run_at(n: int, ratio: int) -> tuple[int, int]:
+        length = len(recipes[ratio].plan(n))
+        return length, recipes[ratio].ratio_at(length)
+
+    def lengths(ratios: Sequence[int]) -> Callable[[int], list[int]]:
+        return lambda n: [run_at(n, r)[0] for r in ratios]
+
+    def window(length: int, used: int) -> int:
+        """The informativeness window as a ratio of this input's head steps: the steps the
+        tail gets (None), else as many steps as `score_window` gives at the full length."""
+        if options.score_window is None:
+            return used
+        steps = frames // teacher_rec.head_stride // options.score_window
+        return max(1, length // teacher_rec.head_stride // steps)
+
+    counts, cache = zip(*[head_features(model, spec, v.path, lengths(options.ratios), options.variants,
+                                        settings.seed, i)
+                          for i, v in enumerate(tqdm(train_videos, desc="head features", disable=not progress,
+                                                     leave=False))], strict=True)
+    runs = [{r: run_at(n, r) for r in options.ratios} for n in counts]
+    val_cache = []
+    for i, v in enumerate(tqdm(val_videos, desc="val features", disable=not progress, leave=False)):
+        n, feats = head_features(model, spec, v.path, lengths([4]), 1, settings.seed, i)
+        length, used = run_at(n, 4)
+        val_cache.append((feats[length][0], used))
+
+    targets: dict[tuple[int, int, int, int], torch.Tensor] = {}  # (video, length, variant, window) -> target
+    for i, v in enumerate(tqdm(train_videos, desc="informativeness", disable=not progress, leave=False)):
+        for length, used in runs[i].values():
+            for j, f in enumerate(cache[i][length]):
+                if (i, length, j, window(length, used)) not in targets:
+                    targets[(i, length, j, window(length, used))] = informativeness(
+                        backbone, f, int(v.label), window(length, used), options.score_temperature)
 
     def step_loss(step: int, rng: np.random.Generator) -> torch.Tensor:
         model.sfc.train()
         pick = rng.integers(0, len(train_videos), settings.batch_size)
         variant = rng.integers(0, options.variants, settings.batch_size)
         ratio = int(rng.choice(options.ratios))
-        feats = torch.stack([cache[i][j] for i, j in zip(pick, variant, strict=True)]).float()
-        compressed, _ = model.sfc(feats, ratio)
-        logits = backbone.forward_tail(compressed)
-        loss = F.cross_entropy(logits, labels[pick])
-        _, score = model.sfc.scores(feats)  # learned part only: the prior stays a fixed preference
-        window = ratio if options.score_window is None else options.score_window
-        target = torch.stack([targets[window][i][j] for i, j in zip(pick, variant, strict=True)])
-        loss = loss - options.score_weight * (target * F.log_softmax(score, dim=1)).sum(1).mean()
-        mask = distill_mask[pick]
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)  # (length, ratio run at) -> batch rows
+        for b, i in enumerate(pick):
+            groups[runs[i][ratio]].append(b)
+        order, compressed, score_loss = [], [], []
+        for (length, used), rows in groups.items():  # each group compresses to the tail's step count
+            feats = torch.stack([cache[pick[b]][length][variant[b]] for b in rows]).float()
+            compressed.append(model.sfc(feats, used)[0])
+            _, score = model.sfc.scores(feats)  # learned part only: the prior stays a fixed preference
+            target = torch.stack([targets[(pick[b], length, variant[b], window(length, used))] for b in rows])
+            score_loss.append(-(target * F.log_softmax(score, dim=1)).sum(1))
+            order += rows
+        picked = torch.from_numpy(pick)[torch.tensor(order)]
+        logits = backbone.forward_tail(torch.cat(compressed))
+        loss = F.cross_entropy(logits, labels[picked]) + options.score_weight * torch.cat(score_loss).mean()
+        mask = distill_mask[picked]
         if options.distill != "none" and mask.sum() > 0:
-            kd = F.kl_div(F.log_softmax(logits, 1), teacher_probs[pick], reduction="none").sum(1)
+            kd = F.kl_div(F.log_softmax(logits, 1), teacher_probs[picked], reduction="none").sum(1)
             loss = loss + options.distill_weight * (kd * mask).sum() / mask.sum()
         return loss
 
@@ -224,8 +278,8 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
             return {}
         model.sfc.eval()
         scores: dict[str, list[bool]] = {"val_trimmed": [], "val_long": []}
-        for v, feats in zip(val_videos, val_cache, strict=True):
-            compressed, _ = model.sfc(feats[None].float(), 4)
+        for v, (feats, used) in zip(val_videos, val_cache, strict=True):
+            compressed, _ = model.sfc(feats[None].float(), used)
             hit = int(backbone.forward_tail(compressed).argmax()) == v.label
             scores["val_long" if v.long else "val_trimmed"].append(hit)
         return {f"{k}_top1_r4": float(np.mean(s)) for k, s in scores.items() if s}
@@ -241,5 +295,6 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
                 "train_videos": len(train_videos), "val_videos": len(val_videos), "exclude": list(exclude),
                 "val": list(val), "settings": asdict(settings), "options": asdict(options),
                 "teacher_top1_train": float(teacher_right.float().mean()),
+                "input_lengths": sorted({length for c in cache for length in c}),
                 "backbone_sha256_before": before, "backbone_sha256_after": after, "history": history}
     return save_model(model, config, out_dir, training=training)

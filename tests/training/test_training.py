@@ -65,6 +65,22 @@ def test_sfc_training_leaves_the_backbone_unchanged(trained_backbone, small_data
     assert len(list((tmp_path / "sfc" / "long_videos").glob("*_long.avi"))) == 9  # 6 train + 3 val clips
 
 
+def test_sfc_training_can_see_short_clips_as_predict_feeds_them(trained_backbone, small_dataset, tmp_path):
+    """short="adapt": each training clip reaches the module at the input length and ratio
+    `predict` gives it (the stride rule), not stretched over the model's full input."""
+    settings = TrainSettings(epochs=1, steps_per_epoch=3, batch_size=4, lr=1e-3)
+    options = SFCTrainOptions(short="adapt", long_videos=False, variants=1)
+    out = train_sfc(trained_backbone, small_dataset, tmp_path / "sfc", settings=settings, options=options,
+                    exclude=["eli_*"], progress=False)
+    meta = json.loads((out / "config.json").read_text())["training"]
+    rec = Recognizer(trained_backbone, device="cpu")
+    clips = [p for p in sorted(small_dataset.glob("*/*.avi")) if not p.name.startswith("eli_")]
+    fed = {rec.predict(c, ratio=r).sampled_frames for c in clips for r in meta["options"]["ratios"]}
+    assert set(meta["input_lengths"]) == fed and min(fed) < rec.default_frames
+    assert meta["backbone_sha256_before"] == meta["backbone_sha256_after"]
+    assert state_hash(load_model(out)[0].sfc) != state_hash(load_model(trained_backbone)[0].sfc)
+
+
 def test_sfc_at_another_split_point_keeps_the_backbone(cli, trained_backbone, small_dataset, tmp_path):
     out = cli("train", "sfc", "--backbone", trained_backbone, "--data", small_dataset, "--split", "layer3",
                   "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--no-long-videos",
