@@ -80,20 +80,21 @@ def _videos(items: Sequence[VideoItem], long_dir: Path | None, seed: int) -> lis
 
 
 @torch.no_grad()
-def head_features(model: SFCModel, spec: InputSpec, path: Path, frames: int | Callable[[int], Sequence[int]],
+def head_features(model: SFCModel, spec: InputSpec, path: Path, lengths_of: Callable[[int], Sequence[int]],
                   variants: int, seed: int, index: int) -> tuple[int, dict[int, list[torch.Tensor]]]:
     """The video's frame count and head features (fp16) of `variants` samplings of it at
-    each input length `frames(n)` names (an int: that length only). Variant 0 is the plain
-    inference sampling (uniform, centre crop); the others are jittered and augmented."""
-    lengths_of = (lambda n: [frames]) if isinstance(frames, int) else frames
+    each input length `lengths_of(n)` names. Variant 0 is the plain inference sampling
+    (uniform, centre crop); the others are jittered and augmented."""
     lengths: list[int] = []
+
+    def seed_key(length: int) -> list[int]:
+        return [] if length == lengths[-1] else [length]  # the longest keeps the seeds it always had
 
     def plans(n: int) -> list[np.ndarray]:
         lengths.extend(sorted(set(lengths_of(n))))
         out = []
         for length in lengths:
-            key = [] if length == lengths[-1] else [length]  # the longest keeps the seeds it always had
-            rngs = [np.random.default_rng([seed, index, j, *key]) for j in range(1, variants)]
+            rngs = [np.random.default_rng([seed, index, j, *seed_key(length)]) for j in range(1, variants)]
             out += [np.asarray(uniform_indices(n, length))] + [jittered_uniform_indices(n, length, r) for r in rngs]
         return out
 
@@ -107,8 +108,7 @@ def head_features(model: SFCModel, spec: InputSpec, path: Path, frames: int | Ca
             if j == 0:
                 chunk = center_crop(chunk, spec.crop_size)
             else:
-                key = [] if length == lengths[-1] else [length]
-                chunk = augment(chunk, spec.crop_size, np.random.default_rng([seed, index, j, 1, *key]))
+                chunk = augment(chunk, spec.crop_size, np.random.default_rng([seed, index, j, 1, *seed_key(length)]))
             x = torch.from_numpy(normalize(chunk, spec.mean, spec.std))[None]
             feats.setdefault(length, []).append(model.backbone.forward_head(x)[0].half())
     return clip.num_frames, feats
@@ -211,7 +211,8 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     # Each video's input length and the ratio it runs at, per trained ratio, as predict
     # samples it (`options.short`); validation at ratio 4.
     frames = config.sfc.frames
-    recipes = {r: teacher_rec.sfc_recipe(r, frames, options.short) for r in {*options.ratios, *[4][:bool(val_videos)]}}
+    recipe_ratios = {*options.ratios, 4} if val_videos else set(options.ratios)
+    recipes = {r: teacher_rec.sfc_recipe(r, frames, options.short) for r in recipe_ratios}
 
     def run_at(n: int, ratio: int) -> tuple[int, int]:
         length = len(recipes[ratio].plan(n))
@@ -242,10 +243,11 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     targets: dict[tuple[int, int, int, int], torch.Tensor] = {}  # (video, length, variant, window) -> target
     for i, v in enumerate(tqdm(train_videos, desc="informativeness", disable=not progress, leave=False)):
         for length, used in runs[i].values():
+            w = window(length, used)
             for j, f in enumerate(cache[i][length]):
-                if (i, length, j, window(length, used)) not in targets:
-                    targets[(i, length, j, window(length, used))] = informativeness(
-                        backbone, f, int(v.label), window(length, used), options.score_temperature)
+                if (i, length, j, w) not in targets:
+                    targets[(i, length, j, w)] = informativeness(backbone, f, int(v.label), w,
+                                                                 options.score_temperature)
 
     def step_loss(step: int, rng: np.random.Generator) -> torch.Tensor:
         model.sfc.train()
