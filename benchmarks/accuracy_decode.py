@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from accuracy import CONFIGS, fold_model_args
-from accuracy_protocol import TEST_SEED, train_fold
+from accuracy_protocol import TEST_SEED, VARIANTS, train_fold
 from machine import describe_machine
 
 from sfc_sdk import Recognizer
@@ -62,7 +62,7 @@ def run_fold(actor: str, data: Path, work: Path, out_path: Path, done: set[tuple
     config = CONFIGS["jester"]
     fold_dir = work / "jester" / f"fold_{actor}"
     train_fold(data, (actor,), config, fold_dir, progress)
-    rec = Recognizer(fold_dir / "sfc", device="cpu")
+    rec = Recognizer(fold_dir / VARIANTS[""].folder, device="cpu")
     classes, items = scan_folder(data, include=[f"{actor}_*"])
     with out_path.open("a") as out:
         for item in items:

@@ -93,7 +93,7 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
               help="A fresh SFC module with or without attention (--no-attention: selection alone).")
 @click.option("--score-window", help="Window the score targets are measured on: a ratio, or 'ratio' for the ratio "
               "drawn per batch.")
-@click.option("--short", type=click.Choice(["repeat", "adapt"]), default="repeat", show_default=True,
+@click.option("--short", type=click.Choice(["repeat", "adapt"]), default="adapt", show_default=True,
               help="Training inputs of clips shorter than the input x the training stride: 'repeat' spreads the "
               "input length over them; 'adapt' samples them as predict does (a shorter input at a lower ratio).")
 @_settings_options(epochs=6, steps=100, lr=1e-3)

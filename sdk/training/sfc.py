@@ -54,7 +54,7 @@ class SFCTrainOptions:
     # Short clips: "repeat" samples every video at the model's input length (frames spread
     # closer, or repeated); "adapt" samples each as `predict` does at each trained ratio
     # (the stride rule, SfcRecipe.plan: a shorter input at a lower ratio).
-    short: str = "repeat"
+    short: str = "adapt"
 
     def __post_init__(self) -> None:
         if self.distill not in DISTILL_MODES:
