@@ -11,6 +11,7 @@ side, with the issue's targets checked.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 from pathlib import Path
 
@@ -63,7 +64,9 @@ def main() -> None:
     for spec in args.runs:
         name, _, path = spec.partition("=")
         runs[name] = [json.loads(line) for line in Path(path).read_text().splitlines()]
-    text = compare(runs)
+    sources = ", ".join(f"{name} = `{path}`" for name, _, path in (s.partition("=") for s in args.runs))
+    text = (f"Compiled {datetime.date.today()} by `python benchmarks/accuracy_compare.py` from {sources}; "
+            "each run's ms are from its own machine and date (see its table).\n\n" + compare(runs))
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
