@@ -135,6 +135,23 @@ def test_seek_plan_decodes_less_than_everything_only_where_keyframes_allow():
     assert len(plan_decode_runs(list(range(10)), list(range(0, 1800, 30)))) == 1  # neighbours: decode through
 
 
+def test_a_free_seek_plan_decodes_exactly_the_floor_benchmarks_report():
+    """benchmarks/decode_floor.py counts the least any decoder must decode as the plan with
+    free seeks: per group of pictures holding a sample, its keyframe to its last sample."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(2, 400))
+        keyframes = sorted({0, *rng.integers(0, n, int(rng.integers(0, 12))).tolist()})
+        wanted = rng.integers(0, n, int(rng.integers(1, 70))).tolist()
+        last_in_gop: dict[int, int] = {}
+        for i in wanted:
+            key = max(k for k in keyframes if k <= i)
+            last_in_gop[key] = max(last_in_gop.get(key, i), i)
+        floor = sum(last - key + 1 for key, last in last_in_gop.items())
+        assert sum(r.decoded for r in plan_decode_runs(wanted, keyframes, seek_cost=0)) == floor
+        assert sum(r.decoded for r in plan_decode_runs(wanted, keyframes)) >= floor  # the default plan: never less
+
+
 def test_a_phone_video_with_a_display_rotation_is_turned_upright_as_opencv_does(tmp_path):
     import cv2
 
