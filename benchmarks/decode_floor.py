@@ -8,10 +8,10 @@ its keyframe to its last sample. This script counts that floor from each video's
 index (demuxing only, nothing timed, so it is exact and machine-independent) for the
 bundled model's SFC plan and its dense 10x3 plan, on the videos of benchmarks/decode.py,
 and puts it next to what the SDK decodes (PyAVSource.frames_decoded, decoding for
-real). "Best speedup" is every frame /
-floor: the most any decoder can gain over decoding every frame with these samples and
-these keyframes (decoding cost taken as proportional to frames; B-frames skipped with
-`--decode reference` are the one way under it, and they move the answers).
+real). "Best speedup" is every frame / floor: the most any decoder can gain over
+decoding every frame with these samples and these keyframes (decoding cost taken as
+proportional to frames; B-frames skipped with `--decode reference` are the one way
+under it, and they move the answers).
 """
 
 from __future__ import annotations
@@ -29,10 +29,6 @@ from sfc_sdk.video.sources.pyav import PyAVSource
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _flat(indices) -> list[int]:
-    return [i for item in indices for i in (item if isinstance(item, (list, tuple)) else [item])]
-
-
 def count(path: str, plan) -> dict[str, int]:
     """Frames, keyframes, distinct samples, the floor and what the SDK's plan decodes."""
     source = PyAVSource(path)
@@ -41,11 +37,11 @@ def count(path: str, plan) -> dict[str, int]:
         if index is None:
             raise SystemExit(f"{path}: no trustworthy packet index")
         frames, keyframes = len(index.pts), index.keyframes
-        wanted = sorted(set(_flat(plan(frames))))
+        wanted = sorted(set(plan(frames)))
         # Decodes for real: the SDK's own count. Where a seek plan cannot be trusted (an AVI
-        # whose timestamps do not rise) the SDK decodes sequentially up to the last sample.
+        # whose timestamps do not rise) sample_frames decodes the whole file after the attempt.
         sequential = source.read_frames(wanted, short_side=16) is None
-        decoded = wanted[-1] + 1 if sequential else source.frames_decoded
+        decoded = source.frames_decoded + (frames if sequential else 0)
     finally:
         source.close()
     return {"frames": frames, "keyframes": len(keyframes), "samples": len(wanted),
