@@ -16,33 +16,37 @@ import torch
 
 from ..errors import ExportError
 from ..formats import get_format
+from . import export_cache
 from .base import Converter, ExportRequest, ExportResult, require
 from .exportable import INPUT_NAME, ExportableClips, ExportableSFC, ExportShape
 
 OPSET = 18
 
 
-# Exports of the same model at the same shape, within one process: converting one model to
-# several formats or precisions (the ONNX and OpenVINO bundles all start from this export)
-# exports it once. Keyed by the model directory's content hash, never by the module object.
+# Exports of the same model at the same shape: converting one model to several formats or
+# precisions (the ONNX and OpenVINO bundles all start from this export) exports it once,
+# kept in memory within a process and on disk between processes (`export_cache`). Keyed
+# by the model directory's content hash, never by the module object.
 _EXPORTED: OrderedDict[tuple, bytes] = OrderedDict()
 _EXPORTED_MAX_BYTES = 256 * 2**20
 
 
 def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path, opset: int = OPSET,
                 model_id: str = "") -> Path:
-    """`_export_onnx`, reusing this process's earlier export of the same model (`model_id`:
-    the model directory's content hash; "" exports afresh) at the same shape and opset."""
+    """`_export_onnx`, reusing an earlier export of the same model (`model_id`: the model
+    directory's content hash; "" exports afresh) at the same shape and opset."""
     key = (model_id, type(module).__name__, getattr(module, "ratio", None), shape, opset)
-    if model_id and key in _EXPORTED:
-        _EXPORTED.move_to_end(key)
-        path.write_bytes(_EXPORTED[key])
-        return path
-    _export_onnx(module, shape, path, opset)
-    if model_id:
-        _EXPORTED[key] = path.read_bytes()
-        while sum(map(len, _EXPORTED.values())) > _EXPORTED_MAX_BYTES and len(_EXPORTED) > 1:
-            _EXPORTED.popitem(last=False)
+    if not model_id:
+        return _export_onnx(module, shape, path, opset)
+    data = _EXPORTED.pop(key, None) or export_cache.load(export_cache.export_key(*key))
+    if data is None:
+        data = _export_onnx(module, shape, path, opset).read_bytes()
+        export_cache.store(export_cache.export_key(*key), data)
+    else:
+        path.write_bytes(data)
+    _EXPORTED[key] = data  # most recently used last
+    while sum(map(len, _EXPORTED.values())) > _EXPORTED_MAX_BYTES and len(_EXPORTED) > 1:
+        _EXPORTED.popitem(last=False)
     return path
 
 

@@ -22,5 +22,5 @@ def default_model_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Per-user cache: measured device profiles, built engines (`SFC_SDK_CACHE` overrides)."""
+    """Per-user cache: measured device profiles, exported graphs, built engines (`SFC_SDK_CACHE` overrides)."""
     return Path(os.environ.get("SFC_SDK_CACHE", Path.home() / ".cache" / "sfc-sdk"))

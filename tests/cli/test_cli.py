@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,9 @@ def test_errors_are_one_line_and_exit_non_zero(cli, tiny_model_dir, run_clip, tm
         (["predict", run_clip, "--backbone", "resnet_9000"], "unknown backbone"),
         (["predict", run_clip, "--backbone", "r3d_18", "--weights", tmp_path / "w.pt"], "checkpoint not found"),
     ]
-    for args, message in cases:
-        out = cli(*args)
+    with ThreadPoolExecutor(2) as pool:  # each case is a process of its own: two at once
+        outs = list(pool.map(lambda case: cli(*case[0]), cases))
+    for (args, message), out in zip(cases, outs, strict=True):
         assert out.returncode == 1, (args, out.stdout, out.stderr)
         assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: ") and message in out.stderr, out.stderr
         assert "Traceback" not in out.stderr

@@ -215,7 +215,7 @@ def test_convert_for_a_device_records_the_choice_or_names_the_closest(cli, tmp_p
 def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path, weizmann_dir):
     import matplotlib.image
 
-    env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache")}
+    env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache"), "SFC_SDK_EXPORT_CACHE": str(tmp_path / "exports")}
     out = cli("profile", "--ratios", "2,4", "--runs", "3", "--data", weizmann_dir, "--limit", "6",
                   "-o", tmp_path / "prof.json", env=env)
     assert out.returncode == 0, out.stderr
@@ -228,18 +228,30 @@ def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path
     image = matplotlib.image.imread(tmp_path / "prof.png")
     assert image.shape[0] > 100 and image.shape[1] > 100
 
+    # Each configuration's ONNX graphs were kept (OpenVINO's bundles start from them); mark
+    # them all as long unused, so reuse by a later process shows.
+    exports = tmp_path / "exports"
+    kept = sorted(exports.glob("*.onnx"))
+    assert kept
+    for path in kept:
+        os.utime(path, (0, 0))
+
     # OpenVINO is installed here (an x86 CPU with BF16): auto profiled OpenVINO. Measure
     # ONNX Runtime too, as generic-cpu: the stored profile keeps both.
     assert result["rows"][0]["format"] == "openvino"
     out = cli("profile", "--device", "generic-cpu", "--ratios", "4", "--runs", "3", "--data", weizmann_dir,
               "--limit", "6", "-o", tmp_path / "prof-ort.json", env=env)
     assert out.returncode == 0, out.stderr
+    assert sorted(exports.glob("*.onnx")) == kept  # ratio 4's graphs reused, none exported again
+    reused = {p for p in kept if p.stat().st_mtime > 0}
+    assert 0 < len(reused) < len(kept)  # ratio 4's, not ratio 2's
     stored = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "profiles").glob("*/*.json")]
     rows = [r for s in stored for r in s["rows"] if r["ratio"] == 4]
     assert {r["format"] for r in rows} == {"openvino", "onnx"}
 
     out = cli("convert", "--target", "auto", "-o", tmp_path / "b", env=env)
     assert out.returncode == 0, out.stderr
+    assert sorted(exports.glob("*.onnx")) == kept  # the chosen configuration was not exported again
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     sel = manifest["selection"]
     # auto exports what measured fastest here at the model's ratio (both are equally accurate
