@@ -36,7 +36,7 @@ DATA = REPO.parent / "shared" / "data"
 ARMS = ("pyav sfc", "pyav sfc reference", "opencv sfc", "pyav dense", "opencv dense", "every frame")
 
 
-def _plans():
+def sample_plans():
     from sfc_sdk.config import read_model_config
     from sfc_sdk.video.preprocess import dense_plan
     from sfc_sdk.video.sampling import Views, uniform_indices
@@ -66,7 +66,7 @@ def worker(arm: str, videos: list[str]) -> None:
         os.environ["SFC_SDK_FRAME_SOURCE"] = decoder
         from sfc_sdk.video.decode import sample_frames
 
-        plan, short = _plans()[plan_name]
+        plan, short = sample_plans()[plan_name]
         sample_frames(videos[0], plan, short, nearest=nearest)  # warm-up: imports, first open
         start = time.perf_counter()
         for v in videos:

@@ -20,7 +20,7 @@ import argparse
 import datetime
 from pathlib import Path
 
-from decode import _plans, video_sets
+from decode import sample_plans, video_sets
 from machine import describe_machine
 
 from sfc_sdk.video.seek_plan import frames_decoded, plan_decode_runs
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "sfc-sdk" / "bench-decode")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "decode_floor.md")
     args = parser.parse_args()
-    plans = _plans()
+    plans = sample_plans()
     lines = [f"Counted {datetime.date.today()} on {describe_machine()}, `python benchmarks/decode_floor.py` "
              "(packet indexes only: exact, the same on any machine). Frames summed over each set's videos; "
              "SFC: the bundled model's 64 samples; dense: its 10x3 plan (10 clips of 16 frames).", "",

@@ -17,6 +17,7 @@ from pathlib import Path
 from machine import describe_machine
 
 from sfc_sdk import Recognizer
+from sfc_sdk.defaults import default_model_dir
 from sfc_sdk.video.longvideo import make_long_video
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +27,7 @@ METHODS = {"SFC r2": {"ratio": 2}, "SFC r4": {"ratio": 4}, "dense 10x3": {"mode"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=REPO / "sdk" / "assets" / "default_model")
+    parser.add_argument("--model", type=Path, default=default_model_dir())
     parser.add_argument("--actor", default="lena")
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "sfc-sdk" / "bench-heldout")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "heldout_actor.md")
