@@ -215,7 +215,7 @@ def test_convert_for_a_device_records_the_choice_or_names_the_closest(cli, tmp_p
 def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path, weizmann_dir):
     import matplotlib.image
 
-    env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache"), "SFC_SDK_EXPORT_CACHE": str(tmp_path / "exports")}
+    env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache")}  # the session's export cache is shared
     out = cli("profile", "--ratios", "2,4", "--runs", "3", "--data", weizmann_dir, "--limit", "6",
                   "-o", tmp_path / "prof.json", env=env)
     assert out.returncode == 0, out.stderr
@@ -230,7 +230,7 @@ def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path
 
     # Each configuration's ONNX graphs were kept (OpenVINO's bundles start from them); mark
     # them all as long unused, so reuse by a later process shows.
-    exports = tmp_path / "exports"
+    exports = Path(os.environ["SFC_SDK_EXPORT_CACHE"])
     kept = sorted(exports.glob("*.onnx"))
     assert kept
     for path in kept:
