@@ -24,6 +24,14 @@ class NotAVideoError(VideoError):
     """The file exists but no decoder recognises it as a video."""
 
 
+class StillImageError(NotAVideoError):
+    """The file is a still image (PNG, JPEG, a one-frame GIF), not a video."""
+
+
+class DamagedVideoError(VideoError):
+    """The file is a video container (MP4, AVI, Matroska...) but truncated or damaged: it cannot be opened."""
+
+
 class EmptyVideoError(VideoError):
     """The video opened but holds zero frames."""
 

@@ -42,9 +42,15 @@ def kept_moments(kept: Sequence[int], head_stride: int, frames: Sequence[int], *
 
 
 def decode_notes(clip: SampledFrames) -> list[str]:
-    """Say so when the container's frame count was wrong by more than a frame or two."""
+    """Say which video stream was read when a file has several, and when the container's
+    frame count was wrong by more than a frame or two."""
+    notes = []
+    if len(clip.video_streams) > 1:
+        others = ", ".join(str(i) for i in clip.video_streams if i != clip.stream)
+        notes.append(f"the file has {len(clip.video_streams)} video streams: read stream {clip.stream} (FFmpeg's "
+                     f"choice unless --stream / stream= named it); the others: {others}")
     header = clip.header_frames
     if header and header > 0 and abs(header - clip.num_frames) > max(2, header // 50):
-        return [f"the header claims {header} frames but {clip.num_frames} decode (truncated or damaged file?); "
-                "sampled over the decoded frames"]
-    return []
+        notes.append(f"the header claims {header} frames but {clip.num_frames} decode (truncated or damaged "
+                     "file?); sampled over the decoded frames")
+    return notes

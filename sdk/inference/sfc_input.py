@@ -53,8 +53,12 @@ class SfcRecipe:
     short_lengths: tuple[int, ...] = ()  # input lengths under `frames` the runtime takes (at length // unit)
     decode: str = "exact"  # one of DECODE_MODES
     channels_last: bool = False  # the runtime's input in (T, H, W, 3) memory (Runtime.channels_last_input)
+    stream: int | None = None  # a file's video stream (container index); None: the one FFmpeg would pick
 
     def __post_init__(self) -> None:
+        if self.frames < 1 or self.ratio < 1:
+            raise ConfigError(f"SFC frames and ratio must be at least 1, got frames={self.frames}, "
+                              f"ratio={self.ratio}")
         if self.short not in SHORT_VIDEO:
             raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {self.short!r}")
         if self.decode not in DECODE_MODES:
@@ -92,7 +96,8 @@ class SfcRecipe:
     def prepare(self, video: VideoInput, fps: float | None = None) -> SfcInput:
         """Decode and preprocess `video`: the runtime's input, and what reporting needs."""
         start = time.perf_counter()
-        clip = sample_frames(video, self.plan, self.spec.resize_size, fps, nearest=self.decode == "reference")
+        clip = sample_frames(video, self.plan, self.spec.resize_size, fps, nearest=self.decode == "reference",
+                             stream=self.stream)
         decoded = time.perf_counter()
         used = len(clip.indices)
         x = sfc_input(clip.frames, self.spec, self.channels_last)

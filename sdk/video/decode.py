@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmptyVideoError, InvalidFramesError, NotAVideoError, UnreadableStreamError, VideoNotFoundError
+from ..errors import (
+    ConfigError,
+    EmptyVideoError,
+    InvalidFramesError,
+    NotAVideoError,
+    StillImageError,
+    UnreadableStreamError,
+    VideoNotFoundError,
+)
 from .sources import FrameSource, IndexedSource, open_frame_source, source_kind
 
 VideoInput = str | os.PathLike | np.ndarray | Sequence[np.ndarray]
@@ -39,24 +47,33 @@ class SampledFrames:
     fps: float | None  # None for in-memory frames given without a rate
     source: str
     header_frames: int | None = None  # what the container claimed (files only)
+    stream: int | None = None  # the video stream read, by its index in the container (files read by PyAV)
+    video_streams: tuple[int, ...] = ()  # every video stream of the file (several: `stream` says which was used)
 
     def seconds(self, frame_index: int) -> float | None:
         return None if not self.fps else frame_index / self.fps
 
 
 def sample_frames(video: VideoInput, plan: Plan, short_side: int | None, fps: float | None = None,
-                  nearest: bool = False) -> SampledFrames:
+                  nearest: bool = False, stream: int | None = None) -> SampledFrames:
     """Decode the frames `plan(num_frames)` names from a path, array or list of frames.
     `fps` gives in-memory frames a rate (files use their container's). `nearest`: a file's
     decoder may skip non-reference frames and hand out the nearest decoded frame instead,
-    less than half the plan's smallest gap away (`indices` then says which frames came)."""
+    less than half the plan's smallest gap away (`indices` then says which frames came).
+    `stream`: which video stream of a file with several (its container index; None: the one
+    FFmpeg would pick)."""
     if isinstance(video, (str, os.PathLike)):
+        if isinstance(video, str) and "://" in video:  # Path() would fold "http://" into "http:/"
+            raise NotAVideoError(f"{video}: a URL or live stream, not a file; `sfc-sdk watch {video}` "
+                                 "(Recognizer.stream) recognises streams as they play")
         path = Path(video)
         _check_file(path)
-        return _sample(path, str(path), plan, short_side, None, nearest)
+        return _sample(path, str(path), plan, short_side, None, nearest, stream)
     if source_kind(video) != "frames":  # a camera index or URL is live input (live.py), not a video to sample
         raise InvalidFramesError(
             f"video must be a path, a (T, H, W, 3) uint8 array or a list of frames, not {type(video).__name__}")
+    if stream is not None:
+        raise ConfigError("stream= chooses a video stream of a file; frames in memory have one")
     return _sample(video, "<frames>", plan, short_side, fps)
 
 
@@ -69,7 +86,8 @@ def nearest_tolerance(indices: Sequence[int]) -> int:
     return (min(gaps) - 1) // 2 if gaps else 0
 
 
-_IMAGE_SIGNATURES = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"), (b"GIF8", "GIF"))
+# Animated GIFs are clips and decode as videos (a still one is refused by its frame count).
+_IMAGE_SIGNATURES = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"))
 
 
 def _check_file(path: Path) -> None:
@@ -83,22 +101,28 @@ def _check_file(path: Path) -> None:
         raise NotAVideoError(f"{path}: the file is empty (0 bytes)")
     for signature, kind in _IMAGE_SIGNATURES:
         if magic.startswith(signature):  # FFmpeg would happily call it a 1-frame video
-            raise NotAVideoError(f"{path}: this is a {kind} image, not a video")
+            raise StillImageError(f"{path}: this is a {kind} image, not a video")
 
 
 def _in_memory(video: object) -> bool:
     return not isinstance(video, Path)
 
 
-def _open(video: object) -> FrameSource:
+def _open(video: object, stream: int | None = None) -> FrameSource:
     """A path is a file whatever its name looks like; anything else here is frames in memory."""
-    return open_frame_source(video, kind="frames" if _in_memory(video) else "file")
+    return open_frame_source(video, kind="frames" if _in_memory(video) else "file", stream=stream)
+
+
+def _streams(source: FrameSource) -> dict:
+    """Which video stream a file source read, and which it had (PyAV says; others: nothing)."""
+    return {"stream": getattr(source, "stream_index", None), "video_streams": getattr(source, "video_streams", ())}
 
 
 def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Plan, short_side: int | None,
-            fps: float | None, nearest: bool = False) -> SampledFrames:
+            fps: float | None, nearest: bool = False, stream: int | None = None) -> SampledFrames:
     in_memory = _in_memory(video)
-    source = _open(video)
+    source = _open(video, stream)
+    streams = _streams(source)
     try:  # an indexed source (PyAV) plans its own seeks; others seek across wide gaps only
         if isinstance(source, IndexedSource):
             sampled = _sample_indexed(source, plan, short_side, name, nearest)
@@ -107,7 +131,8 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
     finally:
         source.close()
     if sampled is not None:
-        return _with_rate(sampled, fps, in_memory)
+        return _with_rate(replace(sampled, **streams), fps, in_memory)
+    stream = streams["stream"]  # the full decode below reads the same stream
     first_plan: list[int] = []
 
     def from_header(header: int) -> set[int]:
@@ -115,7 +140,7 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
             first_plan.extend(int(i) for i in plan(header))
         return set(first_plan)
 
-    kept, n, header, source_fps = _decode(video, from_header, short_side)
+    kept, n, header, source_fps = _decode(video, from_header, short_side, stream)
     if n == 0:
         if header > 0:
             raise UnreadableStreamError(f"{name}: the header promises {header} frames but none decodes")
@@ -124,10 +149,10 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
     if indices and not 0 <= min(indices) <= max(indices) < n:  # a plan's mistake, not the video's
         raise ValueError(f"the sampling plan asks for frames {min(indices)}-{max(indices)} of a {n}-frame video")
     if not set(indices) <= kept.keys():  # the header was wrong and the new plan needs other frames
-        kept, n2, _, _ = _decode(video, lambda _: set(indices), short_side)
+        kept, n2, _, _ = _decode(video, lambda _: set(indices), short_side, stream)
         if n2 != n or not set(indices) <= kept.keys():
             raise UnreadableStreamError(f"{name}: decoding is not repeatable ({n} then {n2} frames)")
-    clip = SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source_fps, name, header)
+    clip = SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source_fps, name, header, **streams)
     return _with_rate(clip, fps, in_memory)
 
 
@@ -157,12 +182,12 @@ def _sample_indexed(source: IndexedSource, plan: Plan, short_side: int | None, n
                          name, source.header_frames or None)
 
 
-def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | None
+def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | None, stream: int | None = None
             ) -> tuple[dict[int, np.ndarray], int, int, float | None]:
     """One sequential pass over the whole video. `choose(header_count)` names the frames
     to keep (resized RGB). Returns them, the decoded frame count, the header's count
     and the frame rate."""
-    source = _open(video)
+    source = _open(video, stream)
     try:
         header = getattr(source, "header_frames", None) or source.frame_count
         wanted = choose(header)

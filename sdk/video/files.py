@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+# .gif: animated GIFs are a common clip format (DeepMind's I3D sample is one).
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif")
 
 
 def is_video_file(path: Path) -> bool:
@@ -27,6 +28,9 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> list[str]:
     """Files as given; folders replaced by the videos under them (sorted, recursive)."""
     out: list[str] = []
     for item in items:
+        if isinstance(item, str) and "://" in item:  # a URL stays as given (Path() folds its "//")
+            out.append(item)
+            continue
         path = Path(item)
         out += [str(p) for p in list_videos(path)] if path.is_dir() else [str(path)]
     return out

@@ -20,7 +20,7 @@ from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from ...errors import NotAVideoError, VideoError
+from ...errors import ConfigError, NotAVideoError, StillImageError, VideoError
 
 Kind = Literal["file", "camera", "url", "frames"]
 KINDS: tuple[Kind, ...] = ("file", "camera", "url", "frames")
@@ -69,7 +69,9 @@ class IndexedSource(FrameSource, Protocol):
         requested one, so the decoder may skip frames nothing else is predicted from."""
 
 
-Factory = Callable[..., FrameSource]  # factory(target, *, kind, timeout_s) -> FrameSource, or raises VideoError
+# factory(target, *, kind, timeout_s[, stream]) -> FrameSource, or raises VideoError. `stream`
+# (the container's stream index) is passed only to sources registered with selects_stream.
+Factory = Callable[..., FrameSource]
 
 
 @dataclass(frozen=True)
@@ -78,20 +80,23 @@ class SourceEntry:
     kinds: tuple[Kind, ...]
     factory: Factory
     priority: int
+    selects_stream: bool = False  # can open a chosen video stream of a file with several
 
 
 _REGISTRY: dict[str, SourceEntry] = {}
 _discovered = False
 
 
-def register_frame_source(name: str, *, kinds: Sequence[Kind], priority: int = 0) -> Callable[[Factory], Factory]:
-    """Class decorator: `cls(target, *, kind, timeout_s)` opens `kinds` of input or raises a VideoError."""
+def register_frame_source(name: str, *, kinds: Sequence[Kind], priority: int = 0,
+                          selects_stream: bool = False) -> Callable[[Factory], Factory]:
+    """Class decorator: `cls(target, *, kind, timeout_s)` opens `kinds` of input or raises a
+    VideoError; with `selects_stream`, it also takes `stream=` (a container stream index)."""
 
     def wrap(factory: Factory) -> Factory:
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown source kinds {sorted(unknown)}; use {KINDS}")
-        _REGISTRY[name] = SourceEntry(name, tuple(kinds), factory, priority)
+        _REGISTRY[name] = SourceEntry(name, tuple(kinds), factory, priority, selects_stream)
         return factory
 
     return wrap
@@ -131,18 +136,26 @@ def frame_sources(kind: Kind) -> list[SourceEntry]:
 
 
 def open_frame_source(target: str | int | os.PathLike | np.ndarray | Sequence[np.ndarray], *,
-                      kind: Kind | None = None, timeout_s: float | None = None) -> FrameSource:
+                      kind: Kind | None = None, timeout_s: float | None = None,
+                      stream: int | None = None) -> FrameSource:
     """Open `target` with the first registered source that can; raises the preferred
     source's VideoError when none can. `kind`: what `target` is, where its form does not
     say (a file named `2024` is not camera 2024); `timeout_s` bounds opening and reading
-    network streams."""
+    network streams; `stream`: which video stream of a file (its index in the container;
+    None: the one FFmpeg would pick)."""
     kind = kind or source_kind(target)
     if kind == "file":
         target = str(Path(target))
     errors: list[VideoError] = []
-    for entry in frame_sources(kind):
+    entries = [e for e in frame_sources(kind) if stream is None or e.selects_stream]
+    if stream is not None and not entries:
+        raise ConfigError(f"choosing a video stream (stream={stream}) needs PyAV: pip install av")
+    for entry in entries:
         try:
-            return entry.factory(target, kind=kind, timeout_s=timeout_s)
+            extra = {} if stream is None else {"stream": stream}
+            return entry.factory(target, kind=kind, timeout_s=timeout_s, **extra)
+        except StillImageError:
+            raise  # what the file is, not what one reader can do: another reader must not make it a 1-frame video
         except VideoError as e:
             errors.append(e)
     if errors:

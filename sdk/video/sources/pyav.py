@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import NotAVideoError
+from ...errors import ConfigError, DamagedVideoError, NotAVideoError, StillImageError
 from ..seek_plan import plan_decode_runs
 from ..transforms import resize_short_side
 from . import DecodedFrame, Kind, register_frame_source
@@ -65,23 +65,54 @@ def to_rgb(frame: av.VideoFrame, short_side: int | None, scaler: VideoReformatte
     return resize_short_side(rgb, short_side)
 
 
-def _open(path: str) -> tuple[av.container.InputContainer, av.VideoStream]:
+# The first bytes of the containers FFmpeg reads by signature: a file that starts like one
+# of these but does not open is a damaged or truncated video, not "not a video".
+_CONTAINER_SIGNATURES = ((4, b"ftyp", "MP4/MOV"), (0, b"RIFF", "AVI"), (0, b"\x1aE\xdf\xa3", "Matroska/WebM"),
+                         (0, b"\x00\x00\x01\xba", "MPEG-PS"), (0, b"FLV", "FLV"), (0, b"0&\xb2u", "ASF/WMV"))
+
+
+def _container_kind(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    return next((kind for at, magic, kind in _CONTAINER_SIGNATURES if head[at:at + len(magic)] == magic), None)
+
+
+def _open(path: str, stream: int | None = None) -> tuple[av.container.InputContainer, av.VideoStream]:
+    """The container and its video stream: `stream` (a container stream index), or the one
+    FFmpeg itself would pick (av_find_best_stream, as ffmpeg and torchcodec do)."""
     try:
         container = av.open(path, metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        kind = _container_kind(path)
+        if kind:
+            raise DamagedVideoError(f"{path}: a truncated or damaged {kind} file: FFmpeg cannot open it ({e})"
+                                    ) from None
         raise NotAVideoError(f"{path}: not a video, or a container no decoder here can open ({e})") from None
-    if not container.streams.video:
+    videos = [s.index for s in container.streams.video]
+    if not videos:
         container.close()
         raise NotAVideoError(f"{path}: the file has no video stream")
-    return container, container.streams.video[0]
+    if stream is None:
+        return container, container.streams.best("video") or container.streams.video[0]
+    if stream not in videos:
+        container.close()
+        raise ConfigError(f"{path}: stream {stream} is not a video stream; its video streams are "
+                          f"{', '.join(map(str, videos))}")
+    return container, container.streams[stream]
 
 
 class PyAVSource:
     """A video file read through PyAV; see the module docstring."""
 
-    def __init__(self, target: str, *, kind: Kind = "file", timeout_s: float | None = None) -> None:
+    def __init__(self, target: str, *, kind: Kind = "file", timeout_s: float | None = None,
+                 stream: int | None = None) -> None:
         self.path = str(target)
-        self._container, self._stream = _open(self.path)
+        self._container, self._stream = _open(self.path, stream)
+        self.stream_index = self._stream.index  # the video stream read, by its index in the container
+        self.video_streams = tuple(s.index for s in self._container.streams.video)
         ctx = self._stream.codec_context
         # Frame threads pay off from about 256x256 (1080p H.264: 1.45x on 2 cores); below,
         # starting them costs more than they save (Weizmann's 180x144: 2.9 vs 1.9 ms a clip).
@@ -95,6 +126,9 @@ class PyAVSource:
         self._current: av.VideoFrame | None = None
         self._scalers = threading.local()  # swscale contexts are not shared between threads
         self.frames_decoded = 0  # by read_frames, all calls: what a sampling plan cost
+        if "gif" in self._container.format.name.split(",") and self.frame_count == 1:
+            self.close()  # animated GIFs are clips (DeepMind's I3D sample is one); a still one is not
+            raise StillImageError(f"{self.path}: a still GIF image (one frame), not a video")
 
     # -- what the file holds, without decoding ---------------------------------------------
 
@@ -116,7 +150,7 @@ class PyAVSource:
         return self._index
 
     def _read_index(self) -> PacketIndex | None:
-        container, stream = _open(self.path)  # a second handle: this one stays at the start
+        container, stream = _open(self.path, self.stream_index)  # a second handle: this one stays at the start
         try:
             pts, keys = [], []
             for packet in container.demux(stream):
@@ -172,7 +206,8 @@ class PyAVSource:
                 tolerance = 0
             # Skipping runs on a handle of its own: some decoders (libdav1d) read skip_frame
             # only when they open, so this source's own decoder never skips.
-            container, stream = _open(self.path) if tolerance > 0 else (self._container, self._stream)
+            container, stream = (_open(self.path, self.stream_index) if tolerance > 0
+                                 else (self._container, self._stream))
             try:
                 if tolerance > 0:
                     stream.thread_type = self._stream.thread_type
@@ -296,4 +331,4 @@ def _chain(first, rest):
 
 
 if av is not None:
-    register_frame_source("pyav", kinds=("file",), priority=10)(PyAVSource)
+    register_frame_source("pyav", kinds=("file",), priority=10, selects_stream=True)(PyAVSource)
