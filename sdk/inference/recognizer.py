@@ -124,13 +124,16 @@ class Recognizer:
 
     # --- prediction ---------------------------------------------------------
     def predict(self, video: VideoInput, top_k: int = 5, *, mode: str = "sfc", ratio: int | None = None,
-                frames: int | None = None, views: str | Views = "10x3", fps: float | None = None,
-                short: str = "adapt", decode: str = "exact") -> Prediction:
+                frames: int | None = None, views: str | Views | None = None, fps: float | None = None,
+                short: str = "adapt", decode: str = "exact", stream: int | None = None) -> Prediction:
         """Classify one video: a path, a (T, H, W, 3) uint8 RGB array or a list of frames.
 
         mode="sfc": `frames` (default from the model) sampled uniformly over the whole
         video, compressed `ratio` times after the head. mode="dense": `views` clips x
-        crops averaged. `fps` gives time stamps for in-memory frames. `short`: for a video
+        crops averaged (default "10x3"). Options of the other mode are refused, not
+        ignored. `fps` gives time stamps for in-memory frames. `stream`: which video
+        stream of a file with several (its container index; default: the one FFmpeg would
+        pick; a prediction's notes say which was read). `short`: for a video
         shorter than `frames` x the model's training frame stride, "adapt" samples the input
         length (of those the runtime takes) whose stride is nearest the training stride and
         lowers the ratio so the same number of moments is kept (`SfcRecipe.plan`); "repeat"
@@ -138,15 +141,11 @@ class Recognizer:
         sampled frame; "reference" lets the decoder skip non-reference frames and take the
         nearest decoded frame, under half a sampling interval away (faster with B-frames).
         """
-        if top_k < 1:
-            raise ConfigError(f"top_k must be at least 1, got {top_k}")
-        if mode == "dense" and decode != "exact":  # dense clips are runs of neighbouring frames
-            raise ConfigError(f"decode={decode!r} goes with SFC; dense views decode their frames exactly")
+        _check_options(top_k, mode, ratio, frames, views, decode)
         if mode == "sfc":
-            return self.run_prepared(self.sfc_recipe(ratio, frames, short, decode).prepare(video, fps), top_k)
-        if mode == "dense":
-            return self._predict_dense(video, top_k, views if isinstance(views, Views) else Views.parse(views), fps)
-        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+            return self.run_prepared(self.sfc_recipe(ratio, frames, short, decode, stream).prepare(video, fps), top_k)
+        views = Views.parse(views or "10x3") if not isinstance(views, Views) else views
+        return self._predict_dense(video, top_k, views, fps, stream)
 
     def predict_batch(self, videos: Iterable[VideoInput], top_k: int = 5, progress: bool = False,
                       **kwargs: Any) -> list[Prediction]:
@@ -235,24 +234,28 @@ class Recognizer:
                               ratio=ratio, reuse=reuse, options=options, max_windows=max_windows)
 
     def sfc_recipe(self, ratio: int | None = None, frames: int | None = None, short: str = "adapt",
-                   decode: str = "exact") -> SfcRecipe:
+                   decode: str = "exact", stream: int | None = None) -> SfcRecipe:
         """How this model's SFC input is made (sampling, resizing, the shorter inputs its
-        runtime takes): torch-free and picklable, so decoding can run elsewhere (`ray_job.py`)."""
-        ratio, t_in = ratio or self.default_ratio, frames or self.default_frames
+        runtime takes): torch-free and picklable, so decoding can run elsewhere (`ray_job.py`).
+        Predict, batch jobs, Ray and `profile` all make their input with it."""
+        for name, value in (("ratio", ratio), ("frames", frames)):
+            if value is not None and value < 1:  # 0 is not "the default"
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        ratio = self.default_ratio if ratio is None else ratio
+        t_in = self.default_frames if frames is None else frames
         self.runtime.check_sfc(t_in, ratio)  # before decoding anything
         recipe = SfcRecipe(self.input_spec, t_in, ratio, self.head_stride, short, decode=decode,
-                           channels_last=self.runtime.channels_last_input)
+                           channels_last=self.runtime.channels_last_input, stream=stream)
         unit = recipe.unit
         lengths = tuple(n for n in range(unit, t_in, unit) if unit and self.runtime.accepts(n, n // unit))
         return replace(recipe, short_lengths=lengths)
 
     def _sfc_recipe(self, top_k: int, *, ratio: int | None = None, frames: int | None = None,
                     fps: float | None = None, short: str = "adapt", decode: str = "exact", mode: str = "sfc",
-                    views: str | Views | None = None) -> tuple[SfcRecipe, float | None]:
+                    views: str | Views | None = None, stream: int | None = None) -> tuple[SfcRecipe, float | None]:
         """`predict`'s SFC options checked, defaults filled: the recipe, and the rate for arrays."""
-        if top_k < 1:
-            raise ConfigError(f"top_k must be at least 1, got {top_k}")
-        return self.sfc_recipe(ratio, frames, short, decode), fps
+        _check_options(top_k, mode, ratio, frames, views, decode)
+        return self.sfc_recipe(ratio, frames, short, decode, stream), fps
 
     def run_prepared(self, item: SfcInput, top_k: int = 5) -> Prediction:
         """The SFC pass on an input a recipe prepared (here or in another process)."""
@@ -285,12 +288,13 @@ class Recognizer:
             scores=None if scores is None else [float(v) for v in scores[0]], score_spans=spans,
         )
 
-    def _predict_dense(self, video: VideoInput, top_k: int, views: Views, fps: float | None) -> Prediction:
+    def _predict_dense(self, video: VideoInput, top_k: int, views: Views, fps: float | None,
+                       stream: int | None = None) -> Prediction:
         self.runtime.check_views()  # before decoding anything
         spec = self.input_spec
         plan, short = dense_plan(spec, views)
         start = time.perf_counter()
-        clip = sample_frames(video, plan, short, fps)
+        clip = sample_frames(video, plan, short, fps, stream=stream)
         decoded = time.perf_counter()
         batch = dense_input(clip.frames, spec, views, self.runtime.channels_last_input)
         prepared = time.perf_counter()
@@ -319,6 +323,25 @@ class Recognizer:
             "classes": len(self.labels), "sfc_frames": self.default_frames, "sfc_ratio": self.default_ratio,
             "input": f"{spec.clip_len}x{spec.crop_size}x{spec.crop_size}", "runtime": self.runtime_label,
         }
+
+
+def _check_options(top_k: int, mode: str, ratio: int | None, frames: int | None, views: str | Views | None,
+                   decode: str) -> None:
+    """Options that do not go with the mode are refused: silently ignoring them would run
+    something other than what the caller asked for."""
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, got {top_k}")
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "sfc" and views is not None:
+        raise ConfigError("views go with dense mode (--mode dense); SFC makes one pass over the whole video")
+    if mode == "dense":
+        given = [name for name, value in (("ratio", ratio), ("frames", frames)) if value is not None]
+        if given:
+            verb = "goes" if len(given) == 1 else "go"
+            raise ConfigError(f"{' and '.join(given)} {verb} with SFC mode; dense mode runs the views (--views)")
+        if decode != "exact":  # dense clips are runs of neighbouring frames
+            raise ConfigError(f"decode={decode!r} goes with SFC; dense views decode their frames exactly")
 
 
 def _timings(start: float, decoded: float, prepared: float, done: float) -> dict[str, float]:

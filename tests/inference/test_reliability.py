@@ -21,6 +21,7 @@ from hypothesis.extra import numpy as hnp
 from sfc_sdk import Recognizer
 from sfc_sdk.bundle import Manifest, load_manifest
 from sfc_sdk.errors import SfcError
+from sfc_sdk.inference.records import FIELDS
 from sfc_sdk.video.decode import sample_frames
 
 
@@ -30,20 +31,35 @@ def _results(path: Path) -> dict[str, dict]:
     return {r["source"]: r for r in rows}
 
 
-def test_batch_output_records_failures_and_skips_what_is_done(cli, tmp_path, weizmann_dir):
+def test_batch_output_records_failures_retries_them_and_skips_what_is_done(cli, tmp_path, weizmann_dir):
     folder = tmp_path / "videos"
     folder.mkdir()
-    for clip in sorted(weizmann_dir.glob("*/daria_*.avi"))[:3]:
+    clips = sorted(weizmann_dir.glob("*/daria_*.avi"))[:4]
+    for clip in clips[:3]:
         (folder / clip.name).symlink_to(clip)
-    (folder / "broken.mp4").write_text("not a video")
+    broken = folder / "broken.avi"
+    broken.write_text("not a video")  # e.g. a copy still in progress
     out = tmp_path / "results.jsonl"
     first = cli("predict", folder, "--output", out)
     assert first.returncode == 1 and "3 done, 1 failed" in first.stderr
     rows = _results(out)
-    assert rows[str(folder / "broken.mp4")]["error_type"] == "NotAVideoError"
-    assert all("top" in r for k, r in rows.items() if not k.endswith("broken.mp4"))
+    assert rows[str(broken)]["error_type"] == "NotAVideoError"
+    # one flat schema, the one Ray jobs write (Parquet and JSON lines alike)
+    assert all(list(r) == list(FIELDS) for r in rows.values())
+    assert all(r["label"] and r["top_labels"] for k, r in rows.items() if k != str(broken))
+
+    skip = cli("predict", folder, "--output", out, "--skip-failed")
+    assert skip.returncode == 0 and "0 done, 0 failed, 4 already there" in skip.stderr
+
+    broken.unlink()
+    broken.symlink_to(clips[3])  # the copy finished: a re-run retries it, keeps the others
+    done_before = {k: r for k, r in rows.items() if k != str(broken)}
     again = cli("predict", folder, "--output", out)
-    assert "0 done, 0 failed, 4 already there" in again.stderr and len(_results(out)) == 4
+    assert again.returncode == 0, again.stderr
+    assert "1 done, 0 failed (1 retried after failing before), 3 already there" in again.stderr
+    rows = _results(out)
+    assert len(rows) == 4 and rows[str(broken)]["error"] is None and rows[str(broken)]["label"]
+    assert all(rows[k] == r for k, r in done_before.items())
 
 
 @pytest.mark.slow
@@ -70,7 +86,8 @@ def test_killed_batch_resumes_and_matches_an_uninterrupted_run(cli, tmp_path, we
     sfc_rows = {k: r for k, r in rows.items() if r["mode"] == "sfc"}
     assert len(sfc_rows) == len(videos) - kept
     reference = _results(whole)
-    assert all(r["top"] == reference[k]["top"] for k, r in sfc_rows.items())
+    assert all(r["top_labels"] == reference[k]["top_labels"] and r["top_scores"] == reference[k]["top_scores"]
+               for k, r in sfc_rows.items())
 
 
 @pytest.mark.parametrize("kind", ["torch", "openvino"])
