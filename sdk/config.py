@@ -34,6 +34,25 @@ class InputSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
 
+    def __post_init__(self) -> None:
+        # A config.json or manifest is hand-editable: a wrong count here would otherwise
+        # surface as a numpy broadcasting traceback at the first video.
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if (not isinstance(values, (tuple, list)) or len(values) != 3
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+                raise ConfigError(f"input {name} must be three numbers (R, G, B), got {values!r}")
+        if not all(v > 0 for v in self.std):
+            raise ConfigError(f"input std must be positive, got {self.std!r}")
+        sizes = {"clip_len": self.clip_len, "frame_stride": self.frame_stride, "crop_size": self.crop_size,
+                 "resize_size": self.resize_size}
+        for name, value in sizes.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"input {name} must be a positive integer, got {value!r}")
+        if self.resize_size < self.crop_size:
+            raise ConfigError(f"input resize_size ({self.resize_size}) must be at least crop_size "
+                              f"({self.crop_size})")
+
 
 SFC_GATES = ("free", "bounded")
 SFC_BEFORE_FIELDS = {"attention": True, "gate": "free"}  # what configs without these keys were trained with

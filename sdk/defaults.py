@@ -22,5 +22,11 @@ def default_model_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Per-user cache: measured device profiles, exported graphs, built engines (`SFC_SDK_CACHE` overrides)."""
-    return Path(os.environ.get("SFC_SDK_CACHE", Path.home() / ".cache" / "sfc-sdk"))
+    """Per-user cache: measured device profiles, exported graphs, built engines. `SFC_SDK_CACHE`
+    overrides; otherwise `$XDG_CACHE_HOME/sfc-sdk` (the XDG base directory spec), by default
+    `~/.cache/sfc-sdk`."""
+    if os.environ.get("SFC_SDK_CACHE"):
+        return Path(os.environ["SFC_SDK_CACHE"])
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"  # the spec: a relative value is ignored
+    return base / "sfc-sdk"

@@ -67,15 +67,18 @@ def model_from_checkpoint(backbone: str, path: str | Path | None = None, *, labe
     SFC module untrained (uniform temporal subsampling until `train sfc`), and its config.
     `new_classifier`: when `labels` are not the checkpoint's classes, start a new final layer
     for them (fine-tuning) instead of refusing."""
-    classes = None if new_classifier else (len(labels) if labels else num_classes)
     if path is not None:
-        weights = load_checkpoint(backbone, path, num_classes=classes, **variant)
+        # The class count comes from the tensors; labels are checked against it afterwards,
+        # so a labels file of the wrong length is named as such, not as a variant that fits nothing.
+        weights = load_checkpoint(backbone, path, num_classes=None if new_classifier else num_classes, **variant)
         classes, variant = _classes_in(weights.state_dict(), weights), weights.variant
         if labels and len(labels) != classes:
             if not new_classifier:
                 raise CheckpointError(f"{path} classifies {classes} classes, but {len(labels)} labels were given")
             weights.reset_classifier(len(labels))
             classes = len(labels)
+    else:
+        classes = len(labels) if labels else num_classes
     labels = list(labels) if labels else [f"class_{i}" for i in range(classes or 400)]
     config = ModelConfig(backbone=backbone, labels=tuple(labels), split=split, input=input_spec,
                          name=name or backbone, variant=dict(variant))

@@ -30,6 +30,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{path}: not a valid safetensors file ({e})") from None
+    with path.open("rb") as f:
+        magic = f.read(4)
+    # torch.save writes a zip archive; files from torch < 1.6 are a bare pickle (protocol 2+
+    # starts with 0x80). Anything else (a text file, an image) would fail deep inside the
+    # unpickler with an unrelated error (a text file: KeyError 101).
+    if not (magic.startswith(b"PK\x03\x04") or magic[:1] == b"\x80"):
+        what = "the file is empty" if not magic else "not a checkpoint (neither a torch.save file nor safetensors)"
+        raise CheckpointError(f"{path}: {what}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -39,8 +47,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
                 "arbitrary objects can run code; re-save it as safetensors or a plain state dict"
             ) from None
         raise CheckpointError(f"{path}: not a torch checkpoint ({e})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: not a torch checkpoint ({e})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{path}: not a torch checkpoint ({type(e).__name__}: {e})") from None
     # Training scripts often wrap the state dict; unwrap the usual containers.
     for wrapper in ("state_dict", "model_state", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
