@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from .. import logs
 from ..errors import SfcError
 from .convert import convert, formats
 from .demo import demo
@@ -22,7 +23,9 @@ from .watch import watch
 
 
 class _Cli(click.Group):
-    """Turns the SDK's typed errors into a one-line message instead of a traceback."""
+    """Turns the SDK's typed errors, and click's own usage errors, into one line on stderr
+    instead of a traceback or a usage block: exit 1 for what went wrong, 2 for a malformed
+    command line."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -30,6 +33,10 @@ class _Cli(click.Group):
         except SfcError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
+        except click.UsageError as e:
+            command = f"{e.ctx.command_path} --help" if e.ctx else "sfc-sdk --help"
+            click.echo(f"error: {e.format_message()} (see {command})", err=True)
+            sys.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -37,8 +44,15 @@ class _Cli(click.Group):
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sfc-sdk", prog_name="sfc-sdk")
-def main() -> None:
-    """Fast video action recognition with Selective Feature Compression."""
+@click.option("-v", "--verbose", count=True, help="More on stderr: details (-v), and the libraries' own logs (-vv).")
+@click.option("-q", "--quiet", is_flag=True, help="Results and errors only: no progress or notes on stderr.")
+def main(verbose: int, quiet: bool) -> None:
+    """Fast video action recognition with Selective Feature Compression.
+
+    Results go to stdout, everything else to stderr."""
+    if verbose and quiet:
+        raise click.UsageError("-v and -q do not go together")
+    logs.configure(logs.QUIET if quiet else min(verbose, logs.DEBUG))
 
 
 for _command in (predict, backbones, import_checkpoint, info, demo, train, convert, formats, devices, profile,

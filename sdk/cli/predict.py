@@ -8,8 +8,11 @@ from pathlib import Path
 
 import click
 
+from .. import logs
 from ..config import read_labels
 from ..errors import ConfigError, SfcError
+
+log = logs.logger("cli")
 
 
 def load_recognizer(model: str | None, backbone: str | None, weights: str | None, labels: str | None,
@@ -46,13 +49,17 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
               help="SFC: exact decodes every sampled frame; reference skips non-reference frames (B-frames) and "
                    "takes the nearest decoded frame, under half a sampling interval away (faster on H.264/HEVC "
                    "with B-frames).")
-@click.option("--views", default="10x3", show_default=True, help="Dense views, CLIPSxCROPS: 1x1, 10x1, 10x3.")
+@click.option("--views", help="With --mode dense: views, CLIPSxCROPS: 1x1, 10x1, 10x3 (default 10x3).")
+@click.option("--stream", "stream", type=int, help="For files with several video streams: the stream to read, by "
+              "its index in the file (as ffprobe lists them); default: the one FFmpeg picks (the note says which).")
 @click.option("--top-k", "-k", type=int, default=5, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per video on stdout.")
 @click.option("--output", "-o", type=click.Path(path_type=str),
-              help="Append one JSON line per video to this file as each finishes; a re-run skips videos "
-                   "already in it, and failures are recorded with their reason.")
+              help="Append one JSON line per video to this file as each finishes; failures are recorded "
+                   "with their reason. A re-run skips videos already done and retries those that failed.")
+@click.option("--skip-failed", is_flag=True, help="With --output: a re-run also skips videos whose earlier try "
+              "failed (default: retry them).")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: this process; ray: Ray Data (decoding in CPU tasks, inference in an actor pool; "
                    "needs --output and the ray extra).")
@@ -65,13 +72,15 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
               help="Draw why SFC chose what it chose (selection scores over time, the kept moments and their "
                    "frames) to this image (.png, .svg, .pdf). Several videos: one file each, named PATH's stem, "
                    "'-' and the video's stem (out.png -> out-clip.png). Needs the plot extra.")
-def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, decode, views, top_k,
-            device, as_json, output, engine, address, workers, threads_per_worker, plot) -> None:
+def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, decode, views, stream,
+            top_k, device, as_json, output, skip_failed, engine, address, workers, threads_per_worker, plot) -> None:
     """Recognise the action in each VIDEO (files, or folders of videos)."""
     from ..inference.batch import run_batch
     from ..video.files import expand_inputs
 
     if engine == "ray":
+        if views or stream is not None:
+            raise ConfigError("--engine ray runs SFC on each file's default video stream: no --views or --stream")
         return predict_on_ray(videos, model, runtime, backbone or weights or labels, mode, plot, output, address,
                               workers, threads_per_worker, top_k=top_k, ratio=ratio, frames=frames, short=short,
                               decode=decode)
@@ -94,11 +103,11 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
         raise ConfigError("no videos found in the given folders")
     plots = plot_paths(plot, videos) if plot else [None] * len(videos)
     kwargs = {"top_k": top_k, "mode": mode, "ratio": ratio, "frames": frames, "views": views, "short": short,
-              "decode": decode}
+              "decode": decode, "stream": stream}
     if output:
-        summary = run_batch(rec, videos, output, **kwargs)
-        click.echo(f"{output}: {summary.done} done, {summary.failed} failed, {summary.skipped} already there "
-                   f"(of {summary.total})", err=True)
+        summary = run_batch(rec, videos, output, retry_failed=not skip_failed, progress=logs.show_progress(),
+                            **kwargs)
+        log.info(summary.line(output))
         sys.exit(1 if summary.failed else 0)
     failed = 0
     # A bad option (ConfigError) fails the same way for every video and is raised; a video
@@ -113,7 +122,10 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
         click.echo(pred.to_json() if as_json else pred.summary())
         if plot_path is not None:
             pred.plot(plot_path)
-            click.echo(f"plot: {plot_path}" if as_json else f"  plot: {plot_path}", err=as_json)  # stdout stays JSON
+            if as_json:  # stdout stays JSON
+                log.info(f"plot: {plot_path}")
+            else:
+                click.echo(f"  plot: {plot_path}")
     if failed:
         sys.exit(1)
 
@@ -134,9 +146,9 @@ def predict_on_ray(videos, model, runtime, backbone, mode, plot, output, address
     if not videos:
         raise ConfigError("no videos found in the given folders")
     summary = run_ray_job(videos, model, output, address=address, workers=workers,
-                          threads_per_worker=threads_per_worker, runtime=runtime, **predict_kwargs)
-    click.echo(f"{output}: {summary.done} done, {summary.failed} failed, {summary.skipped} already there "
-               f"(of {summary.total})", err=True)
+                          threads_per_worker=threads_per_worker, runtime=runtime, progress=logs.show_progress(),
+                          **predict_kwargs)
+    log.info(summary.line(output))
     sys.exit(1 if summary.failed else 0)
 
 

@@ -74,3 +74,49 @@ def test_backbones_and_info(cli):
 def test_help_and_version(cli, args):
     out = cli(*args)
     assert out.returncode == 0 and out.stdout
+
+
+def test_what_tripped_new_users_is_one_line_and_a_non_zero_exit(cli, tmp_path, run_clip, jester_checkpoint):
+    """Each of these printed a traceback or ran something else than asked (issue 30)."""
+    import shutil
+
+    from sfc_sdk.defaults import default_model_dir
+
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "five.txt").write_text("a\nb\nc\nd\ne\n")
+    (tmp_path / "a_folder").mkdir()
+    model = tmp_path / "model"
+    shutil.copytree(default_model_dir(), model)
+    config = json.loads((model / "config.json").read_text())
+    config["input"]["std"] = config["input"]["std"][:2]  # a hand edit with one value missing
+    (model / "config.json").write_text(json.dumps(config))
+    cases = [
+        (["import", tmp_path / "notes.txt", "--arch", "shufflenet_3d", "-o", tmp_path / "m1"], "not a checkpoint"),
+        (["import", jester_checkpoint, "--arch", "shufflenet_3d", "--labels", tmp_path / "five.txt", "-o",
+          tmp_path / "m2"], "classifies 27 classes, but 5 labels"),
+        (["predict", run_clip, "--output", tmp_path / "a_folder"], "is a folder"),
+        (["predict", run_clip, "--output", "/proc/no/such/results.jsonl"], "cannot write results"),
+        (["predict", run_clip, "--ratio", "0"], "ratio must be at least 1"),
+        (["predict", run_clip, "--views", "1x1"], "views go with dense mode"),
+        (["predict", run_clip, "--mode", "dense", "--ratio", "2"], "ratio goes with SFC mode"),
+        (["predict", run_clip, "-m", model], "std must be three numbers"),
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        outs = list(pool.map(lambda case: cli(*case[0]), cases))
+    for (args, message), out in zip(cases, outs, strict=True):
+        assert out.returncode == 1, (args, out.stdout, out.stderr)
+        assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: ") and message in out.stderr, out.stderr
+    assert not list((tmp_path / "a_folder").iterdir())  # nothing written into the folder
+
+    usage = cli("predict", run_clip, "--mode", "fast")  # click's own usage errors: one line too, exit 2
+    assert usage.returncode == 2 and usage.stderr.count("\n") == 1 and "'--mode'" in usage.stderr, usage.stderr
+
+
+def test_results_on_stdout_diagnostics_on_stderr_and_quiet_means_quiet(cli, tmp_path, run_clip):
+    out = cli("predict", run_clip, "--json", "--output", tmp_path / "r.jsonl")
+    assert out.returncode == 0 and out.stdout == "" and "1 done" in out.stderr  # --output: results in the file
+    out = cli("predict", run_clip, "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["top"] and out.stderr == ""
+    out = cli("-q", "predict", run_clip, "--output", tmp_path / "q.jsonl")
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == ""  # no progress bar, no summary
+    assert cli("-v", "-q", "info").returncode == 2
