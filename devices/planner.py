@@ -56,14 +56,19 @@ class NoFitError(ConfigError):
 
 def valid_ratios(model: SFCModel, frames: int, ratios: Sequence[int]) -> list[int]:
     """The ratios the network can run at `frames` input frames."""
-    def runs(r: int) -> bool:
+    refused = refused_ratios(model, frames, ratios)
+    return [r for r in ratios if r not in refused]
+
+
+def refused_ratios(model: SFCModel, frames: int, ratios: Sequence[int]) -> dict[int, str]:
+    """The ratios the network cannot run at `frames` input frames, each with the reason."""
+    refused = {}
+    for r in ratios:
         try:
             model.kept_steps(frames, r)
-        except ConfigError:
-            return False
-        return True
-
-    return [r for r in ratios if runs(r)]
+        except ConfigError as e:
+            refused[r] = str(e)
+    return refused
 
 
 def cost_model_options(model: SFCModel, config: ModelConfig, profile: DeviceProfile,

@@ -23,7 +23,7 @@ from ..formats import get_format
 from ..video.files import scan_folder
 from .detect import read_host
 from .measure import measure_in_fresh_process
-from .planner import RatioOption, valid_ratios
+from .planner import RatioOption, refused_ratios
 from .profile import DeviceProfile
 
 PROFILE_SCHEMA = "sfc-sdk-profile"
@@ -94,9 +94,11 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
     if is_bundle(model_dir):
         return _profile_bundle(model_dir, device, how, data, limit, runs, out)
     net, config = load_model(model_dir)
-    ratios = valid_ratios(net, config.sfc.frames, ratios)
+    skipped = refused_ratios(net, config.sfc.frames, ratios)  # said in the result, never dropped silently
+    ratios = [r for r in ratios if r not in skipped]
     if not ratios:
-        raise ConfigError(f"none of the ratios divides the head's {net.head_length(config.sfc.frames)} steps")
+        raise ConfigError("none of the ratios runs on this model: " + "; ".join(
+            f"ratio {r}: {why}" for r, why in skipped.items()))
     fmt = get_format(device.target)
     for p in precisions:
         if runtime != "torch" and p not in fmt.precisions:
@@ -120,6 +122,7 @@ def profile_model(model_dir: str | Path | None, device: DeviceProfile, how: str,
                 row["error"] = f"{type(e).__name__}: {e}"
             rows.append(row)
     result = _result(device, how, config, model_id(model_dir), runs, rows)
+    result["skipped"] = [{"ratio": r, "reason": why} for r, why in skipped.items()]
     return _write(result, out, stored_profile_path(device.name, result["model_id"]))
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
+from .. import logs
 from ..formats import PLOT_EXTRA, extra_hint
+
+log = logs.logger("cli")
 
 
 @click.command()
@@ -45,7 +48,8 @@ def _ints(text: str) -> list[int]:
 @click.argument("model", required=False)
 @click.option("--device", "device_name", default="auto", show_default=True,
               help="Device profile, family or auto: sets the runtime, precision, threads and budget.")
-@click.option("--ratios", default="1,2,4,8", show_default=True, help="Compression ratios to measure.")
+@click.option("--ratios", default="1,2,4,8", show_default=True,
+              help="Compression ratios to measure; those the model cannot run are named and skipped.")
 @click.option("--precision", help="Comma-separated precisions (default: the device's).")
 @click.option("--runtime", type=click.Choice(["torch"]), help="Measure the PyTorch model instead of exports.")
 @click.option("--data", type=click.Path(path_type=str), help="Folder-per-class videos: also measure top-1.")
@@ -64,9 +68,11 @@ def profile(model, device_name, ratios, precision, runtime, data, limit, runs, c
     resolved = resolve_device(device_name, profiles)
     dev = resolved.profile
     precisions = precision.split(",") if precision else [dev.precision if runtime != "torch" else "fp32"]
-    click.echo(f"device: {resolved.how}", err=True)
+    log.info(f"device: {resolved.how}")
     result = profile_model(model, dev, resolved.how, _ints(ratios), precisions, data=data, limit=limit, runs=runs,
-                           out=output, runtime=runtime, calib=calib)
+                           out=output, runtime=runtime, calib=calib, progress=logs.show_progress())
+    for skipped in result.data.get("skipped", []):  # a ratio asked for (or a default) that cannot run here
+        log.warning(f"note: ratio {skipped['ratio']} not measured: {skipped['reason']}")
     click.echo(f"{'ratio':>5} {'format':<9} {'prec':<5} {'median ms':>9} {'p90 ms':>7} {'videos/s':>8} "
                f"{'peak MB':>7} {'top-1':>6}")
     for r in result.data["rows"]:
