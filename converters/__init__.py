@@ -16,6 +16,8 @@ from .. import model  # noqa: F401  (first: the clear error when torch is missin
 from .base import Converter, ExportRequest, ExportResult, converter_for
 from .convert import ConvertReport, check_output, export_bundle
 from .exportable import ExportableClips, ExportableSFC, ExportShape, export_shape
+from .parity import calibration_videos
 
 __all__ = ["ConvertReport", "Converter", "ExportRequest", "ExportResult", "ExportShape", "ExportableClips",
-           "ExportableSFC", "check_output", "converter_for", "export_bundle", "export_shape"]
+           "ExportableSFC", "calibration_videos", "check_output", "converter_for", "export_bundle",
+           "export_shape"]

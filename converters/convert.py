@@ -5,7 +5,9 @@
     parity into the manifest (or fail loudly) -> latency here -> move into place
 
 The bundle is assembled in a temporary folder beside the output and renamed at the
-end, so an interrupted or failed export never leaves a half-written bundle. Targets
+end (an archive: packed beside it and renamed), so an interrupted or failed export never
+leaves a half-written bundle. Both are made with the user's umask, not mkdtemp's private
+0700, so other users and service accounts read the bundle where the umask lets them. Targets
 that are devices (a Jetson, `auto`, ...) are resolved to a format, precision and ratio
 by `sfc_sdk.devices.deploy.convert` (`sfc_sdk.convert`, `sfc-sdk convert`), which then
 calls this.
@@ -14,16 +16,17 @@ calls this.
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..bundle import Bundle, Manifest, ShortInput, TensorSpec, checksums, load_manifest, pack, write_manifest
-from ..defaults import __version__, default_model_dir
+from ..defaults import SAMPLE_CLIP, __version__, default_model_dir
 from ..errors import ConfigError, ExportError
 from ..formats import ExportFormat
 from ..model import load_model
@@ -31,7 +34,7 @@ from ..runtimes import Runtime, create_runtime
 from .base import ExportRequest, converter_for, model_file_metadata
 from .export_jobs import run_exports
 from .exportable import INPUT_NAME, OUTPUT_NAMES, export_shape, short_shapes
-from .parity import PARITY_THRESHOLDS, measure_parity, reference_inputs
+from .parity import PARITY_THRESHOLDS, calibration_videos, measure_parity, reference_inputs
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
     out = Path(out)
     archive = out.name.endswith((".tar.gz", ".tgz"))
     check_output(out, overwrite)
+    if calib is not None:
+        calibration_videos(calib)  # a missing or empty folder: one line now, not after loading the model
 
     model_dir = Path(model) if model is not None else default_model_dir()
     net, config = load_model(model_dir)
@@ -63,10 +68,14 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
     steps = 5
     log(f"[1/{steps}] {config.name or config.backbone}: {shape.frames} frames at ratio {shape.ratio} -> "
         f"{export_format.name} {precision} for target {target or export_format.name}")
+    if precision == "int8" and calib is None:
+        log(f"int8: calibrating on the bundled sample clip only ({SAMPLE_CLIP.name}, seen 6 ways); pass "
+            "--calib DIR, a folder of your own videos, to calibrate on what the model will see")
     inputs, sources = reference_inputs(shape.frames, config, calib)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".sfc-convert-", dir=out.parent))
+    work = _new_path(out.parent, ".sfc-convert-", "", Path.mkdir)
+    part = None  # the archive, packed beside `out` and renamed
     try:
         # The main input and shorter static ones, so videos shorter than the main input are
         # sampled once per frame at a lower ratio, as the PyTorch path does, instead of
@@ -100,12 +109,12 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
             files=checksums(work, files), sdk_version=__version__, notes=result.notes,
             selection=selection or {}, short_inputs=tuple(short_entries), compatibility=result.compatibility,
         )
-        write_manifest(work, manifest)
+        manifest = write_manifest(work, manifest)
 
         log(f"[3/{steps}] parity against PyTorch on {len(inputs)} real clip inputs")
         runtime = _parity_runtime(work, export_format.runtimes)
         parity = measure_parity(net, shape, runtime, inputs)
-        parity["runtime"] = f"{runtime.info().name}/{runtime.info().device}"
+        parity["runtime"] = runtime.info().label  # what ran: a TensorRT bundle's FP32 ONNX in ONNX Runtime
         parity["sources"] = sorted({s.split(" ")[0] if s.startswith("sample") else "calib" for s in sources})
         min_agree, min_cos = PARITY_THRESHOLDS[precision]
         parity["thresholds"] = {"top1_agreement": min_agree, "cosine_min": min_cos}
@@ -122,21 +131,38 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
         log(f"[4/{steps}] latency on this machine")
         latency = statistics.median(runtime.time_sfc(inputs[0], shape.ratio, runs=10, warmup=1))
         del runtime  # release the model files before moving them
-        manifest = replace(manifest, parity=parity)
-        write_manifest(work, manifest)
+        manifest = write_manifest(work, replace(manifest, parity=parity))  # sealed: manifest.digest
 
         log(f"[5/{steps}] writing {out}")
+        if archive:
+            part = _new_path(out.parent, f".{out.name}.", ".part", Path.touch)
+            pack(work, part)
         if out.exists():
             shutil.rmtree(out) if out.is_dir() else out.unlink()
-        if archive:
-            pack(work, out)
+        if part is not None:
+            os.replace(part, out)
         else:
             work.rename(out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if part is not None:
+            part.unlink(missing_ok=True)  # gone once renamed; a failed pack's remains otherwise
     sizes = {name: (Path(out) / name).stat().st_size for name in manifest.files} if not archive \
         else {out.name: out.stat().st_size}
     return ConvertReport(out, manifest, sizes, latency, time.perf_counter() - started)
+
+
+def _new_path(parent: Path, prefix: str, suffix: str, create: Callable[..., None]) -> Path:
+    """A new folder (create=Path.mkdir) or empty file (Path.touch) under `parent`, made with the
+    user's umask: tempfile's mkdtemp and mkstemp make them 0700/0600, and the bundle is this
+    folder renamed, which other users and services (a deployment's service account) must read."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            create(path, exist_ok=False)
+            return path
+        except FileExistsError:  # 48 random bits: another export's name, practically never
+            continue
 
 
 def model_digest(model_dir: Path) -> str:

@@ -15,10 +15,11 @@ still checks the bundle against PyTorch on real clips before writing it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
-import tempfile
+import secrets
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -54,17 +55,19 @@ def load(key: str) -> bytes | None:
 def store(key: str, data: bytes) -> None:
     """Keep `data` under `key`. Written to a temporary name and renamed, so a concurrent
     reader or a killed process never sees part of a file; a cache that cannot be
-    written (read-only home, full disk) only costs the next export its time."""
+    written (read-only home, full disk) only costs the next export its time. The file
+    gets the user's umask (mkstemp's 0600 would hide a shared cache from its other users)."""
     folder = export_dir()
+    tmp = folder / f"{key}.{secrets.token_hex(6)}.part"  # unique: concurrent writers of one key
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
         os.replace(tmp, folder / f"{key}{SUFFIX}")
         _evict(folder)
     except OSError:
-        return
+        with contextlib.suppress(OSError):  # none was written where the folder is not one
+            tmp.unlink(missing_ok=True)
 
 
 def _evict(folder: Path) -> None:

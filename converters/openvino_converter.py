@@ -8,10 +8,15 @@ format: it is an FP32 IR that the runtime executes with OpenVINO's bf16 hint.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+from .. import logs
 from ..errors import ExportError
 from .base import METADATA_PREFIX, Converter, ExportRequest, ExportResult
 from .exportable import ExportableSFC
@@ -60,8 +65,33 @@ class OpenVINOConverter(Converter):
         # there silently wrong. They are a small share of the work.
         ignored = nncf.IgnoredScope(patterns=[re.escape(n) + "(/.*)?" for n in keep_float],
                                     types=["GroupConvolution"], validate=False)
-        return nncf.quantize(model, nncf.Dataset(request.calibration), subset_size=len(request.calibration),
-                             ignored_scope=ignored)
+        with quiet_nncf():
+            return nncf.quantize(model, nncf.Dataset(request.calibration), subset_size=len(request.calibration),
+                                 ignored_scope=ignored)
+
+
+@contextlib.contextmanager
+def quiet_nncf() -> Iterator[None]:
+    """NNCF off stdout, which is the CLI's results (`--json` included): its logger writes each
+    calibration step at INFO to a handler on stdout (about 930 lines for one bundle) and its
+    progress bars print there. Within this block the log goes to stderr at WARNING, or at
+    INFO where the user asked for the libraries' output (`logs.third_party_verbose`, the
+    CLI's -v), and any print goes to stderr."""
+    logger = logging.getLogger("nncf")
+    level = logger.level
+    verbose = logs.third_party_verbose()
+    # Its console handler (on stdout) to stderr; a log file the user set (nncf.set_log_file) stays.
+    console = [h for h in logger.handlers if type(h) is logging.StreamHandler]
+    moved = [(h, h.setStream(sys.stderr)) for h in console]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        logger.setLevel(level)
+        for handler, stream in moved:
+            if stream is not None:
+                handler.setStream(stream)
 
 
 CONVERTER = OpenVINOConverter

@@ -51,17 +51,22 @@ def reference_inputs(frames: int, config: ModelConfig, calib_dir: str | Path | N
     for name, plan in windows.items():
         for flip in (False, True):
             add(SAMPLE_CLIP, plan, flip, f"sample {name}{' mirrored' if flip else ''}")
-    if calib_dir is not None:
-        folder = Path(calib_dir)
-        if not folder.is_dir():
-            raise ConfigError(f"--calib: not a directory: {folder}")
-        videos = list_videos(folder)
-        if not videos:
-            raise ConfigError(f"--calib: no videos ({', '.join(VIDEO_SUFFIXES)}) under {folder}")
-        step = max(1, len(videos) // MAX_USER_CLIPS)  # spread over the folder, not its first class
-        for video in videos[::step][:MAX_USER_CLIPS]:
-            add(video, windows["whole"], False, str(video))
+    for video in calibration_videos(calib_dir) if calib_dir is not None else []:
+        add(video, windows["whole"], False, str(video))
     return inputs, sources
+
+
+def calibration_videos(calib_dir: str | Path) -> list[Path]:
+    """Up to MAX_USER_CLIPS videos of a `--calib` folder, spread over it (not its first
+    class); a ConfigError where it is missing or holds none."""
+    folder = Path(calib_dir)
+    if not folder.is_dir():
+        raise ConfigError(f"--calib: not a directory: {folder}")
+    videos = list_videos(folder)
+    if not videos:
+        raise ConfigError(f"--calib: no videos ({', '.join(VIDEO_SUFFIXES)}) under {folder}")
+    step = max(1, len(videos) // MAX_USER_CLIPS)
+    return videos[::step][:MAX_USER_CLIPS]
 
 
 def measure_parity(reference: SFCModel, shape: ExportShape, runtime: Runtime, inputs: list[np.ndarray]) -> dict:

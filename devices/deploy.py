@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import ModelConfig
-from ..converters import ConvertReport, check_output, export_bundle
+from ..converters import ConvertReport, calibration_videos, check_output, export_bundle
 from ..converters.tensorrt_compat import tensorrt_releases
 from ..defaults import default_model_dir
 from ..errors import ConfigError
@@ -83,6 +83,8 @@ def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str 
     if latency_ms is not None and device is None:
         raise ConfigError("--latency-ms needs a device target (a device, a family such as jetson, or auto)")
     check_output(out, overwrite)  # before any choice is made and logged
+    if calib is not None:
+        calibration_videos(calib)
     selection: dict = {}
     versions: tuple[str, ...] = ()
     if device is not None:

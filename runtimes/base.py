@@ -32,7 +32,10 @@ from ..errors import ConfigError, RuntimeUnavailableError
 class RuntimeInfo:
     name: str  # registry name, e.g. "torch"
     device: str  # e.g. "cpu", "cuda:0"
+    # What actually runs, which is not always the bundle's precision: a TensorRT fp16
+    # bundle holds an FP32 ONNX graph, which ONNX Runtime runs in fp32 where TensorRT is missing.
     precision: str  # e.g. "fp32"
+    graph: str = ""  # the file that runs (a bundle's model file, a TensorRT engine); "": a model in memory
 
     @property
     def label(self) -> str:

@@ -51,6 +51,7 @@ class OnnxRuntime(ExportedRuntime):
             raise RuntimeUnavailableError(f"{wanted[0]} failed to initialise (missing CUDA/cuDNN libraries?); "
                                           "onnxruntime would silently run on the CPU")
         self.device = device
+        self.precision = _precision(bundle, self.session.get_providers()[0])
         self._input = self.session.get_inputs()[0].name
 
     def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +59,18 @@ class OnnxRuntime(ExportedRuntime):
         return logits, kept
 
     def info(self) -> RuntimeInfo:
-        return RuntimeInfo(self.name, self.device, self.manifest.precision)
+        return RuntimeInfo(self.name, self.device, self.precision, self.manifest.model_file)
+
+
+def _precision(bundle: Bundle, provider: str) -> str:
+    """The precision this session computes in. A TensorRT bundle's ONNX holds FP32 weights
+    (its precision is the engine's, which TensorRT builds from it): fp32 here, unless ONNX
+    Runtime's own TensorRT provider builds that engine (`trt_fp16_enable`). An ONNX bundle's
+    graph is stored at the bundle's precision."""
+    m = bundle.manifest
+    if provider == "TensorrtExecutionProvider":
+        return "fp16" if m.precision == "fp16" else "fp32"
+    return "fp32" if m.format == "tensorrt" else m.precision
 
 
 RUNTIME = OnnxRuntime

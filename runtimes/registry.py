@@ -14,14 +14,28 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+from ..bundle import Bundle
 from ..errors import ConfigError, RuntimeUnavailableError
-from ..formats import RuntimeSpec, get_runtime
+from ..formats import RuntimeSpec, export_formats, get_format, get_runtime
 from .base import ExportedRuntime, Runtime
 
 
 def runtime_class(spec: RuntimeSpec) -> type[Runtime]:
     """The adapter class of an installed runtime (imports its module, and so its backend)."""
     return importlib.import_module(f"{__package__}.{spec.adapter}").RUNTIME
+
+
+def format_mismatch(spec: RuntimeSpec, bundle: Bundle) -> str:
+    """Why `spec` cannot read `bundle`'s model files ("" where it can): said before its
+    backend is handed a file it would fail on deep inside (LiteRT on an ONNX file)."""
+    fmt = get_format(bundle.manifest.format)
+    if spec.name in fmt.runtimes:
+        return ""
+    reads = [f.name for f in export_formats() if spec.name in f.runtimes]
+    runs = f"this {fmt.name} bundle runs in {' or '.join(fmt.runtimes)} (--runtime {fmt.runtimes[0]}"
+    if not reads:
+        return f"{spec.name} runs model directories, not exported bundles; {runs})"
+    return f"{spec.name} runs {' and '.join(reads)} bundles only; {runs}, or convert with --target {reads[0]})"
 
 
 def create_runtime(names: str | Sequence[str], source: Any, **options: Any) -> Runtime:
@@ -34,6 +48,9 @@ def create_runtime(names: str | Sequence[str], source: Any, **options: Any) -> R
             spec = get_runtime(name)
         except ConfigError as e:
             reasons.append(str(e))
+            continue
+        if isinstance(source, Bundle) and (mismatch := format_mismatch(spec, source)):
+            reasons.append(mismatch)
             continue
         if not spec.installed():
             reasons.append(f'{name}: needs {spec.needs.replace("|", " or ")}; {spec.install_hint}')

@@ -98,7 +98,9 @@ class TensorRTRuntime(ExportedRuntime):
         return logits.astype(np.float32), kept
 
     def info(self) -> RuntimeInfo:
-        return RuntimeInfo(self.name, str(self.device), self.manifest.precision)
+        # The engine is built with the FP16 flag for an fp16 bundle (`build_engine`), else in FP32.
+        return RuntimeInfo(self.name, str(self.device), "fp16" if self.manifest.precision == "fp16" else "fp32",
+                           str(self.engine_file))
 
 
 RUNTIME = TensorRTRuntime

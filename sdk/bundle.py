@@ -3,20 +3,27 @@
 A bundle is a directory (or a .tar.gz of one) that describes itself:
 
     my_bundle/
-      manifest.json   schema, model (labels, preprocessing), export shape, target,
-                      runtime, precision, input/output names and shapes, parity,
-                      and the sha256 of every other file
+      manifest.json   schema, digest, model (labels, preprocessing), export shape,
+                      target, runtime, precision, input/output names and shapes,
+                      parity, and the sha256 of every other file
       model.onnx      (or model.xml + model.bin, model.tflite, ...)
 
-Loading checks the schema and every checksum before any model file is parsed, so a
-tampered or half-copied bundle is refused with the name of the file at fault.
-Unpacking an archive never writes outside the destination folder.
+The bundle's digest is the sha256 of the manifest's canonical JSON (sorted keys,
+compact separators, without the digest field itself): the manifest lists every other
+file's sha256, so this one value covers the whole bundle. `convert` prints it, `info`
+shows it, and `Bundle.open(path, expect_digest=...)` refuses any other bundle.
+
+Loading checks the schema, the digest and every checksum before any model file is
+parsed, so an edited manifest, or a tampered or half-copied bundle, is refused with the
+name of the file at fault. Unpacking an archive never writes outside the destination folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import string
 import tarfile
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
@@ -24,10 +31,18 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .config import ModelConfig, read_json
-from .errors import BundleError, SfcError
+from .errors import BundleError, ConfigError, SfcError
 
 SCHEMA = "sfc-sdk-bundle"
-SCHEMA_VERSION = 1
+# Version 2 seals the manifest with its digest. Version 1 bundles (no digest) still load,
+# their digest computed from the manifest as it is: a fleet's deployed bundles keep running
+# after an SDK upgrade, and `--expect-digest` pins them as well. The seal only catches
+# edits made by hand (whoever edits on purpose can recompute it); pinning is what refuses
+# a bundle other than the one deployed, old or new.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+DIGEST_PREFIX = "sha256:"
+MIN_DIGEST_PREFIX = 12  # hex characters of a pinned digest: 48 bits, unique among any fleet's bundles
 MANIFEST = "manifest.json"
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 
@@ -73,6 +88,10 @@ class Manifest:
     short_inputs: tuple[ShortInput, ...] = ()  # shorter static inputs (older bundles: none)
     # What the model files need of their runtime (TensorRT: releases, opset, operators).
     compatibility: dict[str, Any] = field(default_factory=dict)
+    # "sha256:<hex>" of the manifest as read or written (`manifest_digest`); "" for a
+    # manifest built in memory and not yet written (`write_manifest` returns it sealed).
+    digest: str = ""
+    schema_version: int = SCHEMA_VERSION  # as read (1: its digest is computed, not sealed); written: the current
 
     @property
     def model_config(self) -> ModelConfig:
@@ -88,14 +107,18 @@ class Manifest:
                 "scale": 1 / 255, "mean": list(spec.mean), "std": list(spec.std), "layout": "NCTHW"}
 
     def to_dict(self) -> dict[str, Any]:
+        """The manifest as written, sealed with the digest of this content (`digest` field ignored)."""
         d = asdict(self)
+        del d["digest"], d["schema_version"]
         d["preprocessing"] = self.preprocessing  # derived from model.input; written for other readers
         d["model"] = self.model.to_dict()
         d["inputs"] = [asdict(t) for t in self.inputs]
         d["outputs"] = [asdict(t) for t in self.outputs]
         d["notes"] = list(self.notes)
         d["short_inputs"] = [asdict(s) for s in self.short_inputs]
-        return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **d}
+        # Hashed as a reader will see it: JSON turns tuples into lists and int keys into strings.
+        content = json.loads(json.dumps({"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **d}))
+        return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "digest": manifest_digest(content), **d}
 
     @classmethod
     def from_dict(cls, d: Any) -> Manifest:
@@ -104,9 +127,12 @@ class Manifest:
             raise BundleError(f"manifest must be a JSON object, got {type(d).__name__}")
         if d.get("schema") != SCHEMA:
             raise BundleError(f"not an sfc-sdk bundle manifest (schema {d.get('schema')!r}, expected {SCHEMA!r})")
-        if d.get("schema_version") != SCHEMA_VERSION:
-            raise BundleError(f"bundle schema version {d.get('schema_version')!r} is not supported "
-                              f"(this sfc-sdk reads version {SCHEMA_VERSION}); re-export with this version")
+        version = d.get("schema_version")
+        if type(version) is not int or version not in READABLE_VERSIONS:  # not True, not 1.0
+            raise BundleError(f"bundle schema version {version!r} is not supported "
+                              f"(this sfc-sdk reads versions {', '.join(map(str, READABLE_VERSIONS))}); "
+                              "re-export with this version")
+        digest = _checked_digest(d)
         try:
             model = ModelConfig.from_dict(_typed(d, "model", dict))
         except SfcError as e:
@@ -125,7 +151,7 @@ class Manifest:
             notes=tuple(str(n) for n in _optional(d, "notes", list)),
             selection=_optional(d, "selection", dict),
             short_inputs=tuple(_short_input(s) for s in _optional(d, "short_inputs", list)),
-            compatibility=_optional(d, "compatibility", dict),
+            compatibility=_optional(d, "compatibility", dict), digest=digest, schema_version=version,
         )
         for name in files:
             _safe_relative(name)
@@ -145,6 +171,39 @@ class Manifest:
         b, c, _, h, w = self.inputs[0].shape
         inputs = (replace(self.inputs[0], shape=(b, c, frames, h, w)), *self.inputs[1:])
         return replace(self, frames=frames, ratio=ratio, model_file=short.model_file, inputs=inputs, short_inputs=())
+
+
+def manifest_digest(d: dict[str, Any]) -> str:
+    """"sha256:<hex>" of a manifest: its canonical JSON, i.e. Python's
+    `json.dumps(d, sort_keys=True, separators=(",", ":"))`, without the "digest" entry."""
+    content = {k: v for k, v in d.items() if k != "digest"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return DIGEST_PREFIX + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _checked_digest(d: dict[str, Any]) -> str:
+    """The manifest's digest, refused where the manifest changed after it was sealed."""
+    digest = manifest_digest(d)
+    if d.get("schema_version") == 1:
+        return digest  # unsealed: see SCHEMA_VERSION
+    if "digest" not in d:
+        raise BundleError("manifest is missing its 'digest'; re-export the bundle with `sfc-sdk convert`")
+    if d["digest"] != digest:
+        raise BundleError(f"{MANIFEST} was edited after export: its content hashes to {digest}, not to the "
+                          f"digest it was sealed with ({d['digest']!r}); labels and settings are part of the "
+                          "bundle: re-export it with `sfc-sdk convert` to change them")
+    return digest
+
+
+def check_digest(actual: str, expected: str, where: str | Path) -> None:
+    """Refuse a bundle whose digest is not `expected`: a full sha256 hex digest or a prefix of
+    at least MIN_DIGEST_PREFIX hex characters, with or without "sha256:"."""
+    want = expected.strip().lower().removeprefix(DIGEST_PREFIX)
+    if not MIN_DIGEST_PREFIX <= len(want) <= 64 or not set(want) <= set(string.hexdigits.lower()):
+        raise ConfigError(f"expected digest {expected!r}: give the bundle's sha256 digest as `sfc-sdk convert` "
+                          f"and `sfc-sdk info` print it, or its first {MIN_DIGEST_PREFIX} or more hex characters")
+    if not actual.removeprefix(DIGEST_PREFIX).startswith(want):
+        raise BundleError(f"{where}: not the pinned bundle: expected digest {DIGEST_PREFIX}{want}, got {actual}")
 
 
 def _short_input(d: Any) -> ShortInput:
@@ -201,10 +260,11 @@ def sha256_file(path: Path) -> str:
 
 
 # --- writing ---------------------------------------------------------------------------------
-def write_manifest(directory: Path, manifest: Manifest) -> Path:
-    path = Path(directory) / MANIFEST
-    path.write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
-    return path
+def write_manifest(directory: Path, manifest: Manifest) -> Manifest:
+    """Write `manifest.json`, sealed with its digest; returns the manifest with `digest` set."""
+    d = manifest.to_dict()
+    (Path(directory) / MANIFEST).write_text(json.dumps(d, indent=2) + "\n")
+    return replace(manifest, digest=d["digest"])
 
 
 def checksums(directory: Path, names: list[str]) -> dict[str, str]:
@@ -245,20 +305,25 @@ def unpack(archive: Path, destination: Path) -> Path:
 
 
 def load_manifest(directory: str | Path, verify: bool = True) -> Manifest:
-    """Read and validate `manifest.json`; with `verify`, check every file's sha256."""
+    """Read and validate `manifest.json` (its digest included); with `verify`, check every file's sha256."""
     directory = Path(directory)
     path = directory / MANIFEST
     if not directory.is_dir():
         raise BundleError(f"bundle not found: {directory}")
     manifest = Manifest.from_dict(read_json(path, BundleError, f"{directory}: no {MANIFEST}; not an sfc-sdk bundle"))
     if verify:
-        for name, expected in manifest.files.items():
-            file = directory / name
-            if not file.is_file():
-                raise BundleError(f"{directory}: file {name} listed in the manifest is missing")
-            if sha256_file(file) != expected:
-                raise BundleError(f"{directory}: checksum mismatch for {name}: the file was changed or corrupted")
+        verify_files(directory, manifest)
     return manifest
+
+
+def verify_files(directory: Path, manifest: Manifest) -> None:
+    """Refuse a bundle folder whose files are missing or differ from the manifest's sha256s."""
+    for name, expected in manifest.files.items():
+        file = directory / name
+        if not file.is_file():
+            raise BundleError(f"{directory}: file {name} listed in the manifest is missing")
+        if sha256_file(file) != expected:
+            raise BundleError(f"{directory}: checksum mismatch for {name}: the file was changed or corrupted")
 
 
 @dataclass(frozen=True)
@@ -272,13 +337,35 @@ class Bundle:
     def model_path(self) -> Path:
         return self.directory / self.manifest.model_file
 
+    @property
+    def digest(self) -> str:
+        """"sha256:<hex>" over the whole bundle (the manifest, which lists every file's sha256)."""
+        return self.manifest.digest
+
     @classmethod
-    def open(cls, path: str | Path) -> Bundle:
+    def open(cls, path: str | Path, expect_digest: str | None = None) -> Bundle:
+        """A bundle folder or archive, checked; `expect_digest` (full sha256 hex or a prefix of
+        at least 12 hex characters, "sha256:" optional) refuses any bundle but that one."""
         path = Path(path)
-        if path.is_file() and path.name.endswith(ARCHIVE_SUFFIXES):
-            # Kept for the life of the process: runtimes may memory-map the model files.
-            target = Path(tempfile.mkdtemp(prefix="sfc-bundle-"))
-            path = unpack(path, target)
-        elif not path.exists():
-            raise BundleError(f"bundle not found: {path}")
-        return cls(path, load_manifest(path))
+        if not (path.is_file() and path.name.endswith(ARCHIVE_SUFFIXES)):
+            if not path.exists():
+                raise BundleError(f"bundle not found: {path}")
+            return cls(path, _checked_manifest(path, path, expect_digest))
+        # Kept for the life of the process: runtimes may memory-map the model files. A
+        # private temporary folder (mkdtemp: 0700): only this process reads it.
+        target = Path(tempfile.mkdtemp(prefix="sfc-bundle-"))
+        try:
+            return cls(target, _checked_manifest(unpack(path, target), path, expect_digest))
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)  # a refused archive leaves nothing behind
+            raise
+
+
+def _checked_manifest(directory: Path, source: Path, expect_digest: str | None) -> Manifest:
+    """The manifest of the bundle `source` unpacked in `directory`: the pinned digest is
+    checked before any file is hashed, so another bundle is refused as that."""
+    manifest = load_manifest(directory, verify=False)
+    if expect_digest is not None:
+        check_digest(manifest.digest, expect_digest, source)
+    verify_files(directory, manifest)
+    return manifest

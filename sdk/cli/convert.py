@@ -28,7 +28,8 @@ def _target_help() -> str:
 @click.option("--ratio", type=int, help="Compression ratio baked into the export (default: the model's).")
 @click.option("--frames", type=int, help="Input frames baked into the export (default: the model's).")
 @click.option("--calib", type=click.Path(path_type=str),
-              help="Folder of videos for INT8 calibration and parity (added to the bundled sample clip).")
+              help="Folder of your videos for INT8 calibration and parity, added to the bundled sample clip "
+                   "(without it, INT8 calibrates on that one clip).")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=str),
               help="Bundle directory, or an archive ending in .tar.gz.")
 @click.option("--latency-ms", type=float,
@@ -49,6 +50,7 @@ def convert(model, target, fmt, precision, ratio, frames, calib, output, latency
                  log=lambda line: click.echo(line, err=True))
     m, p = report.manifest, report.manifest.parity
     click.echo(f"bundle     {report.path}")
+    click.echo(f"digest     {m.digest}")
     click.echo(f"model      {m.model.name or m.model.backbone}: {m.frames} frames, ratio {m.ratio}, "
                f"{m.format} {m.precision}, runtime {p.get('runtime', m.runtime)}")
     for name, size in report.sizes.items():

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import importlib
 import platform
+from typing import TYPE_CHECKING
 
 import click
 
 from ..defaults import __version__, default_model_dir
+from ..errors import ConfigError
 from ..formats import get_runtime, list_runtimes
+
+if TYPE_CHECKING:
+    from ..runtimes import Runtime
 
 
 @click.command()
@@ -47,7 +52,9 @@ def _torch_line() -> str:
 
 @click.command()
 @click.option("--model", "-m", help="Also describe this model directory or bundle.")
-def info(model: str | None) -> None:
+@click.option("--expect-digest", help="Refuse a bundle whose digest is not this one (the sha256 `convert` printed, "
+              "or its first 12+ hex characters).")
+def info(model: str | None, expect_digest: str | None) -> None:
     """Versions, available runtimes and the bundled model."""
     import cv2
 
@@ -63,8 +70,27 @@ def info(model: str | None) -> None:
     bundled = default_model_dir()
     lines.append(f"default model {bundled if bundled.is_dir() else 'not bundled in this install'}")
     click.echo("\n".join(lines))
+    if expect_digest and not model:
+        raise ConfigError("--expect-digest checks the bundle given with --model")
     if model:
         from ..inference import Recognizer
 
-        for k, v in Recognizer(model).describe().items():
+        rec = Recognizer(model, digest=expect_digest)  # the pin is checked as the bundle opens
+        for k, v in rec.describe().items():
             click.echo(f"  {k:<12} {v}")
+        for k, v in _bundle_lines(rec.runtime).items():
+            click.echo(f"  {k:<12} {v}")
+
+
+def _bundle_lines(runtime: Runtime) -> dict[str, str]:
+    """A bundle's digest and the file that runs, at the precision it runs in (a TensorRT
+    fp16 bundle without TensorRT: its FP32 ONNX graph in ONNX Runtime)."""
+    from ..runtimes import ExportedRuntime
+
+    if not isinstance(runtime, ExportedRuntime):
+        return {}
+    m, run = runtime.manifest, runtime.info()
+    unsealed = "" if m.schema_version >= 2 else "  (schema 1: computed, not sealed in it; re-export to seal it)"
+    return {"bundle": f"{m.format} {m.precision} for target {m.target}",
+            "graph": f"{run.graph or m.model_file}, run by {run.name} on {run.device} in {run.precision}",
+            "digest": m.digest + unsealed}

@@ -16,18 +16,18 @@ log = logs.logger("cli")
 
 
 def load_recognizer(model: str | None, backbone: str | None, weights: str | None, labels: str | None,
-                    device: str, runtime: str | None = None):
+                    device: str, runtime: str | None = None, digest: str | None = None):
     """A Recognizer for --model (a model directory or bundle) or --backbone (+ --weights, --labels)."""
     from ..inference import Recognizer
 
     if backbone:
-        if model:
-            raise ConfigError("give either --model or --backbone, not both")
+        if model or digest:
+            raise ConfigError("give either --model (and --expect-digest) or --backbone, not both")
         names = read_labels(labels) if labels else None
         return Recognizer.from_backbone(backbone, weights=weights, labels=names, device=device)
     if weights or labels:
         raise ConfigError("--weights and --labels go with --backbone")
-    return Recognizer(model, device=device, runtime=runtime)
+    return Recognizer(model, device=device, runtime=runtime, digest=digest)
 
 
 @click.command()
@@ -35,6 +35,8 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
 @click.option("--model", "-m", help="Model directory (config.json + model.safetensors) or a bundle from "
               "`sfc-sdk convert` (directory or .tar.gz). Default: the bundled model.")
 @click.option("--runtime", help="For bundles: runtime adapter instead of the manifest's (onnxruntime, openvino, ...).")
+@click.option("--expect-digest", help="Refuse a bundle whose digest is not this one (the sha256 `convert` printed, "
+              "or its first 12+ hex characters).")
 @click.option("--backbone", help="Instead of --model: a registered backbone name (see `sfc-sdk backbones`).")
 @click.option("--weights", help="With --backbone: a checkpoint (.safetensors, or a torch state dict).")
 @click.option("--labels", help="With --backbone: a text file with one class name per line.")
@@ -72,8 +74,9 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
               help="Draw why SFC chose what it chose (selection scores over time, the kept moments and their "
                    "frames) to this image (.png, .svg, .pdf). Several videos: one file each, named PATH's stem, "
                    "'-' and the video's stem (out.png -> out-clip.png). Needs the plot extra.")
-def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, frames, short, decode, views, stream,
-            top_k, device, as_json, output, skip_failed, engine, address, workers, threads_per_worker, plot) -> None:
+def predict(videos, model, runtime, expect_digest, backbone, weights, labels, mode, ratio, frames, short, decode,
+            views, stream, top_k, device, as_json, output, skip_failed, engine, address, workers, threads_per_worker,
+            plot) -> None:
     """Recognise the action in each VIDEO (files, or folders of videos)."""
     from ..inference.batch import run_batch
     from ..video.files import expand_inputs
@@ -81,6 +84,8 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
     if engine == "ray":
         if views or stream is not None:
             raise ConfigError("--engine ray runs SFC on each file's default video stream: no --views or --stream")
+        if expect_digest:  # checked here once; the workers load the same files
+            load_recognizer(model, None, None, None, "cpu", runtime, expect_digest)
         return predict_on_ray(videos, model, runtime, backbone or weights or labels, mode, plot, output, address,
                               workers, threads_per_worker, top_k=top_k, ratio=ratio, frames=frames, short=short,
                               decode=decode)
@@ -97,7 +102,7 @@ def predict(videos, model, runtime, backbone, weights, labels, mode, ratio, fram
         from ..inference.plot import require_matplotlib
 
         require_matplotlib()
-    rec = load_recognizer(model, backbone, weights, labels, device, runtime)
+    rec = load_recognizer(model, backbone, weights, labels, device, runtime, expect_digest)
     videos = expand_inputs(videos)
     if not videos:
         raise ConfigError("no videos found in the given folders")

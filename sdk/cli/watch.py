@@ -16,6 +16,8 @@ REUSE = {"auto": "auto", "on": True, "off": False}
 @click.argument("source")
 @click.option("--model", "-m", help="Model directory or bundle (default: the bundled model).")
 @click.option("--runtime", help="For bundles: runtime adapter instead of the manifest's.")
+@click.option("--expect-digest", help="Refuse a bundle whose digest is not this one (the sha256 `convert` printed, "
+              "or its first 12+ hex characters).")
 @click.option("--window-s", type=float, default=4.0, show_default=True, help="Seconds of video per window.")
 @click.option("--stride-s", type=float, default=1.0, show_default=True, help="Seconds between windows.")
 @click.option("--target", help="Device profile, family or auto: pick the ratio that keeps up with the stride.")
@@ -28,8 +30,8 @@ REUSE = {"auto": "auto", "on": True, "off": False}
 @click.option("--follow", is_flag=True, help="SOURCE is a file being written: wait for new frames at its end.")
 @click.option("--reuse", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Reuse head features of overlapping windows (PyTorch models); auto: where it measures faster.")
-def watch(source, model, runtime, window_s, stride_s, target, profiles, ratio, as_json, max_windows, stall_timeout,
-          reconnects, follow, reuse) -> None:
+def watch(source, model, runtime, expect_digest, window_s, stride_s, target, profiles, ratio, as_json, max_windows,
+          stall_timeout, reconnects, follow, reuse) -> None:
     """Recognise actions live in SOURCE: a camera index (0), an rtsp:// or http:// URL, or a video file
     (with --follow, one still being written).
 
@@ -37,7 +39,7 @@ def watch(source, model, runtime, window_s, stride_s, target, profiles, ratio, a
     from ..inference import Recognizer
     from ..video.live import SourceOptions
 
-    rec = Recognizer(model, runtime=runtime)
+    rec = Recognizer(model, runtime=runtime, digest=expect_digest)  # the pin is checked as the bundle opens
     if target:
         if ratio:
             raise ConfigError("give either --target or --ratio, not both")

@@ -47,17 +47,22 @@ class Recognizer:
     """
 
     def __init__(self, model: str | Path | None = None, *, runtime: str | None = None, device: str = "auto",
-                 view_batch: int | None = None, threads: int | None = None) -> None:
+                 view_batch: int | None = None, threads: int | None = None, digest: str | None = None) -> None:
         """`model`: a model directory, an exported bundle (directory or .tar.gz), or None
         for the bundled default model. `runtime`: for bundles, the adapter to use instead
         of the manifest's (with its fallbacks); for model directories, "torch" (the default).
-        `threads`: the runtime's intra-op threads. `view_batch`: dense views per call."""
+        `threads`: the runtime's intra-op threads. `view_batch`: dense views per call.
+        `digest`: the bundle's digest as `convert` printed it (or its first 12+ hex
+        characters): any other bundle is refused, so a fleet runs exactly what it deployed."""
         path = Path(model) if model is not None else default_model_dir()
         if model is None and not path.is_dir():
             raise CheckpointError("no default model is bundled with this install; pass a model directory")
         options: dict[str, Any] = {"device": device, **({"threads": threads} if threads else {})}
+        if digest is not None and not is_bundle(path):
+            raise ConfigError(f"{path}: a digest pins an exported bundle (from `sfc-sdk convert`); "
+                              "this is a model directory")
         if is_bundle(path):
-            bundle = Bundle.open(path)
+            bundle = Bundle.open(path, expect_digest=digest)
             m = bundle.manifest
             order = [runtime] if runtime else list(dict.fromkeys([m.runtime, *get_format(m.format).runtimes]))
             self._setup(m.model_config, create_runtime(order, bundle, **options), bundle.directory, view_batch)

@@ -4,6 +4,7 @@ Weizmann clips, and compare with PyTorch. Exports are made once per session."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from sfc_sdk import Recognizer
 from sfc_sdk.bundle import Bundle
+from sfc_sdk.defaults import SAMPLE_CLIP
 from sfc_sdk.errors import ConfigError, RuntimeUnavailableError
 from sfc_sdk.video.decode import sample_frames
 from sfc_sdk.video.preprocess import sfc_input
@@ -154,6 +156,72 @@ def test_tensorrt_and_cuda_fail_clearly_without_a_gpu(bundles):
         Recognizer(device="cuda")
 
 
+def test_a_runtime_that_cannot_read_the_bundle_is_one_line(cli, bundles):
+    out = cli("predict", SAMPLE_CLIP, "--model", bundles("onnx", "fp32"), "--runtime", "tflite")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert "tflite runs tflite bundles only; this onnx bundle runs in onnxruntime or openvino" in out.stderr
+
+
+def test_int8_without_calib_says_what_it_calibrates_on_and_keeps_nncf_off_stdout(cli, tmp_path):
+    """NNCF printed ~930 lines to stdout during calibration; stdout is the results."""
+    out = cli("convert", "--target", "openvino", "--precision", "int8", "-o", tmp_path / "int8", timeout=900)
+    assert out.returncode == 0, out.stderr
+    assert "int8: calibrating on the bundled sample clip only" in out.stderr and "--calib DIR" in out.stderr
+    assert "INFO:nncf" not in out.stdout and "INFO:nncf" not in out.stderr  # held at WARNING, never on stdout
+    assert all(line[:10].strip() in {"bundle", "digest", "model", "file", "parity", "latency", "note", "took"}
+               for line in out.stdout.splitlines()), out.stdout
+    manifest = json.loads((tmp_path / "int8" / "manifest.json").read_text())
+    assert manifest["precision"] == "int8" and manifest["parity"]["sources"] == ["sample"]
+
+
+def test_nncf_speaks_on_stderr_at_warning_during_calibration(capfd):
+    import logging
+
+    from nncf.common.logging.track_progress import track
+
+    from sfc_sdk.converters.openvino_converter import quiet_nncf
+
+    nncf = logging.getLogger("nncf")
+    nncf.setLevel(logging.INFO)  # NNCF's own default
+    before = [h.stream for h in nncf.handlers]
+    with quiet_nncf():
+        nncf.info("Statistics collection step")  # ~930 such lines per INT8 bundle
+        nncf.warning("a warning")
+        for _ in track(range(3), description="Applying Fast Bias correction"):
+            pass
+        print("printed by a library")
+    out, err = capfd.readouterr()
+    assert out == "" and "a warning" in err and "printed by a library" in err and "Statistics" not in err
+    assert nncf.level == logging.INFO and [h.stream for h in nncf.handlers] == before  # restored
+
+
+def test_calib_folder_that_is_missing_or_empty_is_one_line(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for folder, message in [(tmp_path / "missing", "not a directory"), (tmp_path / "empty", "no videos")]:
+        out = cli("convert", "--target", "openvino", "--precision", "int8", "--calib", folder, "-o", tmp_path / "b")
+        assert out.returncode == 1 and out.stderr.count("\n") == 1 and f"--calib: {message}" in out.stderr
+        assert not (tmp_path / "b").exists()
+
+
+def test_bundles_and_imported_models_are_readable_as_the_umask_says(cli, tmp_path, jester_checkpoint):
+    """Bundles were written 0700 (mkdtemp) and imported weights 0600 (safetensors): another
+    user or a service account could not read them."""
+    old = os.umask(0o022)  # the CLI processes inherit it
+    try:
+        imported = cli("import", jester_checkpoint, "--arch", "shufflenet_3d", "-o", tmp_path / "model")
+        converted = cli("convert", "--target", "onnx", "-o", tmp_path / "bundle", timeout=600)
+        archived = cli("convert", "--target", "onnx", "-o", tmp_path / "bundle.tar.gz", timeout=600)
+    finally:
+        os.umask(old)
+    for out in (imported, converted, archived):
+        assert out.returncode == 0, out.stderr
+    for root in (tmp_path / "model", tmp_path / "bundle"):
+        for path in [root, *root.rglob("*")]:
+            assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
+    assert (tmp_path / "bundle.tar.gz").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no work folders left
+
+
 def test_int8_is_refused_where_it_does_not_help(cli):
     out = cli("convert", "--target", "onnx", "--precision", "int8", "-o", "unused")
     assert out.returncode == 1
@@ -167,6 +235,7 @@ def test_cli_convert_archive_then_predict(cli, tmp_path, run_clip):
     assert out.returncode == 0, out.stderr
     assert "parity" in out.stdout and "top-1 agreement 100%" in out.stdout
     assert archive.is_file()
+    assert f"digest     {Bundle.open(archive).digest}\n" in out.stdout  # what a fleet pins
     out = cli("predict", run_clip, "--model", archive, "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)

@@ -47,3 +47,13 @@ def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path, monkeypatch):
     monkeypatch.setenv("SFC_SDK_EXPORT_CACHE", str(blocker / "exports"))
     export_cache.store("k", b"graph")  # no error: the export itself already succeeded
     assert export_cache.load("k") is None
+
+
+def test_kept_exports_are_readable_by_others_as_the_umask_says(private_cache):
+    """mkstemp made them 0600: a cache shared by a team or a service account was private."""
+    old = os.umask(0o022)
+    try:
+        export_cache.store("shared", b"graph")
+    finally:
+        os.umask(old)
+    assert (private_cache / "shared.onnx").stat().st_mode & 0o777 == 0o644

@@ -56,6 +56,14 @@ def test_jetson_nano_bundle_parses_in_every_tensorrt_and_answers_as_the_model(cl
     bundle, model = Recognizer.load(tmp_path / "nano"), Recognizer()
     a, b = bundle.predict(run_clip), model.predict(run_clip)
     assert (a.label, a.kept_times) == (b.label, b.kept_times)
+    # What runs is named, not the bundle's fp16: without TensorRT, the FP32 ONNX graph in ONNX Runtime.
+    assert manifest["precision"] == "fp16" and manifest["parity"]["runtime"] == "onnxruntime/cpu/fp32"
+    assert a.runtime == "onnxruntime/cpu/fp32"
+    info = cli("info", "--model", tmp_path / "nano")
+    assert info.returncode == 0, info.stderr
+    assert "runtime      onnxruntime/cpu/fp32" in info.stdout
+    assert "graph        model.onnx, run by onnxruntime on cpu in fp32" in info.stdout
+    assert "bundle       tensorrt fp16 for target jetson-nano" in info.stdout
 
 
 def test_every_jetson_profile_names_its_tensorrt_and_gets_onnx_it_parses(tmp_path):
