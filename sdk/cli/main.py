@@ -17,6 +17,7 @@ from .demo import demo
 from .devices import devices, profile
 from .import_checkpoint import import_checkpoint
 from .info import backbones, info
+from .models import models, pull
 from .predict import predict
 from .train import train
 from .watch import watch
@@ -56,5 +57,5 @@ def main(verbose: int, quiet: bool) -> None:
 
 
 for _command in (predict, backbones, import_checkpoint, info, demo, train, convert, formats, devices, profile,
-                 watch):
+                 watch, models, pull):
     main.add_command(_command)
