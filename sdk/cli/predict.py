@@ -88,7 +88,7 @@ def predict(videos, model, runtime, expect_digest, backbone, weights, labels, mo
             load_recognizer(model, None, None, None, "cpu", runtime, expect_digest)
         return predict_on_ray(videos, model, runtime, backbone or weights or labels, mode, plot, output, address,
                               workers, threads_per_worker, top_k=top_k, ratio=ratio, frames=frames, short=short,
-                              decode=decode)
+                              decode=decode, retry_failed=not skip_failed)
     if address or workers:
         raise ConfigError("--address and --workers go with --engine ray")
     if output and Path(output).suffix == ".parquet":

@@ -9,13 +9,23 @@ each loading the model once (one Recognizer per actor, its runtime using
 `threads_per_worker` threads). The decode tasks use the model's own recipe
 (`Recognizer.sfc_recipe`), so results equal `Recognizer.predict`'s.
 
-Sizing: the actors never take every CPU. A pool that does starves Ray Data's read and
-decode tasks and the job waits forever without an error (seen with two 1-CPU actors on 2
-CPUs), so actors get fractional CPUs where needed and the driver stops with
-`JobStalledError` when no result arrives for `stall_timeout_s` (Ray Data's executor of
-the stalled job cannot be stopped from outside and lives on until the process ends, as
-the CLI's does right after the error). A dead actor is restarted and its video retried
-by Ray; the driver writes each source once.
+Sizing: the actors never take every CPU, of the cluster or of any one node, and a pool
+fits the cluster less its largest node. A pool that takes every CPU starves Ray Data's
+read and decode tasks and the job waits forever without an error (seen with two 1-CPU
+actors on 2 CPUs, and with a 1-CPU actor on two 1-CPU nodes after losing one: the node
+left had the actor and no CPU to decode), so actors get fractional CPUs where needed
+and the driver stops with `JobStalledError` when no result arrives for `stall_timeout_s`.
+
+Where the job runs: the Dataset's executor runs in a runner actor on the driver's node, not
+in the driver. Ray Data creates the pool's actors from the process that iterates, and Ray
+core writes that process's native ERROR lines to its stderr: a once-per-process line about
+every Ray Data actor pool ("has constructor arguments in the object store and max_restarts
+> 0", ray-project/ray#53727, #57733; Ray Data passes its own DataContext and transform as
+object refs). In a worker, they go to the session's log files like all worker output, so a
+successful job prints only what the SDK prints. (That line's caveat does not bite here:
+those refs are held by the runner for the whole job, on the driver's node.) Killing the
+runner also stops a stalled job's executor. A dead node's tasks are retried and its actors
+restarted elsewhere by Ray; the driver writes each source once.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import logging
 import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +42,6 @@ from typing import Any
 from ..errors import ConfigError, DistributedJobError, JobStalledError, MissingExtraError, SfcError
 from ..formats import RAY_EXTRA, extra_hint
 from .batch import BatchSummary
-from .prefetch import prefetched
 from .recognizer import Recognizer
 from .records import arrow_schema, error_record, open_results, prediction_record
 from .sfc_input import SfcRecipe
@@ -75,21 +85,33 @@ class PoolSize:
     decode_cpus: float  # CPUs per decode task
 
 
-def size_pool(cpus: float, workers: int | None = None, threads_per_worker: int = 1,
+def size_pool(cpus: float | Sequence[float], workers: int | None = None, threads_per_worker: int = 1,
               decode_cpus: float = 0.5) -> PoolSize:
-    """Actors and their CPUs on a cluster of `cpus` CPUs, leaving at least one decode
-    task's CPUs free. Default workers: one per `threads_per_worker` CPUs, minus one
-    `threads_per_worker` for decoding where the cluster has room (1 on 2 CPUs)."""
+    """Actors and their CPUs on a cluster whose nodes have `cpus` CPUs (a number: one
+    node). The actors fit the cluster less its largest node and still leave a decode
+    task's CPUs, and an actor leaves a decode task room on any one node: Ray restarts a
+    lost node's actors on the nodes left, where they must not take every CPU (the job
+    would wait forever). Default workers: one per `threads_per_worker` of those CPUs,
+    minus one `threads_per_worker` for decoding where there is room (1 on 2 CPUs)."""
     if threads_per_worker < 1 or decode_cpus <= 0 or (workers is not None and workers < 1):
         raise ConfigError("workers and threads per worker must be at least 1, decode CPUs more than 0")
-    room = cpus - decode_cpus
+    nodes = [float(cpus)] if isinstance(cpus, (int, float)) else [float(c) for c in cpus if c > 0] or [1.0]
+    lasting = sum(nodes) - max(nodes) if len(nodes) > 1 else nodes[0]  # after losing any one node
     if workers is None:
-        workers = max(1, int(cpus // threads_per_worker) - 1)
-    actor_cpus = min(float(threads_per_worker), room / workers)
+        workers = max(1, int(lasting // threads_per_worker) - 1)
+    actor_cpus = min(float(threads_per_worker), (lasting - decode_cpus) / workers)
+    if min(nodes) - decode_cpus >= 0.1:  # a node too small for an actor and a decode task gains nothing from a cap
+        actor_cpus = min(actor_cpus, min(nodes) - decode_cpus)
     if actor_cpus < 0.1:
-        raise ConfigError(f"{workers} inference workers do not fit {cpus:g} CPUs and still leave "
+        where = f"{lasting:g} CPUs" + (" (the cluster less its largest node)" if len(nodes) > 1 else "")
+        raise ConfigError(f"{workers} inference workers do not fit {where} and still leave "
                           f"{decode_cpus:g} CPU for decoding; use fewer workers")
     return PoolSize(workers, actor_cpus, decode_cpus)
+
+
+def _node_cpus(ray: Any) -> list[float]:
+    """Each live node's CPUs (a 0-CPU head runs no actors or tasks)."""
+    return [n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")]
 
 
 def _decode(row: dict[str, Any], recipe: SfcRecipe) -> dict[str, Any]:
@@ -144,7 +166,7 @@ def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None
     rec = Recognizer(model, runtime=runtime, threads=threads_per_worker)
     recipe = rec.sfc_recipe(ratio, frames, short, decode)
     model_path = str(Path(rec.model_path).resolve())
-    size = size_pool(ray.cluster_resources().get("CPU", 1.0), workers, threads_per_worker, decode_cpus)
+    size = size_pool(_node_cpus(ray), workers, threads_per_worker, decode_cpus)
     if isinstance(videos, ray.data.Dataset):
         columns = videos.columns()
         if "source" not in columns:
@@ -158,10 +180,14 @@ def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None
             raise ConfigError("no videos to predict")
         blocks = max(1, min(len(items) // videos_per_task, 10_000))
         ds = ray.data.from_items(items, override_num_blocks=blocks)
-    # Ray Data's defaults retry what dies: tasks without limit, actors restarted with
-    # their calls retried (max_restarts=-1, max_task_retries=-1), so a killed worker costs
-    # only its video's time.
-    decoded = ds.map(_decode, fn_kwargs={"recipe": recipe}, num_cpus=size.decode_cpus)
+    # Ray Data's defaults retry what dies: tasks without limit (their lost outputs made
+    # again), actors restarted with their calls retried (max_restarts=-1,
+    # max_task_retries=-1), so a killed worker or node costs only its videos' time.
+    # max_calls=0 is Ray's default for tasks (a worker reused without limit), named only to
+    # keep decoding in tasks: Ray Data fuses a map into the actor pool after it when their
+    # Ray options are equal (0.5 CPU each on 1-CPU nodes), and one actor then decodes and
+    # infers in turn.
+    decoded = ds.map(_decode, fn_kwargs={"recipe": recipe}, num_cpus=size.decode_cpus, max_calls=0)
     return decoded.map_batches(
         _Inference, fn_constructor_kwargs={"model": model_path, "runtime": runtime, "threads": threads_per_worker,
                                            "top_k": top_k},
@@ -171,14 +197,15 @@ def predict_dataset(videos: Sequence[str] | Any, model: str | Path | None = None
 
 def run_ray_job(videos: Sequence[str], model: str | Path | None, output: str | os.PathLike, *,
                 address: str | None = None, workers: int | None = None, threads_per_worker: int = 1,
-                progress: bool = True, stall_timeout_s: float = STALL_TIMEOUT_S,
+                progress: bool = True, stall_timeout_s: float = STALL_TIMEOUT_S, retry_failed: bool = True,
                 on_record: Callable[[dict[str, Any]], None] | None = None, **predict_kwargs: Any) -> BatchSummary:
     """Predict `videos` on Ray into `output` (.jsonl or .parquet), each record written as
-    it arrives; a re-run skips videos already there. `on_record` sees each record after
-    it is written (progress reporting, tests)."""
+    it arrives; a re-run skips videos already done and retries those that failed
+    (`retry_failed=False`: skips them too). `on_record` sees each record after it is
+    written (progress reporting, tests)."""
     from tqdm import tqdm
 
-    results = open_results(output)
+    results = open_results(output, retry_failed=retry_failed)
     try:
         todo = list(dict.fromkeys(v for v in videos if v not in results.done))
         done = failed = 0
@@ -188,32 +215,66 @@ def run_ray_job(videos: Sequence[str], model: str | Path | None, output: str | o
                                  **predict_kwargs)
             wanted = set(todo)
             with tqdm(total=len(todo), desc="predict (ray)", unit="video", disable=not progress) as bar:
-                for record in _rows(ds, stall_timeout_s):
-                    if record["source"] not in wanted:
-                        continue  # a retried video already written
-                    wanted.discard(record["source"])
-                    results.write(record)
-                    failed += record["error"] is not None
-                    done += record["error"] is None
-                    bar.update()
-                    if on_record:
-                        on_record(record)
+                with closing(_rows(ds, stall_timeout_s)) as rows:  # closed on any exit: the runner stops
+                    for record in rows:
+                        if record["source"] not in wanted:
+                            continue  # a retried video already written
+                        wanted.discard(record["source"])
+                        results.write(record)
+                        failed += record["error"] is not None
+                        done += record["error"] is None
+                        bar.update()
+                        if on_record:
+                            on_record(record)
     finally:
         results.close()
-    return BatchSummary(len(videos), len(videos) - len(todo), done, failed)
+    return BatchSummary(len(videos), len(videos) - len(todo), done, failed, len(results.retried & set(todo)))
+
+
+class _JobRunner:
+    """A Ray actor on the driver's node that runs the Dataset's executor and hands its
+    records to the driver (why not the driver itself: the module docstring)."""
+
+    def __init__(self, ds: Any) -> None:
+        self._batches = iter(ds.iter_batches(batch_size=None, batch_format="pyarrow"))
+
+    def next_rows(self) -> list[dict[str, Any]] | None:
+        """The next finished batch's records; None once every video is done."""
+        for batch in self._batches:
+            if batch.num_rows:
+                return batch.to_pylist()
+        return None
 
 
 def _rows(ds: Any, stall_timeout_s: float) -> Iterator[dict[str, Any]]:
-    """The dataset's rows as they finish; JobStalledError when none comes for `stall_timeout_s`."""
-    batches = ds.iter_batches(batch_size=None, batch_format="pyarrow")
+    """The dataset's rows as they finish, from a runner actor; JobStalledError when none
+    comes for `stall_timeout_s`. Closing the iterator stops the job."""
+    ray = require_ray()
+    from ray.exceptions import GetTimeoutError, RayError, RayTaskError
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    # On the driver's node (its loss ends the job anyway), 0 CPUs (the executor mostly
+    # waits), never restarted: a restart would run the whole job again; a re-run resumes.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    runner = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy=here)(_JobRunner).remote(ds)
     try:
-        for rows in prefetched(batches, lambda batch: batch.to_pylist(), depth=4, timeout_s=stall_timeout_s):
+        pending = runner.next_rows.remote()
+        while True:
+            try:
+                rows = ray.get(pending, timeout=stall_timeout_s)
+            except GetTimeoutError:
+                raise JobStalledError(
+                    f"the Ray job produced no result for {stall_timeout_s:g} s: check `ray status` (do the "
+                    "inference actors and decode tasks fit the cluster's CPUs?)") from None
+            except RayError as e:
+                cause = e.cause if isinstance(e, RayTaskError) and e.cause is not None else e
+                if isinstance(cause, SfcError):
+                    raise cause from None  # the SDK's own typed error, as a local job raises it
+                first_line = (str(cause).strip().splitlines() or [""])[0]
+                raise DistributedJobError(f"the Ray job failed: {type(cause).__name__}: {first_line}") from e
+            if rows is None:
+                return
+            pending = runner.next_rows.remote()  # the next batch comes while these are written
             yield from rows
-    except TimeoutError:
-        raise JobStalledError(
-            f"the Ray job produced no result for {stall_timeout_s:g} s: check `ray status` (do the "
-            "inference actors and decode tasks fit the cluster's CPUs?)") from None
-    except SfcError:
-        raise
-    except Exception as e:
-        raise DistributedJobError(f"the Ray job failed: {type(e).__name__}: {e}") from e
+    finally:
+        ray.kill(runner)

@@ -1,10 +1,12 @@
 """Batch recognition on a real local Ray cluster (2 CPUs): the same answers as the serial
-path, a killed worker replaced, an interrupted job resumed, bad files recorded."""
+path, a killed worker replaced, an interrupted job resumed, bad files recorded, nothing
+from Ray on the CLI's streams. (A node lost mid-job: test_ray_cluster.py.)"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -141,12 +143,43 @@ def test_the_cli_joins_a_running_cluster_and_records_a_bad_file(ray_cluster, cli
     assert result.returncode != 0 and result.stderr.strip().count("\n") == 0 and "dense" in result.stderr
 
 
+def _sdk_lines(stderr: str) -> list[str]:
+    """stderr without the progress bar's frames (tqdm redraws its line after a carriage return)."""
+    return [line for line in re.split(r"[\r\n]", stderr) if line.strip() and not line.startswith("predict (ray):")]
+
+
+def test_a_successful_cli_job_prints_only_what_the_sdk_prints(cli, videos, tmp_path):
+    """The CLI starting a Ray of its own, as a user runs it: no Ray line on either stream,
+    such as Ray core's `E ... core_worker.cc` line about every Ray Data actor pool (its
+    actors take object refs and restart), logged by the process that creates the pool."""
+    out = tmp_path / "out.jsonl"
+    picked = [v for v in videos if not v.endswith("notes.avi")][:3]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # never this module's Ray
+    result = cli("predict", *picked, "--engine", "ray", "--output", str(out), env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout == ""
+    assert "core_worker" not in result.stderr and " E " not in result.stderr, result.stderr[-3000:]
+    assert _sdk_lines(result.stderr) == [f"{out}: 3 done, 0 failed, 0 already there (of 3)"]
+    assert sorted(r["source"] for r in _records(out)) == sorted(picked)
+
+
 def test_the_pool_leaves_room_for_decoding():
     assert size_pool(2) == size_pool(2, workers=1)  # 1 actor on 2 CPUs
     assert size_pool(2).actor_cpus + size_pool(2).decode_cpus <= 2
     two = size_pool(2, workers=2)
     assert two.workers * two.actor_cpus + two.decode_cpus <= 2  # fractional actors, not a starved decoder
     assert size_pool(16, threads_per_worker=4).workers == 3
+    # Nodes (their CPUs): the pool still fits, with a decode task, after losing the largest
+    # node, and leaves a decode task room on any one node (Ray restarts a lost node's actors
+    # on the others).
+    small = size_pool([1, 1])
+    assert small.workers == 1 and small.actor_cpus + small.decode_cpus <= 1
+    two_small = size_pool([1, 1], workers=2)
+    assert two_small.workers * two_small.actor_cpus + two_small.decode_cpus <= 1
+    big = size_pool([8, 8, 0])  # a 0-CPU head takes no part
+    assert big.workers * big.actor_cpus + big.decode_cpus <= 8 and big.actor_cpus == 1
+    with pytest.raises(ConfigError, match="largest node"):
+        size_pool([1, 1], workers=8)
     with pytest.raises(ConfigError, match="fewer workers"):
         size_pool(2, workers=40)
 
@@ -170,8 +203,7 @@ except JobStalledError as e:
 
 
 def test_a_job_that_cannot_be_scheduled_stops_with_a_clear_error_instead_of_waiting():
-    """In a process of its own: Ray Data's executor thread of the starved job lives on
-    until that process exits (as the CLI does after the error)."""
+    """In a process of its own, with a Ray of its own (a starved pool on this module's)."""
     import subprocess
     import sys
 
