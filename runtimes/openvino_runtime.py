@@ -141,7 +141,7 @@ class OpenVINORuntime(ExportedRuntime):
                 queue.wait_all()
 
     def info(self) -> RuntimeInfo:
-        return RuntimeInfo(self.name, self.device, self.precision)
+        return RuntimeInfo(self.name, self.device, self.precision, self.manifest.model_file)
 
 
 def _wait_idle(queue: Any) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from ..bundle import Bundle
 from ..errors import RuntimeUnavailableError
 from ..formats import get_runtime
+from ..logs import native_stderr_quiet
 from .base import ExportedRuntime, RuntimeInfo
 
 INTERPRETERS = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")
@@ -46,8 +47,9 @@ class TFLiteRuntime(ExportedRuntime):
             raise RuntimeUnavailableError(f"the tflite runtime runs on the CPU, not {device!r}")
         # The interpreter's own default (num_threads=None) runs XNNPACK on one thread.
         self.threads = threads or usable_cores()
-        self.interpreter = load_interpreter_class()(model_path=str(bundle.model_path), num_threads=self.threads)
-        self.interpreter.allocate_tensors()
+        with native_stderr_quiet():  # LiteRT's C++ "INFO: Created ... XNNPACK delegate" line, unless -v
+            self.interpreter = load_interpreter_class()(model_path=str(bundle.model_path), num_threads=self.threads)
+            self.interpreter.allocate_tensors()
         self._input = self.interpreter.get_input_details()[0]["index"]
         outputs = self.interpreter.get_output_details()
         self._logits = next(o["index"] for o in outputs if o["dtype"] == np.float32)
@@ -59,7 +61,7 @@ class TFLiteRuntime(ExportedRuntime):
         return self.interpreter.get_tensor(self._logits).copy(), self.interpreter.get_tensor(self._kept).copy()
 
     def info(self) -> RuntimeInfo:
-        return RuntimeInfo(self.name, "cpu", self.manifest.precision)
+        return RuntimeInfo(self.name, "cpu", self.manifest.precision, self.manifest.model_file)
 
 
 RUNTIME = TFLiteRuntime

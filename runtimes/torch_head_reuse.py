@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
@@ -124,18 +126,23 @@ class HeadReuseRunner(WindowRunner):
     """Windows of a stream on the torch runtime's inference copy: head features from the
     cache, then the SFC module and the tail on the whole window (they see all of it)."""
 
-    def __init__(self, runtime: Runtime, network: SFCModel, frames: int, reuse: bool | str = "auto") -> None:
+    def __init__(self, runtime: Runtime, network: SFCModel, frames: int, reuse: bool | str = "auto",
+                 threads: Callable[..., AbstractContextManager] | None = None) -> None:
         """`network`: the one `runtime` runs (its inference copy: BatchNorm folded,
         channels-last), so that reuse and the runtime's own pass are timed, and answer,
-        on the same network."""
+        on the same network. `threads(decides=...)`: the runtime's context around each
+        call (its intra-op thread count; see torch_runtime.SmallWorkThreads)."""
         super().__init__(runtime)
-        self.cache = HeadFeatureCache(network, probe_halo(network, frames), reuse)
+        self._threads = threads or (lambda decides=True: nullcontext())
+        with self._threads(decides=False):
+            self.cache = HeadFeatureCache(network, probe_halo(network, frames), reuse)
         self._device = next(network.parameters()).device
 
     @torch.inference_mode()
     def run(self, frames: np.ndarray, ratio: int, first_step: int) -> tuple[np.ndarray, np.ndarray]:
-        feats = self.cache.features(torch.from_numpy(frames).to(self._device), first_step)
-        logits, kept = self.cache.model.forward_from_head(feats, ratio)
+        with self._threads(decides=True):  # the first window is computed whole: one model pass
+            feats = self.cache.features(torch.from_numpy(frames).to(self._device), first_step)
+            logits, kept = self.cache.model.forward_from_head(feats, ratio)
         self.reused = self.cache.reused
         if self.cache.decision:
             self.decision, self.cache.decision = self.cache.decision, None

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 LOGGER_NAME = "sfc_sdk"
 # Loggers of the libraries the SDK runs, held at WARNING unless -v (their own names).
@@ -61,3 +63,23 @@ def third_party_verbose() -> bool:
 def show_progress() -> bool:
     """Progress bars, unless the user asked for quiet (-q)."""
     return logger().isEnabledFor(logging.INFO)
+
+
+@contextmanager
+def native_stderr_quiet() -> Iterator[None]:
+    """Silence what native code writes straight to file descriptor 2 while the block runs
+    (LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate" from C++, past Python's
+    logging and every environment switch), unless the user asked for it (-v). Only around
+    short calls: other threads' stderr is silenced too while it runs."""
+    if third_party_verbose() or not logger().handlers:  # -v, or not run by the CLI: leave stderr alone
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

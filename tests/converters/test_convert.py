@@ -125,6 +125,15 @@ def test_tflite_file_runs_in_litert_interpreter_itself(bundles, heldout_clips):
     np.testing.assert_allclose(logits[0], _reference(rec, x), atol=1e-3)
 
 
+def test_litert_native_chatter_is_kept_off_stderr_unless_verbose(cli, bundles, run_clip):
+    bundle = bundles("tflite", "fp32")
+    quiet, verbose = cli("predict", run_clip, "--model", bundle, "--json"), cli("-v", "predict", run_clip, "--model",
+                                                                                   bundle, "--json")
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr
+    assert quiet.stderr == "" and json.loads(quiet.stdout)["runtime"] == "tflite/cpu/fp32"
+    assert "XNNPACK" in verbose.stderr  # -v: the library speaks (its own C++ line)
+
+
 def test_tflite_runtime_uses_every_usable_core_unless_told(bundles, run_clip):
     """LiteRT's own default runs XNNPACK on one thread (half the speed on 2 cores)."""
     import os
