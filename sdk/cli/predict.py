@@ -108,7 +108,7 @@ def predict(videos, model, runtime, expect_digest, backbone, weights, labels, mo
         raise ConfigError("no videos found in the given folders")
     plots = plot_paths(plot, videos) if plot else [None] * len(videos)
     kwargs = {"top_k": top_k, "mode": mode, "ratio": ratio, "frames": frames, "views": views, "short": short,
-              "decode": decode, "stream": stream}
+              "decode": decode, "video_stream": stream}
     if output:
         summary = run_batch(rec, videos, output, retry_failed=not skip_failed, progress=logs.show_progress(),
                             **kwargs)

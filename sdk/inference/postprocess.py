@@ -46,9 +46,9 @@ def decode_notes(clip: SampledFrames) -> list[str]:
     frame count was wrong by more than a frame or two."""
     notes = []
     if len(clip.video_streams) > 1:
-        others = ", ".join(str(i) for i in clip.video_streams if i != clip.stream)
-        notes.append(f"the file has {len(clip.video_streams)} video streams: read stream {clip.stream} (FFmpeg's "
-                     f"choice unless --stream / stream= named it); the others: {others}")
+        others = ", ".join(str(i) for i in clip.video_streams if i != clip.video_stream)
+        notes.append(f"the file has {len(clip.video_streams)} video streams: read stream {clip.video_stream} (FFmpeg's "
+                     f"choice unless --stream / video_stream= named it); the others: {others}")
     header = clip.header_frames
     if header and header > 0 and abs(header - clip.num_frames) > max(2, header // 50):
         notes.append(f"the header claims {header} frames but {clip.num_frames} decode (truncated or damaged "

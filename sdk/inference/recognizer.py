@@ -130,13 +130,13 @@ class Recognizer:
     # --- prediction ---------------------------------------------------------
     def predict(self, video: VideoInput, top_k: int = 5, *, mode: str = "sfc", ratio: int | None = None,
                 frames: int | None = None, views: str | Views | None = None, fps: float | None = None,
-                short: str = "adapt", decode: str = "exact", stream: int | None = None) -> Prediction:
+                short: str = "adapt", decode: str = "exact", video_stream: int | None = None) -> Prediction:
         """Classify one video: a path, a (T, H, W, 3) uint8 RGB array or a list of frames.
 
         mode="sfc": `frames` (default from the model) sampled uniformly over the whole
         video, compressed `ratio` times after the head. mode="dense": `views` clips x
         crops averaged (default "10x3"). Options of the other mode are refused, not
-        ignored. `fps` gives time stamps for in-memory frames. `stream`: which video
+        ignored. `fps` gives time stamps for in-memory frames. `video_stream`: which video
         stream of a file with several (its container index; default: the one FFmpeg would
         pick; a prediction's notes say which was read). `short`: for a video
         shorter than `frames` x the model's training frame stride, "adapt" samples the input
@@ -148,9 +148,10 @@ class Recognizer:
         """
         _check_options(top_k, mode, ratio, frames, views, decode)
         if mode == "sfc":
-            return self.run_prepared(self.sfc_recipe(ratio, frames, short, decode, stream).prepare(video, fps), top_k)
+            return self.run_prepared(self.sfc_recipe(ratio, frames, short, decode, video_stream).prepare(video, fps),
+                                     top_k)
         views = Views.parse(views or "10x3") if not isinstance(views, Views) else views
-        return self._predict_dense(video, top_k, views, fps, stream)
+        return self._predict_dense(video, top_k, views, fps, video_stream)
 
     def predict_batch(self, videos: Iterable[VideoInput], top_k: int = 5, progress: bool = False,
                       **kwargs: Any) -> list[Prediction]:
@@ -239,7 +240,7 @@ class Recognizer:
                               ratio=ratio, reuse=reuse, options=options, max_windows=max_windows)
 
     def sfc_recipe(self, ratio: int | None = None, frames: int | None = None, short: str = "adapt",
-                   decode: str = "exact", stream: int | None = None) -> SfcRecipe:
+                   decode: str = "exact", video_stream: int | None = None) -> SfcRecipe:
         """How this model's SFC input is made (sampling, resizing, the shorter inputs its
         runtime takes): torch-free and picklable, so decoding can run elsewhere (`ray_job.py`).
         Predict, batch jobs, Ray and `profile` all make their input with it."""
@@ -250,17 +251,18 @@ class Recognizer:
         t_in = self.default_frames if frames is None else frames
         self.runtime.check_sfc(t_in, ratio)  # before decoding anything
         recipe = SfcRecipe(self.input_spec, t_in, ratio, self.head_stride, short, decode=decode,
-                           channels_last=self.runtime.channels_last_input, stream=stream)
+                           channels_last=self.runtime.channels_last_input, video_stream=video_stream)
         unit = recipe.unit
         lengths = tuple(n for n in range(unit, t_in, unit) if unit and self.runtime.accepts(n, n // unit))
         return replace(recipe, short_lengths=lengths)
 
     def _sfc_recipe(self, top_k: int, *, ratio: int | None = None, frames: int | None = None,
                     fps: float | None = None, short: str = "adapt", decode: str = "exact", mode: str = "sfc",
-                    views: str | Views | None = None, stream: int | None = None) -> tuple[SfcRecipe, float | None]:
+                    views: str | Views | None = None, video_stream: int | None = None
+                    ) -> tuple[SfcRecipe, float | None]:
         """`predict`'s SFC options checked, defaults filled: the recipe, and the rate for arrays."""
         _check_options(top_k, mode, ratio, frames, views, decode)
-        return self.sfc_recipe(ratio, frames, short, decode, stream), fps
+        return self.sfc_recipe(ratio, frames, short, decode, video_stream), fps
 
     def run_prepared(self, item: SfcInput, top_k: int = 5) -> Prediction:
         """The SFC pass on an input a recipe prepared (here or in another process)."""
@@ -294,12 +296,12 @@ class Recognizer:
         )
 
     def _predict_dense(self, video: VideoInput, top_k: int, views: Views, fps: float | None,
-                       stream: int | None = None) -> Prediction:
+                       video_stream: int | None = None) -> Prediction:
         self.runtime.check_views()  # before decoding anything
         spec = self.input_spec
         plan, short = dense_plan(spec, views)
         start = time.perf_counter()
-        clip = sample_frames(video, plan, short, fps, stream=stream)
+        clip = sample_frames(video, plan, short, fps, video_stream=video_stream)
         decoded = time.perf_counter()
         batch = dense_input(clip.frames, spec, views, self.runtime.channels_last_input)
         prepared = time.perf_counter()

@@ -53,7 +53,7 @@ class SfcRecipe:
     short_lengths: tuple[int, ...] = ()  # input lengths under `frames` the runtime takes (at length // unit)
     decode: str = "exact"  # one of DECODE_MODES
     channels_last: bool = False  # the runtime's input in (T, H, W, 3) memory (Runtime.channels_last_input)
-    stream: int | None = None  # a file's video stream (container index); None: the one FFmpeg would pick
+    video_stream: int | None = None  # a file's video stream (container index); None: the one FFmpeg would pick
 
     def __post_init__(self) -> None:
         if self.frames < 1 or self.ratio < 1:
@@ -97,7 +97,7 @@ class SfcRecipe:
         """Decode and preprocess `video`: the runtime's input, and what reporting needs."""
         start = time.perf_counter()
         clip = sample_frames(video, self.plan, self.spec.resize_size, fps, nearest=self.decode == "reference",
-                             stream=self.stream)
+                             video_stream=self.video_stream)
         decoded = time.perf_counter()
         used = len(clip.indices)
         x = sfc_input(clip.frames, self.spec, self.channels_last)

@@ -47,20 +47,20 @@ class SampledFrames:
     fps: float | None  # None for in-memory frames given without a rate
     source: str
     header_frames: int | None = None  # what the container claimed (files only)
-    stream: int | None = None  # the video stream read, by its index in the container (files read by PyAV)
-    video_streams: tuple[int, ...] = ()  # every video stream of the file (several: `stream` says which was used)
+    video_stream: int | None = None  # the video stream read, by its index in the container (files read by PyAV)
+    video_streams: tuple[int, ...] = ()  # every video stream of the file (several: `video_stream` says which)
 
     def seconds(self, frame_index: int) -> float | None:
         return None if not self.fps else frame_index / self.fps
 
 
 def sample_frames(video: VideoInput, plan: Plan, short_side: int | None, fps: float | None = None,
-                  nearest: bool = False, stream: int | None = None) -> SampledFrames:
+                  nearest: bool = False, video_stream: int | None = None) -> SampledFrames:
     """Decode the frames `plan(num_frames)` names from a path, array or list of frames.
     `fps` gives in-memory frames a rate (files use their container's). `nearest`: a file's
     decoder may skip non-reference frames and hand out the nearest decoded frame instead,
     less than half the plan's smallest gap away (`indices` then says which frames came).
-    `stream`: which video stream of a file with several (its container index; None: the one
+    `video_stream`: which video stream of a file with several (its container index; None: the one
     FFmpeg would pick)."""
     if isinstance(video, (str, os.PathLike)):
         if isinstance(video, str) and "://" in video:  # Path() would fold "http://" into "http:/"
@@ -68,12 +68,12 @@ def sample_frames(video: VideoInput, plan: Plan, short_side: int | None, fps: fl
                                  "(Recognizer.stream) recognises streams as they play")
         path = Path(video)
         _check_file(path)
-        return _sample(path, str(path), plan, short_side, None, nearest, stream)
+        return _sample(path, str(path), plan, short_side, None, nearest, video_stream)
     if source_kind(video) != "frames":  # a camera index or URL is live input (live.py), not a video to sample
         raise InvalidFramesError(
             f"video must be a path, a (T, H, W, 3) uint8 array or a list of frames, not {type(video).__name__}")
-    if stream is not None:
-        raise ConfigError("stream= chooses a video stream of a file; frames in memory have one")
+    if video_stream is not None:
+        raise ConfigError("video_stream= chooses a video stream of a file; frames in memory have one")
     return _sample(video, "<frames>", plan, short_side, fps)
 
 
@@ -108,20 +108,21 @@ def _in_memory(video: object) -> bool:
     return not isinstance(video, Path)
 
 
-def _open(video: object, stream: int | None = None) -> FrameSource:
+def _open(video: object, video_stream: int | None = None) -> FrameSource:
     """A path is a file whatever its name looks like; anything else here is frames in memory."""
-    return open_frame_source(video, kind="frames" if _in_memory(video) else "file", stream=stream)
+    return open_frame_source(video, kind="frames" if _in_memory(video) else "file", video_stream=video_stream)
 
 
 def _streams(source: FrameSource) -> dict:
     """Which video stream a file source read, and which it had (PyAV says; others: nothing)."""
-    return {"stream": getattr(source, "stream_index", None), "video_streams": getattr(source, "video_streams", ())}
+    return {"video_stream": getattr(source, "video_stream", None),
+            "video_streams": getattr(source, "video_streams", ())}
 
 
 def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Plan, short_side: int | None,
-            fps: float | None, nearest: bool = False, stream: int | None = None) -> SampledFrames:
+            fps: float | None, nearest: bool = False, video_stream: int | None = None) -> SampledFrames:
     in_memory = _in_memory(video)
-    source = _open(video, stream)
+    source = _open(video, video_stream)
     streams = _streams(source)
     try:  # an indexed source (PyAV) plans its own seeks; others seek across wide gaps only
         if isinstance(source, IndexedSource):
@@ -132,7 +133,7 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
         source.close()
     if sampled is not None:
         return _with_rate(replace(sampled, **streams), fps, in_memory)
-    stream = streams["stream"]  # the full decode below reads the same stream
+    video_stream = streams["video_stream"]  # the full decode below reads the same stream
     first_plan: list[int] = []
 
     def from_header(header: int) -> set[int]:
@@ -140,7 +141,7 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
             first_plan.extend(int(i) for i in plan(header))
         return set(first_plan)
 
-    kept, n, header, source_fps = _decode(video, from_header, short_side, stream)
+    kept, n, header, source_fps = _decode(video, from_header, short_side, video_stream)
     if n == 0:
         if header > 0:
             raise UnreadableStreamError(f"{name}: the header promises {header} frames but none decodes")
@@ -149,7 +150,7 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
     if indices and not 0 <= min(indices) <= max(indices) < n:  # a plan's mistake, not the video's
         raise ValueError(f"the sampling plan asks for frames {min(indices)}-{max(indices)} of a {n}-frame video")
     if not set(indices) <= kept.keys():  # the header was wrong and the new plan needs other frames
-        kept, n2, _, _ = _decode(video, lambda _: set(indices), short_side, stream)
+        kept, n2, _, _ = _decode(video, lambda _: set(indices), short_side, video_stream)
         if n2 != n or not set(indices) <= kept.keys():
             raise UnreadableStreamError(f"{name}: decoding is not repeatable ({n} then {n2} frames)")
     clip = SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source_fps, name, header, **streams)
@@ -182,12 +183,13 @@ def _sample_indexed(source: IndexedSource, plan: Plan, short_side: int | None, n
                          name, source.header_frames or None)
 
 
-def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | None, stream: int | None = None
+def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | None,
+            video_stream: int | None = None
             ) -> tuple[dict[int, np.ndarray], int, int, float | None]:
     """One sequential pass over the whole video. `choose(header_count)` names the frames
     to keep (resized RGB). Returns them, the decoded frame count, the header's count
     and the frame rate."""
-    source = _open(video, stream)
+    source = _open(video, video_stream)
     try:
         header = getattr(source, "header_frames", None) or source.frame_count
         wanted = choose(header)

@@ -84,8 +84,8 @@ def test_several_video_streams_ffmpegs_choice_by_default_any_by_index(tmp_path, 
         assert c.streams.best("video").index == 1  # FFmpeg picks the default stream, not the first
 
     for stream, expected in ((None, 1), (0, 0), (1, 1)):
-        got = sample_frames(two, PLAN, None, stream=stream)
-        assert got.stream == expected and got.video_streams == (0, 1)
+        got = sample_frames(two, PLAN, None, video_stream=stream)
+        assert got.video_stream == expected and got.video_streams == (0, 1)
         reference = _decode_stream(two, expected)
         for i, frame in zip(got.indices, got.frames, strict=True):
             np.testing.assert_array_equal(frame, reference[i])
@@ -93,7 +93,7 @@ def test_several_video_streams_ffmpegs_choice_by_default_any_by_index(tmp_path, 
     pred = Recognizer().predict(two)
     assert any("2 video streams: read stream 1" in note for note in pred.notes), pred.notes
     with pytest.raises(ConfigError, match="video streams are 0, 1"):
-        sample_frames(two, PLAN, None, stream=5)
+        sample_frames(two, PLAN, None, video_stream=5)
 
 
 def test_a_url_given_as_a_video_is_sent_to_watch_unfolded():

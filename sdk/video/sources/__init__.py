@@ -69,8 +69,8 @@ class IndexedSource(FrameSource, Protocol):
         requested one, so the decoder may skip frames nothing else is predicted from."""
 
 
-# factory(target, *, kind, timeout_s[, stream]) -> FrameSource, or raises VideoError. `stream`
-# (the container's stream index) is passed only to sources registered with selects_stream.
+# factory(target, *, kind, timeout_s[, video_stream]) -> FrameSource, or raises VideoError.
+# `video_stream` (a container stream index) is passed only to sources registered with selects_stream.
 Factory = Callable[..., FrameSource]
 
 
@@ -90,7 +90,7 @@ _discovered = False
 def register_frame_source(name: str, *, kinds: Sequence[Kind], priority: int = 0,
                           selects_stream: bool = False) -> Callable[[Factory], Factory]:
     """Class decorator: `cls(target, *, kind, timeout_s)` opens `kinds` of input or raises a
-    VideoError; with `selects_stream`, it also takes `stream=` (a container stream index)."""
+    VideoError; with `selects_stream`, it also takes `video_stream=` (a container stream index)."""
 
     def wrap(factory: Factory) -> Factory:
         unknown = set(kinds) - set(KINDS)
@@ -137,22 +137,22 @@ def frame_sources(kind: Kind) -> list[SourceEntry]:
 
 def open_frame_source(target: str | int | os.PathLike | np.ndarray | Sequence[np.ndarray], *,
                       kind: Kind | None = None, timeout_s: float | None = None,
-                      stream: int | None = None) -> FrameSource:
+                      video_stream: int | None = None) -> FrameSource:
     """Open `target` with the first registered source that can; raises the preferred
     source's VideoError when none can. `kind`: what `target` is, where its form does not
     say (a file named `2024` is not camera 2024); `timeout_s` bounds opening and reading
-    network streams; `stream`: which video stream of a file (its index in the container;
+    network streams; `video_stream`: which video stream of a file (its index in the container;
     None: the one FFmpeg would pick)."""
     kind = kind or source_kind(target)
     if kind == "file":
         target = str(Path(target))
     errors: list[VideoError] = []
-    entries = [e for e in frame_sources(kind) if stream is None or e.selects_stream]
-    if stream is not None and not entries:
-        raise ConfigError(f"choosing a video stream (stream={stream}) needs PyAV: pip install av")
+    entries = [e for e in frame_sources(kind) if video_stream is None or e.selects_stream]
+    if video_stream is not None and not entries:
+        raise ConfigError(f"choosing a video stream ({video_stream}) needs PyAV: pip install av")
     for entry in entries:
         try:
-            extra = {} if stream is None else {"stream": stream}
+            extra = {} if video_stream is None else {"video_stream": video_stream}
             return entry.factory(target, kind=kind, timeout_s=timeout_s, **extra)
         except StillImageError:
             raise  # what the file is, not what one reader can do: another reader must not make it a 1-frame video

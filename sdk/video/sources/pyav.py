@@ -108,10 +108,10 @@ class PyAVSource:
     """A video file read through PyAV; see the module docstring."""
 
     def __init__(self, target: str, *, kind: Kind = "file", timeout_s: float | None = None,
-                 stream: int | None = None) -> None:
+                 video_stream: int | None = None) -> None:
         self.path = str(target)
-        self._container, self._stream = _open(self.path, stream)
-        self.stream_index = self._stream.index  # the video stream read, by its index in the container
+        self._container, self._stream = _open(self.path, video_stream)
+        self.video_stream = self._stream.index  # the video stream read, by its index in the container
         self.video_streams = tuple(s.index for s in self._container.streams.video)
         ctx = self._stream.codec_context
         # Frame threads pay off from about 256x256 (1080p H.264: 1.45x on 2 cores); below,
@@ -150,7 +150,7 @@ class PyAVSource:
         return self._index
 
     def _read_index(self) -> PacketIndex | None:
-        container, stream = _open(self.path, self.stream_index)  # a second handle: this one stays at the start
+        container, stream = _open(self.path, self.video_stream)  # a second handle: this one stays at the start
         try:
             pts, keys = [], []
             for packet in container.demux(stream):
@@ -206,7 +206,7 @@ class PyAVSource:
                 tolerance = 0
             # Skipping runs on a handle of its own: some decoders (libdav1d) read skip_frame
             # only when they open, so this source's own decoder never skips.
-            container, stream = (_open(self.path, self.stream_index) if tolerance > 0
+            container, stream = (_open(self.path, self.video_stream) if tolerance > 0
                                  else (self._container, self._stream))
             try:
                 if tolerance > 0:
