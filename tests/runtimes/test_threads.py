@@ -22,13 +22,14 @@ PROBE = """
 import json, sys, torch
 from sfc_sdk import Recognizer
 clip, threads = sys.argv[1], int(sys.argv[2]) or None
+before = torch.get_num_threads()
 rec = Recognizer(device="cpu", threads=threads)
 seen = []
 conv = next(m for m in rec.runtime.network.modules() if isinstance(m, torch.nn.Conv3d))
 conv.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
 rec.predict(clip)
 windows = list(rec.stream(clip, window_s=1.0, stride_s=0.5, max_windows=2))
-print(json.dumps({"during": seen, "after": torch.get_num_threads(), "windows": len(windows),
+print(json.dumps({"during": seen, "before": before, "after": torch.get_num_threads(), "windows": len(windows),
                   "small": rec.runtime.small_work_threads.small, "enabled": rec.runtime.small_work_threads.enabled,
                   "describe": rec.runtime.small_work_threads.describe()}))
 """
@@ -47,7 +48,7 @@ def test_the_bundled_model_runs_on_one_thread_and_leaves_the_process_setting(run
     assert got["enabled"] and got["small"] is True, got["describe"]
     assert got["windows"] == 2
     assert got["during"] and set(got["during"]) == {1}  # predict and every window, the halo probe too
-    assert got["after"] == torch.get_num_threads()  # a fresh process's own count, restored after each call
+    assert got["after"] == got["before"]  # the process's own count, restored after each call
 
 
 @pytest.mark.parametrize("how", ["env", "option"])
