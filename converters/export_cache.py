@@ -15,14 +15,13 @@ still checks the bundle against PyTorch on real clips before writing it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
-import secrets
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from ..atomic import write_atomic
 from ..defaults import cache_dir
 
 # Oldest (least recently used) exports go first beyond this; r3d_18's four graphs are ~530 MB.
@@ -58,16 +57,12 @@ def store(key: str, data: bytes) -> None:
     written (read-only home, full disk) only costs the next export its time. The file
     gets the user's umask (mkstemp's 0600 would hide a shared cache from its other users)."""
     folder = export_dir()
-    tmp = folder / f"{key}.{secrets.token_hex(6)}.part"  # unique: concurrent writers of one key
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, folder / f"{key}{SUFFIX}")
+        write_atomic(folder / f"{key}{SUFFIX}", data)
         _evict(folder)
     except OSError:
-        with contextlib.suppress(OSError):  # none was written where the folder is not one
-            tmp.unlink(missing_ok=True)
+        return
 
 
 def _evict(folder: Path) -> None:

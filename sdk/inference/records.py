@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..errors import ConfigError, MissingExtraError
 from ..formats import RAY_EXTRA, extra_hint
 from .results import Prediction
@@ -95,9 +96,7 @@ class JsonlResults:
         failed = {source for source, bad, _ in records if bad} - {source for source, bad, _ in records if not bad}
         self.retried = failed if retry_failed else set()
         if self.retried:  # rewritten whole, then renamed: a crash leaves the old file or the new one
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(b"".join(line for source, _, line in records if source not in self.retried))
-            os.replace(tmp, path)
+            write_atomic(path, b"".join(line for source, _, line in records if source not in self.retried))
         self.path = path
         self.done = {source for source, _, _ in records} - self.retried
         self._file = path.open("a")

@@ -7,14 +7,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 from pathlib import Path
 
 from safetensors.torch import save
 
+from ..atomic import write_atomic
 from ..config import CONFIG_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, WEIGHTS_FILE, ModelConfig, read_model_config
 from ..errors import CheckpointError, SfcError
 from .network import SFCModel
@@ -30,24 +28,9 @@ def save_model(model: SFCModel, config: ModelConfig, directory: str | Path, trai
     if training:
         meta["training"] = training
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    _write_atomic(directory / WEIGHTS_FILE, save(state))
-    _write_atomic(directory / CONFIG_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+    write_atomic(directory / WEIGHTS_FILE, save(state))
+    write_atomic(directory / CONFIG_FILE, (json.dumps(meta, indent=2) + "\n").encode())
     return directory
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write under a temporary name and rename: a reader or a killed process never sees half
-    a file. Opened with the user's umask, as `open` does: safetensors' own `save_file` made
-    the weights 0600, which another user or a service account could not read."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
 
 
 def load_model(directory: str | Path) -> tuple[SFCModel, ModelConfig]:
