@@ -17,7 +17,7 @@ SAMPLE_CLIP = ASSETS / "sample" / "lena_jack.avi"  # a Weizmann clip of an actor
 
 
 def default_model_dir() -> Path:
-    """The model bundled with the package (trained on Weizmann, see the README)."""
+    """The model bundled with the package (trained on Weizmann, see docs/model-card.md)."""
     return ASSETS / "default_model"
 
 

@@ -1,7 +1,7 @@
 """Export formats, targets and runtimes, as declarative tables (cf. Ultralytics' `export_formats()`).
 
 These tables are the single source for the CLI's choices, `sfc-sdk convert --help`,
-`sfc-sdk formats`, the README's tables, validation, runtime fallback and install
+`sfc-sdk formats`, the tables in docs/deploy.md, validation, runtime fallback and install
 hints: every pip extra is named here and nowhere else in the code. A new format is a
 converter file (`converters/`) and a row of FORMATS (which also makes it a `--target`);
 a new runtime is a runtime file (`runtimes/`) and a row of RUNTIMES. Nothing here

@@ -67,7 +67,7 @@ def convert(model, target, fmt, precision, ratio, frames, calib, output, latency
 
 
 @click.command()
-@click.option("--markdown", is_flag=True, help="As the markdown tables in the README.")
+@click.option("--markdown", is_flag=True, help="As the markdown tables in docs/deploy.md.")
 def formats(markdown: bool) -> None:
     """Export targets, formats and runtimes (the tables `convert` and bundles are driven by)."""
     installed = {r.name for r in list_runtimes() if r.installed()}

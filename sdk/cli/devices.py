@@ -12,7 +12,7 @@ log = logs.logger("cli")
 
 @click.command()
 @click.option("--profiles", multiple=True, type=click.Path(path_type=str), help="Folder of extra profiles.")
-@click.option("--markdown", is_flag=True, help="As the table in the README.")
+@click.option("--markdown", is_flag=True, help="As the table in docs/devices.md.")
 def devices(profiles, markdown: bool) -> None:
     """Device profiles (shipped and your own), and which one this machine is."""
     from ..devices import detect_device, list_devices, read_host

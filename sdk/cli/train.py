@@ -88,7 +88,8 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
               help="Also train on long versions of the training clips (clip inside its empty scene).")
 @click.option("--split", help="End the head after this stage instead of the model's (see `sfc-sdk backbones`).")
 @click.option("--gate", type=click.Choice(["free", "bounded"]),
-              help="A fresh SFC module with this attention gate (default: the model's own module, see README).")
+              help="A fresh SFC module with this attention gate (default: the model's own module; "
+                   "see docs/architecture.md).")
 @click.option("--attention/--no-attention", default=None,
               help="A fresh SFC module with or without attention (--no-attention: selection alone).")
 @click.option("--score-window", help="Window the score targets are measured on: a ratio, or 'ratio' for the ratio "

@@ -84,5 +84,5 @@ def augment(frames: np.ndarray, crop: int, rng: np.random.Generator, scale: tupl
         out = out[:, :, ::-1]
     # No brightness/contrast jitter: measured on Weizmann, a +-20% gain and +-20 offset
     # per clip kept a from-scratch backbone at chance level for 120 steps, where the
-    # same run without it learned (see the README's notes on training).
+    # same run without it learned (see the training notes in docs/benchmarks.md).
     return np.ascontiguousarray(out)

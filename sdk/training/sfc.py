@@ -125,7 +125,7 @@ def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, label: int, 
     TopK itself passes no gradient to the scores, and the two cheaper signals tried
     first went wrong on Weizmann: a straight-through softmax learned the borders of
     the video, and attention-based multiple-instance learning learned the actor's
-    static "ghost" in the empty frames of long videos (see the README).
+    static "ghost" in the empty frames of long videos (see docs/benchmarks.md).
     """
     t = feats.shape[1]
     k = max(1, t // window)

@@ -256,5 +256,5 @@ def test_cli_convert_archive_then_predict(cli, tmp_path, run_clip):
 def test_readme_shows_the_format_table_the_cli_uses(cli):
     out = cli("formats", "--markdown")
     assert out.returncode == 0, out.stderr
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert out.stdout.strip() in readme, "README's format tables are stale: paste `sfc-sdk formats --markdown`"
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    assert out.stdout.strip() in readme, "docs/deploy.md's format tables are stale: paste `sfc-sdk formats --markdown`"

@@ -265,8 +265,8 @@ def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path
 def test_readme_shows_the_device_table_the_cli_prints(cli):
     out = cli("devices", "--markdown")
     assert out.returncode == 0, out.stderr
-    readme = (REPO / "README.md").read_text()
-    assert out.stdout.strip() in readme, "README's device table is stale: paste `sfc-sdk devices --markdown`"
+    readme = (REPO / "docs" / "devices.md").read_text()
+    assert out.stdout.strip() in readme, "docs/devices.md's device table is stale: paste `sfc-sdk devices --markdown`"
 
 
 def test_profile_of_a_bundle_measures_it_as_exported(cli, bundles, tmp_path):
