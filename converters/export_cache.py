@@ -21,8 +21,8 @@ import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from ..atomic import write_atomic
 from ..defaults import cache_dir
+from ..fileio import write_atomic
 
 # Oldest (least recently used) exports go first beyond this; r3d_18's four graphs are ~530 MB.
 MAX_BYTES = 2 * 2**30

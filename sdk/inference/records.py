@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_atomic
 from ..errors import ConfigError, MissingExtraError
+from ..fileio import write_atomic
 from ..formats import RAY_EXTRA, extra_hint
 from .results import Prediction
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from safetensors.torch import save
 
-from ..atomic import write_atomic
 from ..config import CONFIG_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, WEIGHTS_FILE, ModelConfig, read_model_config
 from ..errors import CheckpointError, SfcError
+from ..fileio import write_atomic
 from .network import SFCModel
 from .weights import load_weights
 

