@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError, ConfigError
+from ..fileio import write_atomic
 
 STATE_FILE = "train_state.pt"
 HISTORY_FILE = "history.jsonl"
@@ -96,10 +97,12 @@ def fit(trainable: nn.Module, step_loss: Callable[[int, np.random.Generator], to
             losses = []
             history.append(record)
             bar.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+            # History first, state last: the state file is the commit point, so whoever sees it
+            # (a resume, a watcher) also finds the epoch's history line.
+            write_atomic(out_dir / HISTORY_FILE, "".join(json.dumps(r) + "\n" for r in history).encode())
             _save_state(state_path, {"model": trainable.state_dict(), "optimizer": opt.state_dict(),
                                      "scheduler": sched.state_dict(), "step": step + 1, "history": history,
                                      "settings": asdict(settings)})
-            (out_dir / HISTORY_FILE).write_text("".join(json.dumps(r) + "\n" for r in history))
     bar.close()
     return history
 
