@@ -20,6 +20,7 @@ name of the file at fault. Unpacking an archive never writes outside the destina
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import shutil
@@ -344,9 +345,11 @@ class Bundle:
             if not path.exists():
                 raise BundleError(f"bundle not found: {path}")
             return cls(path, _checked_manifest(path, path, expect_digest))
-        # Kept for the life of the process: runtimes may memory-map the model files. A
-        # private temporary folder (mkdtemp: 0700): only this process reads it.
+        # Kept for the life of the process (runtimes may memory-map the model files), then
+        # removed: an I3D archive unpacks 52 MB, once per `predict`. A private temporary
+        # folder (mkdtemp: 0700): only this process reads it.
         target = Path(tempfile.mkdtemp(prefix="sfc-bundle-"))
+        atexit.register(shutil.rmtree, target, ignore_errors=True)
         try:
             return cls(target, _checked_manifest(unpack(path, target), path, expect_digest))
         except BaseException:

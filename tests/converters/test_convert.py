@@ -245,10 +245,13 @@ def test_cli_convert_archive_then_predict(cli, tmp_path, run_clip):
     assert "parity" in out.stdout and "top-1 agreement 100%" in out.stdout
     assert archive.is_file()
     assert f"digest     {Bundle.open(archive).digest}\n" in out.stdout  # what a fleet pins
-    out = cli("predict", run_clip, "--model", archive, "--json")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = cli("predict", run_clip, "--model", archive, "--json", env={**os.environ, "TMPDIR": str(scratch)})
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["runtime"].startswith("onnxruntime") and len(result["kept"]) == 4  # 64 frames / 4 / ratio 4
+    assert not list(scratch.glob("sfc-bundle-*")), "the unpacked archive outlived the process"
     again = cli("convert", "--target", "cpu", "-o", archive)
     assert again.returncode == 1 and "--overwrite" in again.stderr
 
