@@ -25,11 +25,13 @@ import contextlib
 import io
 import logging
 import os
+import warnings
 from pathlib import Path
 
 from torch import nn
 
 from ..errors import ConfigError, ExportError
+from ..logs import native_stderr_quiet, third_party_verbose
 from .base import Converter, ExportRequest, ExportResult
 from .conv2d_rewrite import conv3d_as_conv2d
 from .conv3d_rewrites import convs_and_pools_as_2d
@@ -72,7 +74,10 @@ class TFLiteConverter(Converter):
         model, notes = rewrite_for_tflite(module.model)
         module = module.with_model(model)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        litert_torch = self.require("litert_torch")
+        # TensorFlow's C++ prints its oneDNN line at import, before absl logging is set up and
+        # past TF_CPP_MIN_LOG_LEVEL; torch warns about an enum: neither is the user's business (-v shows them).
+        with native_stderr_quiet():
+            litert_torch = self.require("litert_torch")
         kwargs = {}
         if request.precision == "fp16":
             from litert_torch.generative.quantize import quant_recipes
@@ -83,7 +88,9 @@ class TFLiteConverter(Converter):
         path = out_dir / "model.tflite"
         logging.getLogger("absl").setLevel(logging.ERROR)
         # litert-torch prints a step-by-step log on stdout; the CLI shows its own progress.
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            if not third_party_verbose():  # torch's pytree deprecations, once per graph
+                warnings.simplefilter("ignore")
             try:
                 litert_torch.convert(module.eval(), (request.shape.example(),), **kwargs).export(str(path))
             except Exception as e:  # the converter raises many types; all mean the same to a user

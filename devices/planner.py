@@ -96,7 +96,8 @@ def choose_ratio(options: Sequence[RatioOption], budget_ms: float, memory_budget
         closest = min(options, key=lambda o: o.latency_ms)
         memory = "" if fits_memory(closest) else f", {closest.memory_mb:.0f} MB, over {memory_budget_mb:.0f} MB"
         raise NoFitError(f"no ratio meets {budget_ms:.0f} ms: the closest is {closest.describe()}{memory}; "
-                         f"raise --latency-ms to at least {closest.latency_ms:.0f}, or use a faster target")
+                         f"raise --latency-ms to at least {closest.latency_ms:.0f}, sample fewer frames (--frames), "
+                         "or use a faster target")
     if all(o.top1 is not None for o in fitting):
         best = max(fitting, key=lambda o: (o.top1, -o.latency_ms))
         why = "the most accurate that fits"

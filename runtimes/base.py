@@ -46,6 +46,7 @@ class RuntimeInfo:
 class Runtime(ABC):
     name: ClassVar[str]
     head_stride: int  # input frames per head time step: how kept positions map back to frames
+    view_stride: int = 1  # dense views: a clip's length must be a multiple of this (the whole network's stride)
     model: Any = None  # the framework's network when it runs in this process (PyTorch: the SFCModel)
     # Inputs are (3, T, H, W) arrays; True: this runtime runs fastest from a view of
     # (T, H, W, 3) memory (PyTorch's channels_last_3d on CPU), which preprocessing then

@@ -152,6 +152,7 @@ class TorchRuntime(Runtime):
         self.model = model  # the network as given (trainable, original state-dict keys)
         self.network = inference_copy(model, self.device) if optimize else model.to(self.device).eval()
         self.head_stride = model.backbone.head_temporal_stride
+        self.view_stride = model.backbone.temporal_stride
         self._input = (lambda x: as_model_input(x, self.device)) if optimize else (lambda x: x.to(self.device))
         self.channels_last_input = optimize and self.device.type == "cpu"  # as_model_input then copies nothing
 

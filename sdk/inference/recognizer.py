@@ -27,7 +27,7 @@ from ..runtimes import Runtime, create_runtime
 from ..video.decode import VideoInput, sample_frames
 from ..video.live import SourceOptions
 from ..video.preprocess import dense_input, dense_plan
-from ..video.sampling import Views
+from ..video.sampling import WHOLE_VIDEO_MAX_FRAMES, Views
 from .postprocess import decode_notes, kept_moments, ranked, softmax
 from .prefetch import prefetched
 from .results import Prediction
@@ -35,6 +35,10 @@ from .sfc_input import SfcInput, SfcRecipe
 from .stream import WindowResult, stream_windows
 
 MODES = ("sfc", "dense")
+# Dense views per runtime call, by input size: all 30 views of the Weizmann model (72 MB)
+# in one call, three of I3D's (38.5 MB each). All 30 I3D views at once peaked at 10 GB
+# here and took 71 s; three at a time, 3.2 GB and 33 s (cricket GIF, 10x3).
+DENSE_CALL_BYTES = 128 * 2**20
 
 
 class Recognizer:
@@ -51,7 +55,8 @@ class Recognizer:
         """`model`: a model directory, an exported bundle (directory or .tar.gz), or None
         for the bundled default model. `runtime`: for bundles, the adapter to use instead
         of the manifest's (with its fallbacks); for model directories, "torch" (the default).
-        `threads`: the runtime's intra-op threads. `view_batch`: dense views per call.
+        `threads`: the runtime's intra-op threads. `view_batch`: dense views per call (default: as
+        many as fit `DENSE_CALL_BYTES` of input).
         `digest`: the bundle's digest as `convert` printed it (or its first 12+ hex
         characters): any other bundle is refused, so a fleet runs exactly what it deployed."""
         path = Path(model) if model is not None else default_model_dir()
@@ -299,13 +304,13 @@ class Recognizer:
                        video_stream: int | None = None) -> Prediction:
         self.runtime.check_views()  # before decoding anything
         spec = self.input_spec
-        plan, short = dense_plan(spec, views)
+        plan, short = dense_plan(spec, views, self.runtime.view_stride)
         start = time.perf_counter()
         clip = sample_frames(video, plan, short, fps, video_stream=video_stream)
         decoded = time.perf_counter()
         batch = dense_input(clip.frames, spec, views, self.runtime.channels_last_input)
         prepared = time.perf_counter()
-        step = self.view_batch or len(batch)
+        step = self.view_batch or max(1, DENSE_CALL_BYTES // batch[0].nbytes)
         logits = np.concatenate([self.runtime.run_views(batch[i:i + step]) for i in range(0, len(batch), step)])
         done = time.perf_counter()
 
@@ -313,6 +318,9 @@ class Recognizer:
         notes = decode_notes(clip)
         if clip.num_frames < span:
             notes.append(f"video has {clip.num_frames} frames, shorter than one {span}-frame clip: last frame repeats")
+        elif views.whole and -(-clip.num_frames // spec.frame_stride) > WHOLE_VIDEO_MAX_FRAMES:
+            notes.append(f"whole-video view: {len(clip.indices)} frames spread over the video's "
+                         f"{clip.num_frames} (its limit is {WHOLE_VIDEO_MAX_FRAMES}), not every {spec.frame_stride}")
         probs = np.mean([softmax(row) for row in logits], axis=0)
         return Prediction(
             source=clip.source, top=ranked(probs, self.labels, top_k), mode="dense", ratio=None, views=str(views),

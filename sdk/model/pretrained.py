@@ -39,7 +39,7 @@ from ..catalogue import (
     catalogue_entry,
     describe_size,
 )
-from ..config import InputSpec, ModelConfig
+from ..config import InputSpec, ModelConfig, SFCSettings
 from ..defaults import cache_dir
 from ..errors import CheckpointError, ConfigError, DownloadError
 from ..fileio import sha256_file
@@ -162,7 +162,7 @@ def model_from_catalogue(entry: CatalogueEntry, path: str | Path, file: Catalogu
         raise CheckpointError(f"{path} classifies {classes} classes, but {len(labels)} labels were given")
     config = ModelConfig(backbone=entry.backbone, labels=tuple(labels), split=split,
                          input=input_spec or input_spec_of(entry), name=name or entry.name,
-                         variant=dict(weights.variant))
+                         variant=dict(weights.variant), sfc=SFCSettings(frames=entry.sfc_frames))
     model = SFCModel.around(weights, config.sfc)
     return model, model.resolve(config)
 

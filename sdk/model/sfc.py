@@ -86,7 +86,7 @@ class SelectiveFeatureCompression(nn.Module):
         `ratio` steps. The prior is not trained: it is how much a learned score must
         stand out to pull a kept moment away from uniform subsampling (flat scores,
         as on a trimmed clip, keep evenly spaced moments)."""
-        t = score.shape[1]
+        t = int(score.shape[1])  # a constant in every export (one graph per input length)
         uniform = (torch.arange(t, device=score.device) % ratio == ratio // 2).to(score.dtype)
         return score + self.prior * uniform
 
@@ -103,7 +103,9 @@ class SelectiveFeatureCompression(nn.Module):
 
     def compress(self, feats: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`forward` plus the selection scores (B, T) it chose by (learned + prior)."""
-        b, c, t, h, w = feats.shape
+        # Plain ints, so the TorchScript exporter (TensorRT's older opsets) writes TopK's K and
+        # the reshapes as constants, not Shape arithmetic TensorRT 8's parser refuses.
+        b, c, t, h, w = (int(s) for s in feats.shape)
         k = self.output_length(t, ratio)
         desc, learned = self.scores(feats)
         score = self.selection_scores(learned, ratio)

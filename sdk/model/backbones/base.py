@@ -95,6 +95,14 @@ class VideoBackbone(nn.Module):
             stride *= s.temporal_stride
         return stride
 
+    @property
+    def temporal_stride(self) -> int:
+        """Input frames per time step of the last stage: a clip's length must be a multiple."""
+        stride = 1
+        for s in self.stages:
+            stride *= s.temporal_stride
+        return stride
+
     def reset_classifier(self, num_classes: int) -> None:
         """A new, untrained final layer for `num_classes` (fine-tuning on other classes): the
         network's last Linear is replaced in place, so every other key keeps its name."""
