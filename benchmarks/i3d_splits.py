@@ -6,9 +6,9 @@ SFC runs the head once over the whole video and the tail on a quarter of its ste
 split decides what SFC can save: I3D spends most of a clip's compute in its first stages.
 For every split point: GMAC of the SFC pass (head, SFC module, tail) for `--frames` frames at
 ratio 4, beside I3D's whole-video pass (every frame of a 10-s video at 25 fps, 248 frames)
-and 30 views of 64 frames; and the measured time of that SFC pass on PyTorch (CPU, the
-inference copy `predict` runs), median of `--repeats` warm calls, each split in its own fresh
-process, splits interleaved. Speed only: which split keeps accuracy is decided by training
+and 30 views of 64 frames; and the measured time of that SFC pass (and of the whole-video
+pass) on PyTorch (CPU, the inference copy `predict` runs), warm calls, each split in its own
+fresh process, splits interleaved. Speed only: which split keeps accuracy is decided by training
 (issue 32), on validation data. Writes benchmarks/results/i3d_splits.md.
 """
 
@@ -31,13 +31,15 @@ from sfc_sdk.model import load_model, resplit
 from sfc_sdk.runtimes import create_runtime
 model, split, frames, calls = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 net, config = load_model(model)
-net, config = resplit(net, config, split)
+if split != "whole":
+    net, config = resplit(net, config, split)
 runtime = create_runtime("torch", net, device="cpu")
 x = np.random.default_rng(0).standard_normal((1, 3, frames, 224, 224)).astype(np.float32)
+run = (lambda: runtime.run_views(x[:, :, :248])) if split == "whole" else (lambda: runtime.run_sfc(x, 4))
 times = []
 for _ in range(calls + 1):
     start = time.perf_counter()
-    runtime.run_sfc(x, 4)
+    run()
     times.append((time.perf_counter() - start) * 1000)
 print(json.dumps({"split": split, "cold_ms": times[0], "ms": statistics.median(times[1:])}))
 """
@@ -60,9 +62,10 @@ def main() -> None:
     whole, dense = view_gmacs(net, 248, 224), 30 * view_gmacs(net, 64, 224)
     splits = args.splits.split(",") if args.splits else list(net.backbone.split_points)
     cost = {s: sfc_gmacs(resplit(net, config, s)[0], args.frames, 4, 224) for s in splits}
-    measured: dict[str, list[float]] = {s: [] for s in splits}
+    arms = [*splits, "whole"]
+    measured: dict[str, list[float]] = {s: [] for s in arms}
     for rep in range(args.repeats):
-        for split in splits[rep % len(splits):] + splits[:rep % len(splits)]:
+        for split in arms[rep % len(arms):] + arms[:rep % len(arms)]:
             out = subprocess.run([sys.executable, "-c", WORKER, str(args.model), split, str(args.frames),
                                   str(args.calls)], capture_output=True, text=True, check=True)
             measured[split].append(json.loads(out.stdout.splitlines()[-1])["ms"])
@@ -82,6 +85,8 @@ def main() -> None:
         c = cost[s]
         lines.append(f"| {s}{' (default)' if s == config.split else ''} | {c.head:.0f} | {c.tail:.0f} | "
                      f"{c.total:.0f} | {dense / c.total:.1f}x | {whole / c.total:.2f}x | {median(measured[s]):.0f} |")
+    lines.append(f"| (I3D's whole-video pass, 248 frames) | | | {whole:.0f} | {dense / whole:.1f}x | 1.00x | "
+                 f"{median(measured['whole']):.0f} |")
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
