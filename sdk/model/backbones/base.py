@@ -8,6 +8,7 @@ the *tail* (the remaining stages and the classifier) runs on the compressed feat
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -90,18 +91,12 @@ class VideoBackbone(nn.Module):
     @property
     def head_temporal_stride(self) -> int:
         """Input frames per time step of the head's output."""
-        stride = 1
-        for s in self.head_stages:
-            stride *= s.temporal_stride
-        return stride
+        return math.prod(s.temporal_stride for s in self.head_stages)
 
     @property
     def temporal_stride(self) -> int:
         """Input frames per time step of the last stage: a clip's length must be a multiple."""
-        stride = 1
-        for s in self.stages:
-            stride *= s.temporal_stride
-        return stride
+        return math.prod(s.temporal_stride for s in self.stages)
 
     def reset_classifier(self, num_classes: int) -> None:
         """A new, untrained final layer for `num_classes` (fine-tuning on other classes): the
