@@ -6,6 +6,8 @@ for `device="cuda"` therefore checks the providers the session actually got.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..bundle import Bundle
@@ -18,6 +20,7 @@ PROVIDERS = {
     "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
     "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
 }
+ARENA_MAX_INPUT_BYTES = 64 << 20  # inputs above this run without ONNX Runtime's CPU memory arena
 
 
 class OnnxRuntime(ExportedRuntime):
@@ -43,6 +46,10 @@ class OnnxRuntime(ExportedRuntime):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
+        # The CPU arena keeps the largest activations of a run for the next one: 4% faster
+        # for the bundled model (22.4 vs 23.3 ms), but for 256-frame I3D (a 154 MB input) it
+        # held 1 GB more (2.15 vs 1.13 GB peak) at the same speed (5.9 s a call).
+        options.enable_cpu_mem_arena = math.prod(bundle.manifest.inputs[0].shape) * 4 < ARENA_MAX_INPUT_BYTES
         providers: list = list(wanted)
         if wanted[0] == "TensorrtExecutionProvider":  # engines cached per user, not rebuilt per process
             providers[0] = (wanted[0], ort_tensorrt_options(bundle))

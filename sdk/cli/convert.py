@@ -58,7 +58,8 @@ def convert(model, target, fmt, precision, ratio, frames, calib, output, latency
     click.echo(f"parity     top-1 agreement {p['top1_agreement']:.0%}, kept moments identical "
                f"{p['kept_agreement']:.0%}, centred-logit cosine min {p['cosine_min']:.5f} "
                f"({p['inputs']} real clip inputs vs PyTorch FP32)")
-    click.echo(f"latency    {report.latency_ms:.1f} ms per video on this machine (model only, median of 10)")
+    click.echo(f"latency    {report.latency_ms:.1f} ms per video on this machine "
+               f"(model only, median of {report.latency_runs})")
     if m.selection:
         click.echo(f"device     {m.selection['device']}: {m.selection['reason']}")
     for note in m.notes:

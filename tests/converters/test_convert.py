@@ -42,6 +42,12 @@ def test_export_matches_pytorch_on_real_clips(bundles, fmt, precision, heldout_c
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["format"] == fmt and manifest["precision"] == precision
     assert manifest["parity"]["top1_agreement"] >= MIN_AGREEMENT[precision]
+    # Each shorter input's graph is checked too: float on three inputs (its cosine decides),
+    # INT8 on as many as the main input (its agreement is a rate).
+    shorts = manifest["parity"]["short_inputs"]
+    assert [s["frames"] for s in shorts] == [s["frames"] for s in manifest["short_inputs"]]
+    want = manifest["parity"]["inputs"] if precision == "int8" else 3
+    assert all(s["inputs"] == want and s["top1_agreement"] >= MIN_AGREEMENT[precision] for s in shorts), shorts
 
     rec = Recognizer.load(bundle)
     assert rec.runtime.info().name == manifest["runtime"]

