@@ -32,6 +32,7 @@ from ..video.sampling import uniform_indices
 from ..video.transforms import center_crop, normalize
 from .data import augment, jittered_uniform_indices
 from .loop import TrainSettings, fit
+from .teacher import dense_teacher_probs
 
 DISTILL_MODES = ("correct", "all", "none")
 SHORT_TRAINING = ("repeat", "adapt")
@@ -192,15 +193,10 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     train_videos = _videos(train_items, long_dir, options.seed_long)
     val_videos = _videos(val_items, long_dir, options.seed_long + 1)
 
-    # Teacher: the same backbone's dense prediction, once per training video.
+    # Teacher: the same backbone's dense prediction, once per training video (kept on disk).
     teacher_rec = Recognizer.from_model(model, config, device="cpu")
-    teacher = []
-    for v in tqdm(train_videos, desc=f"teacher {options.teacher_views}", disable=not progress, leave=False):
-        pred = teacher_rec.predict(v.path, top_k=len(classes), mode="dense", views=options.teacher_views)
-        probs = np.zeros(len(classes), np.float32)
-        probs[[t.index for t in pred.top]] = [t.score for t in pred.top]
-        teacher.append(probs)
-    teacher_probs = torch.from_numpy(np.stack(teacher))
+    teacher_probs = torch.from_numpy(dense_teacher_probs(teacher_rec, [v.path for v in train_videos], before,
+                                                         options.teacher_views, progress=progress))
     labels = torch.tensor([v.label for v in train_videos])
     teacher_right = teacher_probs.argmax(1) == labels
     if options.distill == "correct":

@@ -15,6 +15,7 @@ import pytest
 from sfc_sdk import Recognizer, load_model
 from sfc_sdk.model import state_hash
 from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
+from sfc_sdk.training.teacher import dense_teacher_probs, file_sha256, teacher_folder
 from sfc_sdk.video.decode import sample_frames
 from sfc_sdk.video.longvideo import make_long_video
 
@@ -63,6 +64,24 @@ def test_sfc_training_leaves_the_backbone_unchanged(trained_backbone, small_data
     assert [h["epoch"] for h in meta["history"]] == [1, 2]
     assert {"val_trimmed_top1_r4", "val_long_top1_r4"} <= set(meta["history"][-1])
     assert len(list((tmp_path / "sfc" / "long_videos").glob("*_long.avi"))) == 9  # 6 train + 3 val clips
+
+
+def test_dense_teacher_outputs_are_kept_per_video_and_read_back(trained_backbone, small_dataset, tmp_path):
+    """The teacher's dense prediction is computed once per video and backbone: a second run
+    reads it from disk (here: a value planted in the cache comes back), a new video is computed."""
+    rec = Recognizer(trained_backbone, device="cpu")
+    videos = sorted(small_dataset.glob("*/*.avi"))
+    key = state_hash(load_model(trained_backbone)[0].backbone)
+    first = dense_teacher_probs(rec, videos[:2], key, "2x1", root=tmp_path, progress=False)
+    want = rec.predict(videos[0], top_k=len(CLASSES), mode="dense", views="2x1")
+    assert np.allclose(first[0][[t.index for t in want.top]], [t.score for t in want.top], atol=1e-6)
+    folder = teacher_folder(key, "2x1", tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{file_sha256(v)[:32]}.npy" for v in videos[:2])
+    planted = np.array([0.0, 1.0, 0.0], np.float32)
+    np.save(folder / f"{file_sha256(videos[0])[:32]}.npy", planted)
+    again = dense_teacher_probs(rec, videos[:3], key, "2x1", root=tmp_path, progress=False)
+    assert np.array_equal(again[0], planted) and np.array_equal(again[1], first[1])
+    assert len(list(folder.iterdir())) == 3 and np.isclose(again[2].sum(), 1.0, atol=1e-4)
 
 
 def test_sfc_training_can_see_short_clips_as_predict_feeds_them(trained_backbone, small_dataset, tmp_path):
