@@ -78,9 +78,16 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
 
 
 @train.command("sfc")
-@click.option("--backbone", "model_dir", required=True, type=click.Path(path_type=Path),
-              help="Model directory whose backbone to use (e.g. the output of `train backbone`).")
-@click.option("--data", required=True, type=click.Path(path_type=Path), help="Folder with one sub-folder per class.")
+@click.argument("videos", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--model", "--backbone", "model_dir", required=True, type=click.Path(path_type=Path),
+              help="Model directory whose backbone to use (e.g. `sfc-sdk pull kinetics400-i3d`'s, or the output "
+                   "of `train backbone`).")
+@click.option("--data", type=click.Path(path_type=Path),
+              help="Folder with one sub-folder per class (labelled); or give VIDEOS with --teacher dense.")
+@click.option("--teacher", type=click.Choice(["dense"]),
+              help="Without labels: learn from VIDEOS (files or folders) to answer as the dense prediction "
+                   "(--teacher-views) of the same backbone does.")
+@click.option("--teacher-views", default="10x3", show_default=True, help="The dense teacher's views (clips x crops).")
 @click.option("--ratios", help="Ratios drawn at random per batch (default: those of 2,4,8 the network runs).")
 @click.option("--distill", type=click.Choice(["correct", "all", "none"]), default="correct", show_default=True,
               help="Distil the dense 30-view prediction on: the videos it gets right, all, or none.")
@@ -98,13 +105,18 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
               help="Training inputs of clips shorter than the input x the training stride: 'repeat' spreads the "
               "input length over them; 'adapt' samples them as predict does (a shorter input at a lower ratio).")
 @_settings_options(epochs=6, steps=100, lr=1e-3)
-def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, gate, attention, score_window, short, epochs,
-                  steps_per_epoch, batch_size, lr, seed, val, exclude, resume, out) -> None:
-    """Train only the SFC module; the backbone is frozen and verified unchanged."""
+def train_sfc_cmd(videos, model_dir, data, teacher, teacher_views, ratios, distill, long_videos, split, gate,
+                  attention, score_window, short, epochs, steps_per_epoch, batch_size, lr, seed, val, exclude, resume,
+                  out) -> None:
+    """Train only the SFC module; the backbone is frozen and verified unchanged.
+
+    Labelled: --data FOLDER (one sub-folder per class). Label-free: --teacher dense VIDEOS...
+    (the module distils the backbone's own dense prediction; no labels file)."""
     from dataclasses import replace
 
     from ..config import read_model_config
     from ..training import SFCTrainOptions, train_sfc
+    from ..video.sampling import Views
 
     try:
         ratio_list = tuple(int(r) for r in ratios.split(",")) if ratios else None
@@ -115,13 +127,17 @@ def train_sfc_cmd(model_dir, data, ratios, distill, long_videos, split, gate, at
         if score_window != "ratio" and not score_window.isdigit():
             raise ConfigError(f"--score-window must be a ratio or 'ratio', got {score_window!r}")
         window_options["score_window"] = None if score_window == "ratio" else int(score_window)
+    if bool(data) == bool(videos) or bool(videos) != bool(teacher):
+        raise ConfigError("give --data FOLDER (a sub-folder per class), or VIDEOS with --teacher dense (no labels)")
+    Views.parse(teacher_views)  # a typo is one line now, not after the first teacher video
     options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos, short=short,
-                              **window_options)
+                              teacher_views=teacher_views, **window_options)
     module = None
     if gate is not None or attention is not None:
         module = read_model_config(model_dir).sfc
         module = replace(module, gate=gate or module.gate,
                          attention=module.attention if attention is None else attention)
     path = train_sfc(model_dir, data, out, settings=_settings(epochs, steps_per_epoch, batch_size, lr, seed),
-                     options=options, val=val, exclude=exclude, resume=resume, split=split, module=module)
+                     options=options, val=val, exclude=exclude, resume=resume, split=split, module=module,
+                     videos=videos)
     click.echo(f"model written to {path}")

@@ -49,11 +49,16 @@ def step_rng(seed: int, step: int, stream: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, step, stream])
 
 
-def fit(trainable: nn.Module, step_loss: Callable[[int, np.random.Generator], torch.Tensor],
+StepLoss = Callable[[int, np.random.Generator], "torch.Tensor | tuple[torch.Tensor, dict[str, float]]"]
+
+
+def fit(trainable: nn.Module, step_loss: StepLoss,
         validate: Callable[[], dict[str, float]], settings: TrainSettings, out_dir: Path, *,
         resume: bool = False, desc: str = "train", progress: bool = True) -> list[dict]:
     """Minimise `step_loss(step, rng)` over the parameters of `trainable` that require
-    grad; call `validate()` after every epoch; checkpoint to `out_dir/train_state.pt`."""
+    grad; call `validate()` after every epoch; checkpoint to `out_dir/train_state.pt`.
+    `step_loss` may also return named parts of the loss (floats), averaged per epoch into
+    the history beside it."""
     from tqdm import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -77,11 +82,16 @@ def fit(trainable: nn.Module, step_loss: Callable[[int, np.random.Generator], to
         start, history = state["step"], state["history"]
 
     losses: list[float] = []
+    parts: dict[str, list[float]] = {}
     bar = tqdm(total=settings.total_steps, initial=start, desc=desc, unit="step", disable=not progress,
                dynamic_ncols=True)
     for step in range(start, settings.total_steps):
         torch.manual_seed(settings.seed * 1_000_003 + step)
         loss = step_loss(step, step_rng(settings.seed, step))
+        if isinstance(loss, tuple):
+            loss, named = loss
+            for name, value in named.items():
+                parts.setdefault(name, []).append(value)
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate")
         opt.zero_grad(set_to_none=True)
@@ -93,8 +103,9 @@ def fit(trainable: nn.Module, step_loss: Callable[[int, np.random.Generator], to
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         if (step + 1) % settings.steps_per_epoch == 0:
             record = {"epoch": (step + 1) // settings.steps_per_epoch, "step": step + 1,
-                      "loss": float(np.mean(losses)) if losses else None, **validate()}
-            losses = []
+                      "loss": float(np.mean(losses)) if losses else None,
+                      **{name: float(np.mean(values)) for name, values in parts.items()}, **validate()}
+            losses, parts = [], {}
             history.append(record)
             bar.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
             # History first, state last: the state file is the commit point, so whoever sees it

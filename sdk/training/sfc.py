@@ -1,7 +1,9 @@
 """`sfc-sdk train sfc`: fit only the SFC module of a model; the backbone stays frozen.
 
 Loss: cross-entropy plus distillation from the dense 30-view prediction of the same
-backbone, with a random ratio per batch so one module serves every ratio. The
+backbone, with a random ratio per batch so one module serves every ratio. Without labels
+(`videos=`, a folder of any videos) the dense prediction is the only target: the module
+learns to answer as 30 views do, and where the tail answers so best. The
 backbone's hash before and after is stored with the model, as proof it is unchanged.
 
 Because the backbone is frozen (and in eval mode), head features do not depend on
@@ -26,7 +28,7 @@ from ..errors import ConfigError
 from ..inference import Recognizer
 from ..model import SFCModel, load_model, resplit, save_model, state_hash
 from ..video.decode import sample_frames
-from ..video.files import VideoItem, scan_folder
+from ..video.files import VideoItem, scan_folder, scan_videos
 from ..video.longvideo import make_long_video
 from ..video.sampling import uniform_indices
 from ..video.transforms import center_crop, normalize
@@ -116,13 +118,14 @@ def head_features(model: SFCModel, spec: InputSpec, path: Path, lengths_of: Call
 
 
 @torch.no_grad()
-def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, label: int, window: int,
+def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, target: torch.Tensor, window: int,
                     temperature: float) -> torch.Tensor:
     """Where does the frozen tail classify this video best? (T,) target distribution.
 
     The tail runs on every window of K = T / window consecutive head steps; each
-    step gets the mean log-probability of the true class over the windows that hold
-    it, and a softmax turns those into the distribution the scores learn to match.
+    step gets the mean log-probability of `target` (classes,) over the windows that hold
+    it (the true class one-hot, or without labels the dense teacher's distribution), and a
+    softmax turns those into the distribution the scores learn to match.
     TopK itself passes no gradient to the scores, and the two cheaper signals tried
     first went wrong on Weizmann: a straight-through softmax learned the borders of
     the video, and attention-based multiple-instance learning learned the actor's
@@ -131,7 +134,7 @@ def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, label: int, 
     t = feats.shape[1]
     k = max(1, t // window)
     windows = torch.stack([feats[:, s:s + k] for s in range(t - k + 1)]).float()
-    logp = F.log_softmax(backbone.forward_tail(windows), dim=1)[:, label]  # (windows,)
+    logp = (F.log_softmax(backbone.forward_tail(windows), dim=1) * target).sum(1)  # (windows,)
     cover = torch.zeros(t)
     hits = torch.zeros(t)
     for s, value in enumerate(logp.tolist()):
@@ -155,12 +158,14 @@ def runnable_ratios(model: SFCModel, frames: int, candidates: Sequence[int] = (2
     return tuple(out)
 
 
-def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, *,
+def train_sfc(model_dir: str | Path, data_dir: str | Path | None, out_dir: str | Path, *,
               settings: TrainSettings | None = None, options: SFCTrainOptions | None = None,
               val: Sequence[str] = (), exclude: Sequence[str] = (), resume: bool = False,
-              progress: bool = True, split: str | None = None, module: SFCSettings | None = None) -> Path:
-    """Train the SFC module of the model in `model_dir` on `data_dir`; write a model
-    directory to `out_dir` and return it. `split`: end the head after this stage
+              progress: bool = True, split: str | None = None, module: SFCSettings | None = None,
+              videos: Sequence[str | Path] = ()) -> Path:
+    """Train the SFC module of the model in `model_dir` on `data_dir` (a folder per class),
+    or without labels on `videos` (files or folders of any videos; `data_dir` None); write
+    a model directory to `out_dir` and return it. `split`: end the head after this stage
     instead of the model's; `module`: a fresh SFC module of this shape instead of the
     model's own (both start it untrained)."""
     from tqdm import tqdm
@@ -178,12 +183,21 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
         options = replace(options, ratios=runnable_ratios(model, config.sfc.frames))
     for ratio in options.ratios:  # every ratio drawn in training must run on this network
         model.kept_steps(config.sfc.frames, ratio)
-    classes, items = scan_folder(data_dir, exclude=exclude)
-    if tuple(classes) != config.labels:
-        raise ConfigError(f"dataset classes {classes} differ from the model's labels {list(config.labels)}")
-    val_items = scan_folder(data_dir, include=val, exclude=exclude)[1] if val else []
+    labelled = data_dir is not None
+    if labelled == bool(videos):
+        raise ConfigError("train SFC on a folder per class (data_dir) or, without labels, on videos: one of the two")
+    if labelled:
+        classes, items = scan_folder(data_dir, exclude=exclude)
+        if tuple(classes) != config.labels:
+            raise ConfigError(f"dataset classes {classes} differ from the model's labels {list(config.labels)}")
+        val_items = scan_folder(data_dir, include=val, exclude=exclude)[1] if val else []
+    else:
+        classes, items = list(config.labels), scan_videos(videos, exclude=exclude)
+        val_items = scan_videos(videos, include=val, exclude=exclude) if val else []
     val_paths = {i.path for i in val_items}
     train_items = [i for i in items if i.path not in val_paths]
+    if not train_items:
+        raise ConfigError("every video matched --val: nothing is left to train on")
 
     backbone = model.backbone.eval()
     for p in backbone.parameters():
@@ -195,14 +209,21 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
 
     # Teacher: the same backbone's dense prediction, once per training video (kept on disk).
     teacher_rec = Recognizer.from_model(model, config, device="cpu")
-    teacher_probs = torch.from_numpy(dense_teacher_probs(teacher_rec, [v.path for v in train_videos], before,
-                                                         options.teacher_views, progress=progress))
-    labels = torch.tensor([v.label for v in train_videos])
-    teacher_right = teacher_probs.argmax(1) == labels
-    if options.distill == "correct":
-        distill_mask = teacher_right.float()
-    else:
-        distill_mask = torch.full((len(train_videos),), float(options.distill == "all"))
+    if labelled:
+        teacher_probs = torch.from_numpy(dense_teacher_probs(teacher_rec, [v.path for v in train_videos], before,
+                                                             options.teacher_views, progress=progress))
+        labels = torch.tensor([v.label for v in train_videos])
+        targets_of = F.one_hot(labels, len(classes)).float()  # what the scores learn to find
+        teacher_right = teacher_probs.argmax(1) == labels
+        distill_mask = teacher_right.float() if options.distill == "correct" else \
+            torch.full((len(train_videos),), float(options.distill == "all"))
+    else:  # the teacher of a clip is also the target of its long version (the same action, amid other footage)
+        originals = dense_teacher_probs(teacher_rec, [i.path for i in train_items], before, options.teacher_views,
+                                        progress=progress)
+        teacher_probs = torch.from_numpy(np.concatenate([originals] * (len(train_videos) // len(train_items))))
+        targets_of, distill_mask = teacher_probs, torch.ones(len(train_videos))
+        val_teacher = dense_teacher_probs(teacher_rec, [i.path for i in val_items], before, options.teacher_views,
+                                          progress=progress).argmax(1) if val_items else np.zeros(0)
 
     # Each video's input length and the ratio it runs at, per trained ratio, as predict
     # samples it (`options.short`); validation at ratio 4.
@@ -237,15 +258,15 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
         val_cache.append((feats[length][0], used))
 
     targets: dict[tuple[int, int, int, int], torch.Tensor] = {}  # (video, length, variant, window) -> target
-    for i, v in enumerate(tqdm(train_videos, desc="informativeness", disable=not progress, leave=False)):
+    for i, _ in enumerate(tqdm(train_videos, desc="informativeness", disable=not progress, leave=False)):
         for length, used in runs[i].values():
             w = window(length, used)
             for j, f in enumerate(cache[i][length]):
                 if (i, length, j, w) not in targets:
-                    targets[(i, length, j, w)] = informativeness(backbone, f, int(v.label), w,
+                    targets[(i, length, j, w)] = informativeness(backbone, f, targets_of[i], w,
                                                                  options.score_temperature)
 
-    def step_loss(step: int, rng: np.random.Generator) -> torch.Tensor:
+    def step_loss(step: int, rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         model.sfc.train()
         pick = rng.integers(0, len(train_videos), settings.batch_size)
         variant = rng.integers(0, options.variants, settings.batch_size)
@@ -263,25 +284,48 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
             order += rows
         picked = torch.from_numpy(pick)[torch.tensor(order)]
         logits = backbone.forward_tail(torch.cat(compressed))
-        loss = F.cross_entropy(logits, labels[picked]) + options.score_weight * torch.cat(score_loss).mean()
+        scored = torch.cat(score_loss).mean()
+        loss = options.score_weight * scored
+        parts = {"score_loss": scored.item()}
+        if labelled:
+            ce = F.cross_entropy(logits, labels[picked])
+            loss, parts["ce_loss"] = loss + ce, ce.item()
         mask = distill_mask[picked]
-        if options.distill != "none" and mask.sum() > 0:
+        if (options.distill != "none" or not labelled) and mask.sum() > 0:
             kd = F.kl_div(F.log_softmax(logits, 1), teacher_probs[picked], reduction="none").sum(1)
-            loss = loss + options.distill_weight * (kd * mask).sum() / mask.sum()
-        return loss
+            distilled = (kd * mask).sum() / mask.sum()
+            loss, parts["distill_loss"] = loss + options.distill_weight * distilled, distilled.item()
+        return loss, parts
+
+    eval_ratio = config.sfc.ratio if config.sfc.ratio in options.ratios else options.ratios[0]
+
+    def train_distill() -> float:
+        """KL from the teacher on the training videos as predict samples them (variant 0)."""
+        kl = []
+        for i in range(len(train_videos)):
+            length, used = runs[i][eval_ratio]
+            compressed, _ = model.sfc(cache[i][length][0][None].float(), used)
+            log_p = F.log_softmax(backbone.forward_tail(compressed), 1)
+            kl.append(F.kl_div(log_p, teacher_probs[i:i + 1], reduction="sum").item())
+        return float(np.mean(kl))
 
     @torch.no_grad()
     def validate() -> dict[str, float]:
-        if not val_videos:
-            return {}
         model.sfc.eval()
+        fitted = {} if labelled else {f"train_distill_r{eval_ratio}": train_distill()}
+        if not val_videos:
+            return fitted
         scores: dict[str, list[bool]] = {"val_trimmed": [], "val_long": []}
-        for v, (feats, used) in zip(val_videos, val_cache, strict=True):
+        for i, (v, (feats, used)) in enumerate(zip(val_videos, val_cache, strict=True)):
             compressed, _ = model.sfc(feats[None].float(), used)
-            hit = int(backbone.forward_tail(compressed).argmax()) == v.label
+            # Without labels: agreement with the dense teacher's top-1 on the clip itself
+            want = v.label if labelled else int(val_teacher[i % len(val_items)])
+            hit = int(backbone.forward_tail(compressed).argmax()) == want
             scores["val_long" if v.long else "val_trimmed"].append(hit)
-        return {f"{k}_top1_r4": float(np.mean(s)) for k, s in scores.items() if s}
+        metric = "top1" if labelled else "teacher_agreement"
+        return fitted | {f"{k}_{metric}_r4": float(np.mean(s)) for k, s in scores.items() if s}
 
+    initial = validate()  # the untrained module: uniform temporal sampling, the baseline training must beat
     history = fit(model.sfc, step_loss, validate, settings, out_dir, resume=resume, desc="train sfc",
                   progress=progress)
     model.sfc.eval()
@@ -289,10 +333,13 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, 
     if after != before:  # cannot happen unless the code above is changed: fail loudly then
         raise RuntimeError("the backbone changed during SFC training")
     base_meta = json.loads((Path(model_dir) / "config.json").read_text()).get("training")
-    training = {"stage": "sfc", "base_model": str(model_dir), "base_training": base_meta, "data": str(data_dir),
+    data = str(data_dir) if labelled else [str(v) for v in videos]
+    training = {"stage": "sfc", "base_model": str(model_dir), "base_training": base_meta, "data": data,
+                "labels": "folders" if labelled else f"none: dense {options.teacher_views} teacher",
                 "train_videos": len(train_videos), "val_videos": len(val_videos), "exclude": list(exclude),
                 "val": list(val), "settings": asdict(settings), "options": asdict(options),
-                "teacher_top1_train": float(teacher_right.float().mean()),
+                "teacher_top1_train": float(teacher_right.float().mean()) if labelled else None,
                 "input_lengths": sorted({length for c in cache for length in c}),
-                "backbone_sha256_before": before, "backbone_sha256_after": after, "history": history}
+                "backbone_sha256_before": before, "backbone_sha256_after": after, "initial": initial,
+                "history": history}
     return save_model(model, config, out_dir, training=training)

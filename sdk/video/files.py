@@ -36,10 +36,31 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> list[str]:
     return out
 
 
+UNLABELLED = -1  # VideoItem.label of a video that has none (label-free training)
+
+
 @dataclass(frozen=True)
 class VideoItem:
     path: Path
     label: int
+
+
+def _wanted(path: Path, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    return ((not include or any(fnmatch.fnmatch(path.name, g) for g in include))
+            and not any(fnmatch.fnmatch(path.name, g) for g in exclude))
+
+
+def scan_videos(inputs: Sequence[str | os.PathLike], include: Sequence[str] = (), exclude: Sequence[str] = ()
+                ) -> list[VideoItem]:
+    """Unlabelled videos: files as given, folders searched recursively; `include` /
+    `exclude` are file-name globs as in `scan_folder`."""
+    missing = [str(i) for i in inputs if not Path(i).exists()]
+    if missing:
+        raise ConfigError(f"not found: {', '.join(missing)}")
+    items = [VideoItem(Path(p), UNLABELLED) for p in expand_inputs(inputs) if _wanted(Path(p), include, exclude)]
+    if not items:
+        raise ConfigError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in {', '.join(str(i) for i in inputs)}")
+    return items
 
 
 def scan_folder(root: str | Path, include: Sequence[str] = (), exclude: Sequence[str] = ()
@@ -59,13 +80,8 @@ def scan_folder(root: str | Path, include: Sequence[str] = (), exclude: Sequence
     items = []
     for label, name in enumerate(classes):
         for path in sorted((root / name).iterdir()):
-            if not is_video_file(path):
-                continue
-            if include and not any(fnmatch.fnmatch(path.name, g) for g in include):
-                continue
-            if any(fnmatch.fnmatch(path.name, g) for g in exclude):
-                continue
-            items.append(VideoItem(path, label))
+            if is_video_file(path) and _wanted(path, include, exclude):
+                items.append(VideoItem(path, label))
     if not classes or not items:
         raise ConfigError(f"{root}: expected one sub-folder of videos per class, found no videos")
     return classes, items
