@@ -90,7 +90,8 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
 @click.option("--teacher-views", default="10x3", show_default=True, help="The dense teacher's views (clips x crops).")
 @click.option("--ratios", help="Ratios drawn at random per batch (default: those of 2,4,8 the network runs).")
 @click.option("--distill", type=click.Choice(["correct", "all", "none"]), default="correct", show_default=True,
-              help="Distil the dense 30-view prediction on: the videos it gets right, all, or none.")
+              help="Distil the dense 30-view prediction on: the videos it gets right, all, or none (with "
+                   "--data; without labels every video is distilled).")
 @click.option("--long-videos/--no-long-videos", default=True, show_default=True,
               help="Also train on long versions of the training clips (clip inside its empty scene).")
 @click.option("--split", help="End the head after this stage instead of the model's (see `sfc-sdk backbones`).")
