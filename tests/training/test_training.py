@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from sfc_sdk import Recognizer, load_model
+from sfc_sdk.config import read_model_config
+from sfc_sdk.defaults import default_model_dir
 from sfc_sdk.model import state_hash
 from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
 from sfc_sdk.training.teacher import dense_teacher_probs, file_sha256, teacher_folder
@@ -118,21 +120,19 @@ def test_sfc_at_another_split_point_keeps_the_backbone(cli, trained_backbone, sm
 def test_label_free_sfc_training_distils_the_dense_teacher_and_keeps_the_backbone(cli, trained_backbone,
                                                                                    small_dataset, tmp_path):
     """`train sfc --teacher dense VIDEOS`: no labels, only the backbone's own dense prediction;
-    the loss goes down, the backbone is unchanged, validation is agreement with the teacher."""
+    the backbone is unchanged and validation is agreement with the teacher."""
     videos = tmp_path / "unlabelled"  # one flat folder: nothing says which action a clip is
     videos.mkdir()
     for clip in small_dataset.glob("*/*.avi"):
         (videos / clip.name).symlink_to(clip)
     out = cli("train", "sfc", "--model", trained_backbone, "--teacher", "dense", "--teacher-views", "2x1", videos,
-              "--val", "eli_*", "--no-long-videos", "--epochs", "3", "--steps-per-epoch", "12", "--batch-size", "4",
-              "--lr", "1e-2", "-o", tmp_path / "sfc")
+              "--val", "eli_*", "--no-long-videos", "--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "2",
+              "-o", tmp_path / "sfc")
     assert out.returncode == 0, out.stderr
     meta = json.loads((tmp_path / "sfc" / "config.json").read_text())["training"]
     assert meta["labels"] == "none: dense 2x1 teacher" and meta["train_videos"] == 6 and meta["val_videos"] == 3
-    # KL from the teacher on the training clips: the untrained module (uniform sampling), then trained
-    # (measured: 0.265 -> 0.163; each epoch's batch average moves with the ratios it drew)
-    assert meta["history"][-1]["train_distill_r4"] < 0.9 * meta["initial"]["train_distill_r4"], meta
     assert 0.0 <= meta["history"][-1]["val_trimmed_teacher_agreement_r4"] <= 1.0
+    assert {"train_distill_r4", "val_trimmed_teacher_agreement_r4"} <= set(meta["initial"])
     base, _ = load_model(trained_backbone)
     trained, _ = load_model(tmp_path / "sfc")
     assert meta["backbone_sha256_before"] == meta["backbone_sha256_after"] == state_hash(base.backbone)
@@ -143,6 +143,20 @@ def test_label_free_sfc_training_distils_the_dense_teacher_and_keeps_the_backbon
                 "-o", tmp_path / "bad")
     for bad in (both, views):
         assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_label_free_training_brings_a_fresh_module_closer_to_the_teacher(small_dataset, tmp_path):
+    """The bundled model's backbone with a fresh (untrained: uniform sampling) SFC module,
+    trained without labels: the KL from the dense teacher on the training clips goes down
+    (measured: 0.0028 -> 0.0013 and 0.0016 for seeds 0 and 1)."""
+    model_dir = default_model_dir()
+    out = train_sfc(model_dir, None, tmp_path / "sfc", videos=[small_dataset], val=["eli_*"], progress=False,
+                    module=read_model_config(model_dir).sfc,  # the same shape, untrained
+                    settings=TrainSettings(epochs=3, steps_per_epoch=12, batch_size=4, lr=1e-2, seed=0),
+                    options=SFCTrainOptions(long_videos=False, teacher_views="2x1", ratios=(4,), variants=1))
+    meta = json.loads((out / "config.json").read_text())["training"]
+    kl = [meta["initial"]["train_distill_r4"]] + [h["train_distill_r4"] for h in meta["history"]]
+    assert kl[0] > 0 and kl[-1] < 0.8 * kl[0], kl
 
 
 def test_killed_training_resumes_to_the_same_model(cli, small_dataset, tmp_path):
