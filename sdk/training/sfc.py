@@ -37,6 +37,7 @@ from .loop import TrainSettings, fit
 from .teacher import dense_teacher_probs
 
 DISTILL_MODES = ("correct", "all", "none")
+WINDOW_BATCH_BYTES = 256 << 20
 SHORT_TRAINING = ("repeat", "adapt")
 
 
@@ -133,8 +134,15 @@ def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, target: torc
     """
     t = feats.shape[1]
     k = max(1, t // window)
-    windows = torch.stack([feats[:, s:s + k] for s in range(t - k + 1)]).float()
-    logp = (F.log_softmax(backbone.forward_tail(windows), dim=1) * target).sum(1)  # (windows,)
+    # Windows go to the tail in batches of at most WINDOW_BATCH_BYTES of features: all 97
+    # windows of 256-frame I3D at once stacked 4.7 GB and peaked at 15 GB.
+    starts = range(t - k + 1)
+    per_batch = max(1, WINDOW_BATCH_BYTES // (feats[:, :k].numel() * 4))
+    parts = []
+    for first in range(0, len(starts), per_batch):
+        windows = torch.stack([feats[:, s:s + k] for s in starts[first:first + per_batch]]).float()
+        parts.append((F.log_softmax(backbone.forward_tail(windows), dim=1) * target).sum(1))
+    logp = torch.cat(parts)  # (windows,)
     cover = torch.zeros(t)
     hits = torch.zeros(t)
     for s, value in enumerate(logp.tolist()):
