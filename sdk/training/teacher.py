@@ -12,7 +12,6 @@ same videos reads it instead of recomputing it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,15 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..defaults import cache_dir
+from ..fileio import sha256_file
 from ..inference import Recognizer
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def teacher_folder(backbone_sha256: str, views: str, root: Path | None = None) -> Path:
@@ -49,7 +41,7 @@ def dense_teacher_probs(rec: Recognizer, videos: Sequence[Path], backbone_sha256
     computed = 0
     bar = tqdm(videos, desc=f"teacher {views}", disable=not progress, leave=False)
     for i, video in enumerate(bar):
-        path = folder / f"{file_sha256(Path(video))[:32]}.npy"
+        path = folder / f"{sha256_file(video)[:32]}.npy"
         if path.is_file():
             kept = np.load(path, allow_pickle=False)
             if kept.shape == (classes,):

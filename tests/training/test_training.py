@@ -15,9 +15,10 @@ import pytest
 from sfc_sdk import Recognizer, load_model
 from sfc_sdk.config import read_model_config
 from sfc_sdk.defaults import default_model_dir
+from sfc_sdk.fileio import sha256_file
 from sfc_sdk.model import state_hash
 from sfc_sdk.training import SFCTrainOptions, TrainSettings, train_backbone, train_sfc
-from sfc_sdk.training.teacher import dense_teacher_probs, file_sha256, teacher_folder
+from sfc_sdk.training.teacher import dense_teacher_probs, teacher_folder
 from sfc_sdk.video.decode import sample_frames
 from sfc_sdk.video.longvideo import make_long_video
 
@@ -78,9 +79,9 @@ def test_dense_teacher_outputs_are_kept_per_video_and_read_back(trained_backbone
     want = rec.predict(videos[0], top_k=len(CLASSES), mode="dense", views="2x1")
     assert np.allclose(first[0][[t.index for t in want.top]], [t.score for t in want.top], atol=1e-6)
     folder = teacher_folder(key, "2x1", tmp_path)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{file_sha256(v)[:32]}.npy" for v in videos[:2])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{sha256_file(v)[:32]}.npy" for v in videos[:2])
     planted = np.array([0.0, 1.0, 0.0], np.float32)
-    np.save(folder / f"{file_sha256(videos[0])[:32]}.npy", planted)
+    np.save(folder / f"{sha256_file(videos[0])[:32]}.npy", planted)
     again = dense_teacher_probs(rec, videos[:3], key, "2x1", root=tmp_path, progress=False)
     assert np.array_equal(again[0], planted) and np.array_equal(again[1], first[1])
     assert len(list(folder.iterdir())) == 3 and np.isclose(again[2].sum(), 1.0, atol=1e-4)
