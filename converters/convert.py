@@ -132,8 +132,13 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
             log(f"[5/{steps}] parity at the shorter input lengths ({', '.join(str(s.frames) for s in shorts)} frames)")
         parity["short_inputs"] = []
         for short in shorts:  # one runtime at a time: each holds buffers sized for its input
-            refs = short_refs.get(short) or _short_parity_inputs(reference_inputs(short.frames, config, calib)[0],
-                                                                 precision)
+            # INT8's agreement is a rate: all its inputs. A float graph, the same network at
+            # another length, is checked on three (its cosine threshold decides).
+            if precision == "int8":
+                refs = short_refs[short]
+            else:
+                made = reference_inputs(short.frames, config, calib)[0]
+                refs = made[:1] + made[-2:]
             short_runtime = _parity_runtime(work, export_format.runtimes, manifest.for_input(short.frames, short.ratio))
             p = {"frames": short.frames, "ratio": short.ratio, **measure_parity(net, short, short_runtime, refs)}
             del short_runtime
@@ -186,13 +191,6 @@ def _parity_runtime(directory: Path, runtimes: tuple[str, ...], manifest: Manife
     """The bundle's own runtime for `manifest`'s input where usable here; TensorRT bundles
     fall back to ONNX Runtime."""
     return create_runtime(list(runtimes), Bundle(directory, manifest), device="auto")
-
-
-def _short_parity_inputs(inputs: list, precision: str) -> list:
-    """Inputs that check a shorter input's graph: the same network exported at another
-    length, so a float export that matches on the main input is checked on three (its
-    cosine threshold decides); INT8's agreement is a rate, so it gets all of them."""
-    return inputs if precision == "int8" else inputs[:1] + inputs[-2:]
 
 
 def _check_parity(parity: dict, what: str, fmt: str, precision: str) -> None:
