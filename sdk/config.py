@@ -55,6 +55,9 @@ class InputSpec:
 
 
 SFC_GATES = ("free", "bounded")
+# How kept steps are scored: a trained score layer, or how far each step's head features are
+# from the video's median step (no training at all; the baseline a trained module must beat).
+SFC_SELECTORS = ("learned", "novelty")
 SFC_BEFORE_FIELDS = {"attention": True, "gate": "free"}  # what configs without these keys were trained with
 
 
@@ -68,10 +71,13 @@ class SFCSettings:
     prior: float = 1.0  # score bonus for uniformly spaced positions (see model/sfc.py)
     attention: bool = True  # False: selection alone (the kept steps' own features go to the tail)
     gate: str = "free"  # "bounded": per-channel gate clamped to [0, 1], a blend of in-distribution features
+    selector: str = "learned"  # "novelty": steps scored by distance from the median step, untrained
 
     def __post_init__(self) -> None:
         if self.gate not in SFC_GATES:
             raise ConfigError(f"SFC gate must be one of {', '.join(SFC_GATES)}, got {self.gate!r}")
+        if self.selector not in SFC_SELECTORS:
+            raise ConfigError(f"SFC selector must be one of {', '.join(SFC_SELECTORS)}, got {self.selector!r}")
 
 
 @dataclass(frozen=True)

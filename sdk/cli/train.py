@@ -100,6 +100,10 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
                    "see docs/architecture.md).")
 @click.option("--attention/--no-attention", default=None,
               help="A fresh SFC module with or without attention (--no-attention: selection alone).")
+@click.option("--selector", type=click.Choice(["learned", "novelty"]),
+              help="A fresh SFC module whose kept steps are scored by a trained layer, or by the head features' "
+                   "distance from the video's median step ('novelty': selection needs no training; only the attention "
+                   "is trained).")
 @click.option("--score-window", help="Window the score targets are measured on: a ratio, or 'ratio' for the ratio "
               "drawn per batch.")
 @click.option("--short", type=click.Choice(["repeat", "adapt"]), default="adapt", show_default=True,
@@ -107,8 +111,8 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
               "input length over them; 'adapt' samples them as predict does (a shorter input at a lower ratio).")
 @_settings_options(epochs=6, steps=100, lr=1e-3)
 def train_sfc_cmd(videos, model_dir, data, teacher, teacher_views, ratios, distill, long_videos, split, gate,
-                  attention, score_window, short, epochs, steps_per_epoch, batch_size, lr, seed, val, exclude, resume,
-                  out) -> None:
+                  attention, selector, score_window, short, epochs, steps_per_epoch, batch_size, lr, seed, val, exclude,
+                  resume, out) -> None:
     """Train only the SFC module; the backbone is frozen and verified unchanged.
 
     Labelled: --data FOLDER (one sub-folder per class). Label-free: --teacher dense VIDEOS...
@@ -134,9 +138,9 @@ def train_sfc_cmd(videos, model_dir, data, teacher, teacher_views, ratios, disti
     options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos, short=short,
                               teacher_views=teacher_views, **window_options)
     module = None
-    if gate is not None or attention is not None:
+    if gate is not None or attention is not None or selector is not None:
         module = read_model_config(model_dir).sfc
-        module = replace(module, gate=gate or module.gate,
+        module = replace(module, gate=gate or module.gate, selector=selector or module.selector,
                          attention=module.attention if attention is None else attention)
     path = train_sfc(model_dir, data, out, settings=_settings(epochs, steps_per_epoch, batch_size, lr, seed),
                      options=options, val=val, exclude=exclude, resume=resume, split=split, module=module,

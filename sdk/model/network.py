@@ -37,7 +37,8 @@ class SFCModel(nn.Module):
     def around(cls, backbone: VideoBackbone, settings: SFCSettings) -> SFCModel:
         """`backbone` (as it is: pretrained or not) with a fresh, untrained SFC module at its split."""
         sfc = SelectiveFeatureCompression(backbone.head_channels, dim=settings.dim, prior=settings.prior,
-                                          attention=settings.attention, gate=settings.gate)
+                                          attention=settings.attention, gate=settings.gate,
+                                          selector=settings.selector)
         return cls(backbone, sfc).eval()
 
     def resolve(self, config: ModelConfig) -> ModelConfig:

@@ -17,6 +17,11 @@ shaped exactly as the tail expects, plus the K time positions it kept:
    of real head features (a free gate can go negative or past 1 and hand the tail
    extrapolated features); `attention=False` is selection alone.
 
+`selector="novelty"` needs no training: a step's score is how far its head features are
+from the video's median step, relative to the mean such distance (0 = typical). In a
+trimmed clip the distances are even and the prior keeps sampling uniform; an action
+inside footage of its empty scene stands out from the scene and is kept.
+
 Initialisation: the score layer and the gate start at zero and a fixed prior favours
 uniformly spaced positions, so an untrained module *is* uniform temporal
 subsampling and the pretrained tail works from step zero. After training, the prior
@@ -51,11 +56,27 @@ class TemporalConv(nn.Module):
         return self.conv(torch.cat([x[..., :1], x, x[..., -1:]], dim=-1))
 
 
+def feature_novelty(pooled: torch.Tensor) -> torch.Tensor:
+    """(B, C, T) pooled head features -> (B, T): each step's distance to the video's median
+    step (per channel), over the mean of those distances, minus 1. In footage that is
+    mostly scene, the median is the scene and an action stands out; dividing by the mean
+    distance, not its spread, keeps an even clip's small wobbles below the prior. The end
+    steps copy their neighbours' scores: the backbone's temporal zero padding makes the
+    ends of every video look unlike the rest."""
+    b, _, t = (int(s) for s in pooled.shape)
+    if t < 3:
+        return torch.zeros(b, t, dtype=pooled.dtype, device=pooled.device)
+    median = pooled.topk(t // 2 + 1, dim=2).values[:, :, -1:]  # TopK, not median: every runtime has it
+    distance = (pooled - median).pow(2).sum(dim=1).sqrt()  # (B, T)
+    score = distance / distance.mean(dim=1, keepdim=True).clamp_min(1e-6) - 1.0
+    return torch.cat([score[:, 1:2], score[:, 1:-1], score[:, -2:-1]], dim=1)
+
+
 class SelectiveFeatureCompression(nn.Module):
     def __init__(self, channels: int, dim: int = 64, prior: float = 1.0, attention: bool = True,
-                 gate: str = "free") -> None:
+                 gate: str = "free", selector: str = "learned") -> None:
         super().__init__()
-        self.channels, self.dim, self.prior = channels, dim, prior
+        self.channels, self.dim, self.prior, self.selector = channels, dim, prior, selector
         self.attention, self.bounded_gate = attention, gate == "bounded"
         self.abstraction = nn.Sequential(
             TemporalConv(channels, dim),
@@ -77,8 +98,12 @@ class SelectiveFeatureCompression(nn.Module):
         return t_in // ratio
 
     def scores(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-time descriptors (B, T, D) and learned informativeness scores (B, T)."""
-        desc = self.abstraction(feats.mean(dim=(3, 4)))  # (B, D, T)
+        """Per-time descriptors (B, T, D) and informativeness scores (B, T): learned, or
+        the features' distance from the video's median step (`selector="novelty"`)."""
+        pooled = feats.mean(dim=(3, 4))  # (B, C, T)
+        desc = self.abstraction(pooled)  # (B, D, T)
+        if self.selector == "novelty":
+            return desc.transpose(1, 2), feature_novelty(pooled)
         return desc.transpose(1, 2), self.score(desc).squeeze(1)
 
     def selection_scores(self, score: torch.Tensor, ratio: int) -> torch.Tensor:

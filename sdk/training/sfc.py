@@ -38,6 +38,7 @@ from .teacher import dense_teacher_probs
 
 DISTILL_MODES = ("correct", "all", "none")
 WINDOW_BATCH_BYTES = 256 << 20
+WINDOWS_PER_STEP = 8
 SHORT_TRAINING = ("repeat", "adapt")
 
 
@@ -134,9 +135,13 @@ def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, target: torc
     """
     t = feats.shape[1]
     k = max(1, t // window)
+    # A window starts every k // WINDOWS_PER_STEP steps (every step on the bundled model):
+    # each step is still judged by about that many windows, and 256-frame I3D runs its tail
+    # 25 times instead of 97 (40 s per clip).
+    stride = max(1, k // WINDOWS_PER_STEP)
+    starts = sorted({*range(0, t - k + 1, stride), t - k})
     # Windows go to the tail in batches of at most WINDOW_BATCH_BYTES of features: all 97
     # windows of 256-frame I3D at once stacked 4.7 GB and peaked at 15 GB.
-    starts = range(t - k + 1)
     per_batch = max(1, WINDOW_BATCH_BYTES // (feats[:, :k].numel() * 4))
     parts = []
     for first in range(0, len(starts), per_batch):
@@ -145,7 +150,7 @@ def informativeness(backbone: torch.nn.Module, feats: torch.Tensor, target: torc
     logp = torch.cat(parts)  # (windows,)
     cover = torch.zeros(t)
     hits = torch.zeros(t)
-    for s, value in enumerate(logp.tolist()):
+    for s, value in zip(starts, logp.tolist(), strict=True):
         cover[s:s + k] += value
         hits[s:s + k] += 1
     return F.softmax(cover / hits / temperature, dim=0)
@@ -265,8 +270,11 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path | None, out_dir: str |
         length, used = run_at(n, 4)
         val_cache.append((feats[length][0], used))
 
+    # A "novelty" selector has no score layer to teach: only the attention learns (distillation).
+    learned_scores = model.sfc.selector == "learned"
     targets: dict[tuple[int, int, int, int], torch.Tensor] = {}  # (video, length, variant, window) -> target
-    for i, _ in enumerate(tqdm(train_videos, desc="informativeness", disable=not progress, leave=False)):
+    for i, _ in enumerate(tqdm(train_videos if learned_scores else [], desc="informativeness",
+                               disable=not progress, leave=False)):
         for length, used in runs[i].values():
             w = window(length, used)
             for j, f in enumerate(cache[i][length]):
@@ -286,15 +294,18 @@ def train_sfc(model_dir: str | Path, data_dir: str | Path | None, out_dir: str |
         for (length, used), rows in groups.items():  # each group compresses to the tail's step count
             feats = torch.stack([cache[pick[b]][length][variant[b]] for b in rows]).float()
             compressed.append(model.sfc(feats, used)[0])
+            order += rows
+            if not learned_scores:
+                continue
             _, score = model.sfc.scores(feats)  # learned part only: the prior stays a fixed preference
             target = torch.stack([targets[(pick[b], length, variant[b], window(length, used))] for b in rows])
             score_loss.append(-(target * F.log_softmax(score, dim=1)).sum(1))
-            order += rows
         picked = torch.from_numpy(pick)[torch.tensor(order)]
         logits = backbone.forward_tail(torch.cat(compressed))
-        scored = torch.cat(score_loss).mean()
-        loss = options.score_weight * scored
-        parts = {"score_loss": scored.item()}
+        loss, parts = torch.zeros(()), {}
+        if learned_scores:
+            scored = torch.cat(score_loss).mean()
+            loss, parts["score_loss"] = options.score_weight * scored, scored.item()
         if labelled:
             ce = F.cross_entropy(logits, labels[picked])
             loss, parts["ce_loss"] = loss + ce, ce.item()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -10,6 +13,7 @@ from sfc_sdk.config import SFCSettings
 from sfc_sdk.errors import ConfigError
 
 LABELS = tuple("abcdefghij")
+CRICKET = Path(__file__).parents[1] / "data" / "clips" / "v_CricketShot_g04_c01_rgb.gif"  # in the repo
 
 
 def _model(backbone: str = "r2plus1d_tiny") -> SFCModel:
@@ -157,9 +161,12 @@ class _AtRatio(torch.nn.Module):
         return self.model(x, self.ratio)
 
 
-def test_exports_as_a_static_graph_without_sort():
+@pytest.mark.parametrize("selector", ["learned", "novelty"])
+def test_exports_as_a_static_graph_without_sort(selector):
     """The selection path exports: topk indices, integer logic, one-hot matmul."""
-    model = _model().eval()
+    torch.manual_seed(0)
+    model = SFCModel.from_config(ModelConfig(backbone="r2plus1d_tiny", labels=LABELS,
+                                             sfc=SFCSettings(selector=selector))).eval()
     torch.nn.init.normal_(model.sfc.score.weight, std=1.0)
     x = torch.randn(1, 3, 64, 64, 64)
     exported = torch.export.export(_AtRatio(model, 4), (x,))
@@ -171,3 +178,44 @@ def test_exports_as_a_static_graph_without_sort():
         graph = exported.module()(x)
     torch.testing.assert_close(graph[0], eager[0])
     assert torch.equal(graph[1], eager[1])
+
+
+def test_novelty_selector_keeps_an_action_inside_footage_of_its_scene(tmp_path):
+    """The training-free selector on real video: a real clip placed inside footage of its
+    empty scene, the bundled model's head. Uniform sampling keeps steps in proportion to
+    the action's share of the video; novelty keeps the action."""
+    from sfc_sdk.defaults import default_model_dir
+    from sfc_sdk.model import load_model
+    from sfc_sdk.video.decode import sample_frames
+    from sfc_sdk.video.longvideo import make_long_video
+    from sfc_sdk.video.preprocess import sfc_input
+    from sfc_sdk.video.sampling import uniform_indices
+
+    model, config = load_model(default_model_dir())
+    novelty = SFCModel.around(model.backbone, replace(config.sfc, selector="novelty")).eval()
+    frames = config.sfc.frames
+    inside = {"learned": [], "novelty": []}
+    for seed in range(3):
+        long = make_long_video(CRICKET, tmp_path, seed=seed)
+        indices = uniform_indices(long.num_frames, frames)
+        x = torch.from_numpy(sfc_input(sample_frames(long.path, lambda n: uniform_indices(n, frames),
+                                                     config.input_spec.resize_size).frames, config.input_spec))
+        with torch.no_grad():
+            feats = model.backbone.forward_head(x)
+            per_step = frames / feats.shape[2]
+            for name, net in (("learned", SFCModel.around(model.backbone, config.sfc)), ("novelty", novelty)):
+                _, kept = net.sfc(feats, 4)  # a fresh learned module: uniform sampling, the control
+                frame_of = [indices[int((k + 0.5) * per_step)] for k in kept[0].tolist()]
+                inside[name] += [long.action_start <= f < long.action_end for f in frame_of]
+    assert sum(inside["novelty"]) / len(inside["novelty"]) >= 0.6, inside
+    assert sum(inside["novelty"]) >= 2 * sum(inside["learned"]), inside
+
+
+def test_novelty_selector_samples_an_even_clip_uniformly():
+    """Steps that differ only by noise stand out from none: the prior keeps uniform sampling."""
+    torch.manual_seed(0)
+    sfc = SelectiveFeatureCompression(64, selector="novelty").eval()
+    feats = torch.randn(2, 64, 1, 3, 3) + 0.05 * torch.randn(2, 64, 32, 3, 3)
+    with torch.no_grad():
+        _, kept = sfc(feats, 4)
+    assert kept.tolist() == [list(range(2, 32, 4))] * 2

@@ -267,3 +267,33 @@ def test_fine_tuning_from_the_jester_checkpoint_keeps_frozen_stages(cli, jester_
               "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "-o", tmp_path / "sfc")
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads((tmp_path / "sfc" / "config.json").read_text())["training"]["options"]["ratios"] == [2, 4]
+
+
+def test_a_novelty_module_trains_its_attention_and_keeps_its_selection(small_dataset, run_clip, tmp_path):
+    """`--selector novelty`: the kept steps come from the head features (no score to teach,
+    so no score loss); distillation trains only the attention blend."""
+    from dataclasses import replace
+
+    import torch
+
+    from sfc_sdk.model import SFCModel, load_model
+    from sfc_sdk.video.decode import sample_frames
+    from sfc_sdk.video.preprocess import sfc_input
+    from sfc_sdk.video.sampling import uniform_indices
+
+    model_dir = default_model_dir()
+    module = replace(read_model_config(model_dir).sfc, selector="novelty")
+    out = train_sfc(model_dir, None, tmp_path / "sfc", videos=[small_dataset], progress=False, module=module,
+                    settings=TrainSettings(epochs=1, steps_per_epoch=6, batch_size=4, lr=1e-2, seed=0),
+                    options=SFCTrainOptions(long_videos=False, teacher_views="2x1", ratios=(4,), variants=1))
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["sfc"]["selector"] == "novelty"
+    assert all("distill_loss" in h and "score_loss" not in h for h in meta["training"]["history"])
+    trained, config = load_model(out)
+    fresh = SFCModel.around(trained.backbone, config.sfc)
+    frames = sample_frames(run_clip, lambda n: uniform_indices(n, config.sfc.frames), config.input_spec.resize_size)
+    with torch.no_grad():
+        feats = trained.backbone.forward_head(torch.from_numpy(sfc_input(frames.frames, config.input_spec)))
+        (_, kept, score), (_, kept0, score0) = trained.sfc.compress(feats, 4), fresh.sfc.compress(feats, 4)
+    assert torch.equal(kept, kept0) and torch.equal(score, score0)
+    assert trained.sfc.gate.abs().max() > 0  # the attention blend moved off pure selection
