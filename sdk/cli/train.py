@@ -106,13 +106,16 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
                    "is trained).")
 @click.option("--score-window", help="Window the score targets are measured on: a ratio, or 'ratio' for the ratio "
               "drawn per batch.")
+@click.option("--variants", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Augmented samplings of each training video whose head features are kept (memory and the "
+                   "one-off feature time grow with it: 256-frame I3D, 38 MB and 2.5 s each at the stem).")
 @click.option("--short", type=click.Choice(["repeat", "adapt"]), default="adapt", show_default=True,
               help="Training inputs of clips shorter than the input x the training stride: 'repeat' spreads the "
               "input length over them; 'adapt' samples them as predict does (a shorter input at a lower ratio).")
 @_settings_options(epochs=6, steps=100, lr=1e-3)
 def train_sfc_cmd(videos, model_dir, data, teacher, teacher_views, ratios, distill, long_videos, split, gate,
-                  attention, selector, score_window, short, epochs, steps_per_epoch, batch_size, lr, seed, val, exclude,
-                  resume, out) -> None:
+                  attention, selector, score_window, variants, short, epochs, steps_per_epoch, batch_size, lr, seed,
+                  val, exclude, resume, out) -> None:
     """Train only the SFC module; the backbone is frozen and verified unchanged.
 
     Labelled: --data FOLDER (one sub-folder per class). Label-free: --teacher dense VIDEOS...
@@ -136,7 +139,7 @@ def train_sfc_cmd(videos, model_dir, data, teacher, teacher_views, ratios, disti
         raise ConfigError("give --data FOLDER (a sub-folder per class), or VIDEOS with --teacher dense (no labels)")
     Views.parse(teacher_views)  # a typo is one line now, not after the first teacher video
     options = SFCTrainOptions(ratios=ratio_list, distill=distill, long_videos=long_videos, short=short,
-                              teacher_views=teacher_views, **window_options)
+                              variants=variants, teacher_views=teacher_views, **window_options)
     module = None
     if gate is not None or attention is not None or selector is not None:
         module = read_model_config(model_dir).sfc

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from torch import nn
@@ -48,6 +49,8 @@ from .backbones.i3d import load_i3d_flax
 from .checkpoint import load_checkpoint
 from .directory import save_model
 from .network import SFCModel
+from .shipped import load_module, read_module
+from .weights import state_hash
 
 # Registered backbones whose published weights come as a Flax pickle, and their loader.
 FLAX_LOADERS: dict[str, Callable[..., VideoBackbone]] = {"i3d": load_i3d_flax}
@@ -167,6 +170,27 @@ def model_from_catalogue(entry: CatalogueEntry, path: str | Path, file: Catalogu
     return model, model.resolve(config)
 
 
+def with_shipped_module(entry: CatalogueEntry, model: SFCModel, config: ModelConfig, record: dict,
+                        split: str = "") -> tuple[SFCModel, ModelConfig]:
+    """The entry's trained SFC module on `model`'s backbone where it ships one, the head split
+    where that module was trained. Asked for another `split`, the module stays untrained (the
+    record's note says so)."""
+    if entry.sfc_module is None:
+        return model, config
+    trained_at, settings, training, tensors = read_module(entry.sfc_module)
+    if split and split != trained_at:
+        record["note"] = f"SFC module untrained: the shipped one is for split {trained_at}, not {split}"
+        return model, config
+    if training.get("backbone_sha256_before") not in (None, state_hash(model.backbone)):
+        raise CheckpointError(f"{entry.name}: the shipped SFC module was trained on another backbone")
+    model.backbone.split = trained_at
+    config = replace(config, split=trained_at, sfc=settings)
+    model = load_module(SFCModel.around(model.backbone, settings), tensors, f"{entry.name}'s shipped SFC module")
+    record["note"] = f"SFC module trained, shipped with sfc-sdk ({entry.sfc_module.file})"
+    record["sfc_module"] = {"file": entry.sfc_module.file, "sha256": entry.sfc_module.sha256, **training}
+    return model.eval(), model.resolve(config)
+
+
 def save_pretrained(entry: CatalogueEntry, path: str | Path, output: str | Path, file: CatalogueFile | None = None,
                     *, labels: list[str] | None = None, split: str = "", input_spec: InputSpec | None = None,
                     name: str = "", overwrite: bool = False, stage: str = "pull") -> ModelConfig:
@@ -181,6 +205,7 @@ def save_pretrained(entry: CatalogueEntry, path: str | Path, output: str | Path,
     record = {"stage": stage, "catalogue": entry.name, "checkpoint": str(path), "file": file.filename,
               "sha256": file.sha256, "source": entry.source.describe(), "licence": entry.licence,
               "terms": entry.terms, "note": "SFC module untrained: uniform temporal subsampling"}
+    model, config = with_shipped_module(entry, model, config, record, split)
     save_model(model, config, output, training=record)
     return config
 

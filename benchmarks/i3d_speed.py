@@ -1,0 +1,148 @@
+"""SFC on I3D against 30 views and I3D's one pass: end-to-end time and memory, per runtime.
+
+    python benchmarks/i3d_speed.py --model kinetics400-i3d/ --sfc TRAINED_DIR [--video V] [--repeats 3]
+        [--openvino WORK]
+
+One process per measurement (fresh interpreter), arms interleaved round-robin, the first
+arm rotating each repeat. In each process the model loads, then `predict` runs the video
+--calls times; *e2e ms* is the median warm call (decode + preprocess + network, what a
+service pays per video), the first call is kept as *cold*. *Inference MB*: the process's
+peak RSS minus its RSS once the model is loaded (frames, activations, workspace).
+
+Arms on PyTorch CPU (model directories, `Recognizer.predict`):
+    30 views: dense 10x3 on the pulled model   whole: dense `whole` (I3D's own protocol)
+    SFC: the SFC model (--sfc) at ratio 4
+With --openvino WORK, the same three on OpenVINO FP32, from bundles `sfc-sdk convert` writes
+into WORK once (kept): the SFC model's bundle (`predict` as is); for 30 views, a bundle of the
+pulled model at `--frames 64 --ratio 1` (I3D on one clip: an untrained module at ratio 1 keeps
+every step) run on each of the 30 views `predict --mode dense` decodes and crops; for the one
+pass, `--frames 256 --ratio 1` (every frame of a 10-s video at 25 fps, spread over longer ones).
+GMAC of each arm beside it. Writes benchmarks/results/i3d_speed.md (--out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from machine import describe_machine
+
+REPO = Path(__file__).resolve().parents[1]
+VIDEO = REPO.parent / "shared" / "data" / "clips" / "arm_wrestling_kinetics.mp4"
+WORKER = r"""
+import json, resource, sys, time
+import numpy as np
+from sfc_sdk import Recognizer
+kind, model, video, calls = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+rec = Recognizer(model, device="cpu")
+if kind == "views":  # 30 views through a 64x1 clip bundle: predict's own decode and crops
+    from sfc_sdk.video.decode import sample_frames
+    from sfc_sdk.video.preprocess import dense_input, dense_plan
+    from sfc_sdk.video.sampling import Views
+    views = Views.parse("10x3")
+    plan, short = dense_plan(rec.input_spec, views)
+
+    def run():
+        batch = dense_input(sample_frames(video, plan, short).frames, rec.input_spec, views)
+        logits = np.stack([rec.runtime.run_sfc(v[None], 1)[0][0] for v in batch])
+        probs = np.exp(logits - logits.max(1, keepdims=True))
+        probs = (probs / probs.sum(1, keepdims=True)).mean(0)
+        return rec.labels[int(probs.argmax())]
+else:
+    args = {"30views": dict(mode="dense", views="10x3"), "whole": dict(mode="dense", views="whole"),
+            "sfc": dict(ratio=4)}.get(kind)
+    if args is None:  # "frames:N": a bundle of the network at ratio 1 over N frames
+        args = dict(frames=int(kind.split(":")[1]), ratio=1)
+    run = lambda: rec.predict(video, **args).label
+loaded = rss_mb()
+times = []
+for _ in range(calls):
+    tick = time.perf_counter()
+    label = run()
+    times.append((time.perf_counter() - tick) * 1000)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"cold_ms": times[0], "ms": sorted(times[1:])[len(times[1:]) // 2], "loaded_mb": loaded,
+                  "inference_mb": peak - loaded, "label": label}))
+"""
+
+
+def convert(model: Path, out: Path, extra: list[str]) -> Path:
+    if not (out / "manifest.json").is_file():
+        print(f"converting {model} -> {out} {' '.join(extra)}", file=sys.stderr, flush=True)
+        subprocess.run([str(Path(sys.executable).with_name("sfc-sdk")), "convert", str(model), "--target", "openvino",
+                        "--precision", "fp32", "--output", str(out), *extra], check=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=Path("kinetics400-i3d"), help="`sfc-sdk pull kinetics400-i3d`")
+    parser.add_argument("--sfc", type=Path, required=True, help="the SFC model directory to measure")
+    parser.add_argument("--video", type=Path, default=VIDEO)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=3, help="predict calls per process (the first is cold)")
+    parser.add_argument("--openvino", type=Path, help="work folder for the OpenVINO bundles (also runs those arms)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "i3d_speed.md")
+    args = parser.parse_args()
+
+    from sfc_sdk.model import load_model
+    from sfc_sdk.model.flops import sfc_gmacs, view_gmacs
+
+    net, config = load_model(args.model)
+    sfc_net, sfc_config = load_model(args.sfc)
+    sfc_cost = sfc_gmacs(sfc_net, sfc_config.sfc.frames, 4, 224).total
+    whole_frames = 248  # a 10-s video at 25 fps, as a multiple of I3D's temporal stride
+    gmac = {"30views": 30 * view_gmacs(net, 64, 224), "whole": view_gmacs(net, whole_frames, 224), "sfc": sfc_cost}
+    arms = {f"torch {k}": (k, str(m)) for k, m in (("30views", args.model), ("whole", args.model), ("sfc", args.sfc))}
+    if args.openvino:
+        arms["openvino 30views"] = ("views", str(convert(args.model, args.openvino / "clip64", ["--frames", "64",
+                                                                                             "--ratio", "1"])))
+        arms["openvino whole"] = ("frames:256", str(convert(args.model, args.openvino / "whole256",
+                                                          ["--frames", "256", "--ratio", "1"])))
+        arms["openvino sfc"] = ("sfc", str(convert(args.sfc, args.openvino / "sfc", [])))
+    names = list(arms)
+    runs: dict[str, list[dict]] = {a: [] for a in names}
+    for rep in range(args.repeats):
+        for name in names[rep % len(names):] + names[:rep % len(names)]:
+            kind, model = arms[name]
+            out = subprocess.run([sys.executable, "-c", WORKER, kind, model, str(args.video), str(args.calls)],
+                                 capture_output=True, text=True)
+            if out.returncode:
+                raise SystemExit(f"{name} failed: {out.stderr.strip().splitlines()[-1]}")
+            runs[name].append(json.loads(out.stdout.splitlines()[-1]))
+            print(f"repeat {rep + 1}/{args.repeats} {name}: {runs[name][-1]['ms']:.0f} ms", file=sys.stderr, flush=True)
+
+    def med(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[name])
+
+    lines = [f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC on {describe_machine()}, "
+             f"`python benchmarks/i3d_speed.py --sfc {args.sfc.name}{' --openvino WORK' if args.openvino else ''}`"
+             f": video `{args.video.name}`; medians over {args.repeats} fresh processes, arms interleaved. "
+             f"SFC: `{args.sfc.name}` (head ending after {sfc_config.split}, {sfc_config.sfc.frames} frames, ratio 4). "
+             f"GMAC of the whole pass: {whole_frames} frames.", "",
+             "| arm | GMAC | e2e ms (cold) | SFC faster by | inference MB | SFC uses less by | top-1 |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for name in names:
+        runtime, kind = name.split(" ", 1)
+        sfc = f"{runtime} sfc"
+        speedup = f"{med(name, 'ms') / med(sfc, 'ms'):.2f}x (GMAC {gmac[kind] / gmac['sfc']:.2f}x)"
+        memory = f"{med(name, 'inference_mb') / max(1.0, med(sfc, 'inference_mb')):.1f}x"
+        lines.append(f"| {name} | {gmac[kind]:.0f} | {med(name, 'ms'):.0f} ({med(name, 'cold_ms'):.0f}) | "
+                     f"{speedup if kind != 'sfc' else '-'} | {med(name, 'inference_mb'):.0f} | "
+                     f"{memory if kind != 'sfc' else '-'} | {runs[name][-1]['label']} |")
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
