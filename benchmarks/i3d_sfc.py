@@ -16,11 +16,11 @@ Long videos (DIR named *_long, from i3d_data.py, listed in LONG.tsv beside it): 
 reference is 30 views of the clip alone (what the action is), not of the long video; the
 30views arm still runs on the long video, diluted by the footage around the action.
 
-Each arm is measured against the reference (30 views): top-1 agreement (all videos, and those where 30 views
-is clearly sure), whether 30 views' top-1 is in the arm's top 5, KL(30 views || arm); and top-1
-on the clips whose Kinetics-400 label is known (LABELS). Each arm's class probabilities are
-kept per video in --work as they are computed (a rerun computes only what is missing);
-rows go to benchmarks/results/NAME.jsonl, the table to NAME.md, with machine and date.
+Each arm is measured against the reference: top-1 agreement (on all videos, and on those where
+the reference is clearly sure), whether the reference's top-1 is in the arm's top 5, and
+KL(reference || arm); and top-1 on the clips whose Kinetics-400 label is known (LABELS).
+Each arm's class probabilities are kept per video in --work as they are computed (a rerun
+computes only what is missing); rows go to benchmarks/results/NAME.jsonl, the table to NAME.md, with machine and date.
 """
 
 from __future__ import annotations

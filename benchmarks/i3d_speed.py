@@ -71,7 +71,8 @@ for _ in range(calls):
     label = run()
     times.append((time.perf_counter() - tick) * 1000)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"cold_ms": times[0], "ms": sorted(times[1:])[len(times[1:]) // 2], "loaded_mb": loaded,
+warm = sorted(times[1:] or times)
+print(json.dumps({"cold_ms": times[0], "ms": warm[len(warm) // 2], "loaded_mb": loaded,
                   "inference_mb": peak - loaded, "label": label}))
 """
 

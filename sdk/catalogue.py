@@ -180,6 +180,10 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         # SFC's head sees frames at the rate I3D was trained on (25 fps) over a whole Kinetics
         # clip (10 s): from the recipe, not tuned on any clip (64 frames would be 6 fps).
         sfc_frames=256,
+        # Chosen on validation video (docs/model-card-i3d.md): the training-free novelty selector at
+        # the stem split; the label-free trained module beat uniform sampling there, not this one.
+        sfc_module=ShippedModule("kinetics400-i3d.safetensors",
+                                 "1a9b70047a62c91b0b193cd6458020a0b877678a8060ff92b19c530de2e83402"),
     ),
     CatalogueEntry(
         name="jester-shufflenet-0.5x-g3", backbone="shufflenet_3d", variant=(("groups", 3), ("width_mult", 0.5)),

@@ -181,12 +181,13 @@ def with_shipped_module(entry: CatalogueEntry, model: SFCModel, config: ModelCon
     if split and split != trained_at:
         record["note"] = f"SFC module untrained: the shipped one is for split {trained_at}, not {split}"
         return model, config
-    if training.get("backbone_sha256_before") not in (None, state_hash(model.backbone)):
+    if training.get("backbone_sha256") not in (None, state_hash(model.backbone)):
         raise CheckpointError(f"{entry.name}: the shipped SFC module was trained on another backbone")
     model.backbone.split = trained_at
     config = replace(config, split=trained_at, sfc=settings)
     model = load_module(SFCModel.around(model.backbone, settings), tensors, f"{entry.name}'s shipped SFC module")
-    record["note"] = f"SFC module trained, shipped with sfc-sdk ({entry.sfc_module.file})"
+    made = "trained" if training.get("trained") else f"training-free ({settings.selector} selector)"
+    record["note"] = f"SFC module {made}, shipped with sfc-sdk ({entry.sfc_module.file})"
     record["sfc_module"] = {"file": entry.sfc_module.file, "sha256": entry.sfc_module.sha256, **training}
     return model.eval(), model.resolve(config)
 

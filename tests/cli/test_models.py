@@ -18,7 +18,11 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from sfc_sdk.catalogue import CATALOGUE, catalogue_entry, recognise
+from sfc_sdk.errors import CheckpointError
+from sfc_sdk.model.shipped import read_module
 
 I3D = catalogue_entry("kinetics400-i3d")
 JESTER = catalogue_entry("jester-shufflenet-0.5x-g3")
@@ -71,13 +75,18 @@ def test_pull_writes_a_model_directory_that_recognises_kinetics_actions(cli, pul
     assert config["backbone"] == "i3d" and config["labels"] == I3D.labels() and config["name"] == "kinetics400-i3d"
     assert config["input"] == {"clip_len": 64, "frame_stride": 1, "crop_size": 224, "resize_size": 256,
                                "mean": [0.5] * 3, "std": [0.5] * 3}
-    # SFC's head sees frames at I3D's own 25 fps over a 10-s Kinetics video
-    assert config["sfc"]["frames"] == 256 and config["sfc"]["ratio"] == 4 and config["split"] == "Mixed_3c"
-    assert "sfc        256 frames over the whole video, ratio 4" in stdout
+    # SFC's head sees frames at I3D's own 25 fps over a 10-s Kinetics video, through the trained
+    # module that ships with the SDK, at the split it was trained at
+    split, settings, _, _ = read_module(I3D.sfc_module)
+    assert config["sfc"]["frames"] == 256 and config["sfc"]["ratio"] == 4 and config["split"] == split
+    assert config["sfc"]["selector"] == settings.selector
+    assert config["training"]["sfc_module"]["sha256"] == I3D.sfc_module.sha256
+    shipped = f"trained, shipped with sfc-sdk ({I3D.sfc_module.file})"
+    assert f"sfc        256 frames over the whole video, ratio 4; {shipped}" in stdout
     assert config["training"]["catalogue"] == "kinetics400-i3d" and config["training"]["sha256"] == I3D.file.sha256
     assert "Apache-2.0" in config["training"]["terms"]
     assert f"model      {model}" in stdout and "Apache-2.0" in stdout and I3D.file.sha256 in stdout
-    # 16 frames, every one kept (an untrained SFC at ratio 4 leaves I3D's tail 2 steps): a second, not 64 frames
+    # 16 frames, every one kept (ratio 4 would leave I3D's tail 2 steps): a second, not 256 frames
     out = cli("predict", clips_dir / "arm_wrestling_kinetics.mp4", "--model", model, "--frames", "16",
               "--ratio", "1", "--json")
     assert out.returncode == 0, out.stderr
@@ -151,3 +160,26 @@ def test_import_recognises_the_jester_checkpoint(cli, jester_checkpoint, tmp_pat
     assert config["backbone"] == "shufflenet_3d" and config["variant"] == {"groups": 3, "width_mult": 0.5}
     assert config["labels"] == JESTER.labels() and config["input"]["clip_len"] == 16
     assert config["training"]["catalogue"] == "jester-shufflenet-0.5x-g3"
+
+
+def test_the_shipped_i3d_module_is_the_one_pulled_and_was_trained_on_this_backbone(pulled_i3d, clips_dir):
+    """The module file in the package is what `pull` puts on the backbone it reads from the
+    sdist (the backbone hash its training recorded), and the pulled SFC model recognises a
+    real Kinetics clip at its defaults (256 frames, ratio 4); a module file that is not the
+    catalogued one is refused."""
+    from dataclasses import replace
+
+    from sfc_sdk import Recognizer
+    from sfc_sdk.model import load_model, state_hash
+
+    model_dir, _, _ = pulled_i3d
+    split, _, training, tensors = read_module(I3D.sfc_module)
+    net, config = load_model(model_dir)
+    assert config.split == split and state_hash(net.backbone) == training["backbone_sha256"]
+    pulled = net.sfc.state_dict()
+    assert pulled.keys() == tensors.keys() and all((pulled[k] == v).all() for k, v in tensors.items())
+    assert config.sfc.selector != "learned" or net.sfc.gate.abs().max() > 0  # not plain uniform sampling
+    pred = Recognizer(model_dir).predict(clips_dir / "arm_wrestling_kinetics.mp4")
+    assert pred.label == "arm wrestling" and pred.ratio == 4 and len(pred.kept_times) == 32
+    with pytest.raises(CheckpointError, match="not the catalogued file"):
+        read_module(replace(I3D.sfc_module, sha256="0" * 64))

@@ -223,7 +223,7 @@ def test_registry_entry_input_and_labels():
     for pixel, value in ((0, -1.0), (255, 1.0), (127.5, 0.0)):
         assert all((pixel / 255 - m) / s == pytest.approx(value) for m, s in zip(spec.mean, spec.std, strict=True))
     net = create_backbone("i3d")
-    assert net.split == "Mixed_3c" and net.head_channels == 480 and net.head_temporal_stride == 2
+    assert net.split == "stem" and net.head_channels == 192 and net.head_temporal_stride == 2
     assert "Mixed_4e" in net.split_points and net.split_points[-1] == "Mixed_5b"
     labels = LABELS.read_text().splitlines()
     assert len(labels) == 400 and labels[:2] == ["abseiling", "air drumming"] and labels[-1] == "zumba"

