@@ -51,8 +51,8 @@ def echo_model(output: Path, config: ModelConfig, entry: CatalogueEntry | None =
     click.echo(f"input      {spec.clip_len}-frame clips (dense views), every {spec.frame_stride}{fps}, short side "
                f"{spec.resize_size}, crop {spec.crop_size}, mean {tuple(round(m, 4) for m in spec.mean)}, "
                f"std {tuple(round(s, 4) for s in spec.std)}{values}")
-    shipped = json.loads((output / CONFIG_FILE).read_text()).get("training", {}).get("sfc_module")
-    module = (f"trained, shipped with sfc-sdk ({shipped['file']})" if shipped else
+    record = json.loads((output / CONFIG_FILE).read_text()).get("training", {})
+    module = (record["note"].removeprefix("SFC module ") if record.get("sfc_module") else
               "untrained (uniform temporal subsampling): train it with `sfc-sdk train sfc`")
     click.echo(f"sfc        {config.sfc.frames} frames over the whole video, ratio {config.sfc.ratio}; {module}")
 

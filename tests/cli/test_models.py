@@ -81,8 +81,9 @@ def test_pull_writes_a_model_directory_that_recognises_kinetics_actions(cli, pul
     assert config["sfc"]["frames"] == 256 and config["sfc"]["ratio"] == 4 and config["split"] == split
     assert config["sfc"]["selector"] == settings.selector
     assert config["training"]["sfc_module"]["sha256"] == I3D.sfc_module.sha256
-    shipped = f"trained, shipped with sfc-sdk ({I3D.sfc_module.file})"
-    assert f"sfc        256 frames over the whole video, ratio 4; {shipped}" in stdout
+    made = "trained" if config["training"]["sfc_module"]["trained"] else f"training-free ({settings.selector} selector)"
+    module = f"{made}, shipped with sfc-sdk ({I3D.sfc_module.file})"
+    assert f"sfc        256 frames over the whole video, ratio 4; {module}" in stdout
     assert config["training"]["catalogue"] == "kinetics400-i3d" and config["training"]["sha256"] == I3D.file.sha256
     assert "Apache-2.0" in config["training"]["terms"]
     assert f"model      {model}" in stdout and "Apache-2.0" in stdout and I3D.file.sha256 in stdout
