@@ -66,7 +66,15 @@ def feature_novelty(pooled: torch.Tensor) -> torch.Tensor:
     b, _, t = (int(s) for s in pooled.shape)
     if t < 3:
         return torch.zeros(b, t, dtype=pooled.dtype, device=pooled.device)
-    median = pooled.topk(t // 2 + 1, dim=2).values[:, :, -1:]  # TopK, not median: every runtime has it
+    # The (upper) median by ranks, not median/sort/TopK values: LiteRT lowers those to a sort it
+    # cannot run. Rank = how many steps are smaller (ties broken by position), so exactly one
+    # step per channel has the median's rank.
+    x = pooled.unsqueeze(3)  # (B, C, T, 1): step t
+    y = pooled.unsqueeze(2)  # (B, C, 1, T): step s
+    before = torch.triu(torch.ones(t, t, dtype=torch.bool, device=pooled.device), diagonal=1).T  # s < t
+    smaller = (y < x) | ((y == x) & before)
+    rank = smaller.to(pooled.dtype).sum(dim=3)  # (B, C, T)
+    median = (pooled * (rank == t - t // 2 - 1).to(pooled.dtype)).sum(dim=2, keepdim=True)
     distance = (pooled - median).pow(2).sum(dim=1).sqrt()  # (B, T)
     score = distance / distance.mean(dim=1, keepdim=True).clamp_min(1e-6) - 1.0
     return torch.cat([score[:, 1:2], score[:, 1:-1], score[:, -2:-1]], dim=1)
