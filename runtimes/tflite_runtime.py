@@ -48,8 +48,13 @@ class TFLiteRuntime(ExportedRuntime):
         # The interpreter's own default (num_threads=None) runs XNNPACK on one thread.
         self.threads = threads or usable_cores()
         with native_stderr_quiet():  # LiteRT's C++ "INFO: Created ... XNNPACK delegate" line, unless -v
-            self.interpreter = load_interpreter_class()(model_path=str(bundle.model_path), num_threads=self.threads)
-            self.interpreter.allocate_tensors()
+            try:
+                self.interpreter = load_interpreter_class()(model_path=str(bundle.model_path),
+                                                            num_threads=self.threads)
+                self.interpreter.allocate_tensors()
+            except ValueError as e:  # an op this LiteRT cannot run (e.g. a sort the converter emitted)
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise RuntimeUnavailableError(f"LiteRT cannot run {bundle.model_path.name}: {first}") from None
         self._input = self.interpreter.get_input_details()[0]["index"]
         outputs = self.interpreter.get_output_details()
         self._logits = next(o["index"] for o in outputs if o["dtype"] == np.float32)
