@@ -108,7 +108,9 @@ def main() -> None:
     work = args.work or cache_dir() / "bench-i3d-sfc" / args.out
     work.mkdir(parents=True, exist_ok=True)
     arms = ["30views", *(a for a in args.arms.split(",") if a != "30views")]  # the reference comes first
-    backbone_hash = state_hash(load_model(args.model)[0].backbone)
+    net, config = load_model(args.model)
+    backbone_hash, labels = state_hash(net.backbone), config.labels
+    del net
     timing = work / "seconds.json"  # wall time per video and arm, kept with the probabilities
     seconds = json.loads(timing.read_text()) if timing.is_file() else {}
     source = clips_of(args.data)  # long video -> the clip inside it
@@ -143,7 +145,6 @@ def main() -> None:
             print(f"{arm:26s} {video.name:40s} {rec.labels[int(probs.argmax())]:28s} {probs.max():.2f} "
                   f"{time.perf_counter() - tick:.1f}s", flush=True)
         del rec
-    labels = load_model(args.model)[1].labels
     rows = [row(video, group[video.name], arm, labels, work, seconds.get(probs_name(video.name, arm)),
                 source.get(video.name, video)) for arm in arms for video in videos]
     out = REPO / "benchmarks" / "results" / args.out

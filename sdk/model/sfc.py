@@ -71,7 +71,7 @@ def feature_novelty(pooled: torch.Tensor) -> torch.Tensor:
     # step per channel has the median's rank.
     x = pooled.unsqueeze(3)  # (B, C, T, 1): step t
     y = pooled.unsqueeze(2)  # (B, C, 1, T): step s
-    before = torch.triu(torch.ones(t, t, dtype=torch.bool, device=pooled.device), diagonal=1).T  # s < t
+    before = torch.ones(t, t, dtype=torch.bool, device=pooled.device).tril(diagonal=-1)  # [t, s]: s < t
     smaller = (y < x) | ((y == x) & before)
     rank = smaller.to(pooled.dtype).sum(dim=3)  # (B, C, T)
     median = (pooled * (rank == t - t // 2 - 1).to(pooled.dtype)).sum(dim=2, keepdim=True)
