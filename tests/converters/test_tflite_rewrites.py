@@ -15,6 +15,7 @@ from sfc_sdk.converters.conv2d_rewrite import Conv3dAs2d, conv3d_as_conv2d
 from sfc_sdk.converters.conv3d_rewrites import Conv3dAsTaps, Pool3dAs2d, convs_and_pools_as_2d
 from sfc_sdk.converters.tflite_converter import rewrite_for_tflite
 from sfc_sdk.errors import ConfigError
+from sfc_sdk.model.sfc import SelectiveFeatureCompression
 from sfc_sdk.video.decode import sample_frames
 from sfc_sdk.video.preprocess import sfc_input
 from sfc_sdk.video.sampling import uniform_indices
@@ -123,3 +124,38 @@ def test_bundled_shufflenet_exports_to_litert_with_xnnpack_ops(bundles):
     ops = [op["op_name"] for op in Interpreter(model_path=str(bundle / "model.tflite"))._get_ops_details()]
     assert "DEPTHWISE_CONV_2D" in ops and not any(op.startswith("STABLEHLO") for op in ops)
     assert "CONV_3D" not in ops  # the dense stem too: LiteRT runs CONV_3D on a reference kernel
+
+
+class _NoveltyAtRatio4(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sfc = SelectiveFeatureCompression(16, selector="novelty", attention=False)
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.sfc(feats, 4)
+
+
+def test_novelty_selector_runs_in_litert_as_in_pytorch(tmp_path):
+    """The training-free selector's median is built from comparisons and sums: a median by
+    sorting lowered to STABLEHLO_SORT, which LiteRT cannot run (the pulled I3D's TFLite bundle
+    then failed to load). Features with an unusual stretch: LiteRT keeps the same steps."""
+    import litert_torch
+    from ai_edge_litert.interpreter import Interpreter
+
+    torch.manual_seed(0)
+    feats = torch.randn(1, 16, 1, 4, 4) + 0.1 * torch.randn(1, 16, 32, 4, 4)
+    feats[:, :, 12:18] += 2 * torch.randn(1, 16, 1, 4, 4)  # the action: steps unlike the rest
+    module = _NoveltyAtRatio4().eval()
+    with torch.no_grad():
+        want_feats, want_kept = module(feats)
+    path = tmp_path / "novelty.tflite"
+    litert_torch.convert(module, (feats,)).export(str(path))
+    interpreter = Interpreter(model_path=str(path))
+    assert not any(op["op_name"].startswith("STABLEHLO") for op in interpreter._get_ops_details())
+    runner = interpreter.get_signature_runner()
+    got = list(runner(**{runner.get_input_details().popitem()[0]: feats.numpy()}).values())
+    got_kept = next(g for g in got if g.dtype.kind == "i")
+    got_feats = next(g for g in got if g.dtype.kind == "f")
+    assert got_kept.tolist() == want_kept.tolist()
+    assert sum(12 <= k < 18 for k in got_kept[0].tolist()) >= 3  # the stretch holds most of the 8 kept steps
+    _assert_same(torch.from_numpy(got_feats), want_feats)
