@@ -260,10 +260,3 @@ def test_cli_convert_archive_then_predict(cli, tmp_path, run_clip):
     assert not list(scratch.glob("sfc-bundle-*")), "the unpacked archive outlived the process"
     again = cli("convert", "--target", "cpu", "-o", archive)
     assert again.returncode == 1 and "--overwrite" in again.stderr
-
-
-def test_readme_shows_the_format_table_the_cli_uses(cli):
-    out = cli("formats", "--markdown")
-    assert out.returncode == 0, out.stderr
-    readme = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
-    assert out.stdout.strip() in readme, "docs/deploy.md's format tables are stale: paste `sfc-sdk formats --markdown`"

@@ -262,13 +262,6 @@ def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path
     assert "measured" in sel["reason"]
 
 
-def test_readme_shows_the_device_table_the_cli_prints(cli):
-    out = cli("devices", "--markdown")
-    assert out.returncode == 0, out.stderr
-    readme = (REPO / "docs" / "devices.md").read_text()
-    assert out.stdout.strip() in readme, "docs/devices.md's device table is stale: paste `sfc-sdk devices --markdown`"
-
-
 def test_profile_of_a_bundle_measures_it_as_exported(cli, bundles, tmp_path):
     env = {**os.environ, "SFC_SDK_CACHE": str(tmp_path / "cache")}
     out = cli("profile", bundles("onnx", "fp32"), "--device", "generic-cpu", "--runs", "3",

@@ -1,0 +1,118 @@
+"""MkDocs hooks for the docs site (registered in mkdocs.yml).
+
+- A page line `<!-- generated: NAME -->` becomes the table the SDK's code prints, so the
+  site cannot drift from the CLI: `formats` and `devices` are `sfc-sdk formats --markdown`
+  and `sfc-sdk devices --markdown` (the commands themselves, run in process); `backbones`
+  and `models` are `sfc-sdk backbones` and `sfc-sdk models` as markdown tables, from the
+  same registry and catalogue those commands read. An unknown NAME fails the build.
+- Pages link to measured results as `../benchmarks/results/FILE` (a path that works on a
+  repository host); the site serves that folder at `benchmarks/results/`, and the links
+  are rewritten to it, so strict mode still fails on a link to a file that is not there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = "benchmarks/results"
+MARKER = re.compile(r"^<!-- generated: ([a-z-]+) -->$", re.MULTILINE)
+RESULTS_LINK = re.compile(r"\]\(\.\./" + re.escape(RESULTS) + "/")
+
+
+def _cli(command: Callable, *args: str) -> str:
+    """What a click command of the SDK prints, run in this process."""
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(command, list(args), catch_exceptions=False)
+    if result.exit_code != 0:
+        raise PluginError(f"{command.name} {' '.join(args)} exited {result.exit_code}: {result.output}")
+    return result.stdout.strip()
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def formats_table() -> str:
+    from sfc_sdk.cli.convert import formats
+
+    return _cli(formats, "--markdown")
+
+
+def devices_table() -> str:
+    from sfc_sdk.cli.devices import devices
+
+    return _cli(devices, "--markdown")
+
+
+def backbones_table() -> str:
+    """`sfc-sdk backbones` (sfc_sdk/cli/info.py) as a markdown table (needs torch)."""
+    from sfc_sdk.model import backbone_entry, create_backbone, list_backbones
+
+    rows = []
+    for name in list_backbones():
+        entry = backbone_entry(name)
+        net = create_backbone(name)
+        params = sum(p.numel() for p in net.parameters()) / 1e6
+        spec = entry.input_spec
+        others = [f"`{s}`" for s in net.split_points if s != entry.default_split]
+        variants = f" ({len(entry.variants)} variants)" if len(entry.variants) > 1 else ""
+        rows.append((f"`{name}`", f"{params:.1f}M", f"{spec.clip_len}x{spec.crop_size}x{spec.crop_size}",
+                     f"`{entry.default_split}`", ", ".join(others), entry.weights_layout + variants))
+    return _table(("name", "params", "input (frames x crop)", "default split", "other splits", "weights layout"),
+                  rows)
+
+
+def models_table() -> str:
+    """`sfc-sdk models` (sfc_sdk/cli/models.py) as a markdown table, with each entry's terms."""
+    from sfc_sdk.catalogue import catalogue, describe_size
+
+    rows = [(f"`{e.name}`", f"`{e.architecture}`", f"{e.num_classes} ({e.dataset})", describe_size(e.file.size),
+             e.source.describe(), e.licence, e.terms) for e in catalogue()]
+    return _table(("name", "architecture", "classes", "size", "source", "licence", "terms"), rows)
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "formats": formats_table,
+    "devices": devices_table,
+    "backbones": backbones_table,
+    "models": models_table,
+}
+_cache: dict[str, str] = {}
+
+
+def generated(name: str) -> str:
+    """The markdown a `<!-- generated: NAME -->` marker becomes."""
+    if name not in GENERATORS:
+        raise PluginError(f"unknown generated table {name!r}; known: {', '.join(GENERATORS)}")
+    if name not in _cache:
+        _cache[name] = GENERATORS[name]()
+    return _cache[name]
+
+
+def on_pre_build(config, **kwargs) -> None:
+    _cache.clear()  # `mkdocs serve` rebuilds: print the tables afresh
+
+
+def on_files(files: Files, config, **kwargs) -> Files:
+    results = REPO / RESULTS
+    for path in sorted(results.iterdir()) if results.is_dir() else []:
+        if path.is_file():
+            file = File(f"{RESULTS}/{path.name}", str(REPO), config["site_dir"], config["use_directory_urls"])
+            file.inclusion = InclusionLevel.NOT_IN_NAV  # linked from the pages, not listed in the nav
+            files.append(file)
+    return files
+
+
+def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
+    depth = page.file.src_uri.count("/")
+    markdown = RESULTS_LINK.sub("](" + "../" * depth + RESULTS + "/", markdown)
+    return MARKER.sub(lambda m: generated(m.group(1)), markdown)
