@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import ModelConfig
 from ..errors import RuntimeUnavailableError
-from ..formats import ExportFormat
+from ..formats import ExportFormat, extra_hint
 from .exportable import ExportableSFC, ExportShape
 
 
@@ -89,4 +89,4 @@ def require(module: str, fmt: ExportFormat) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise RuntimeUnavailableError(f'{fmt.name} export needs {module}: pip install "sfc-sdk[{fmt.extra}]"') from None
+        raise RuntimeUnavailableError(f"{fmt.name} export needs {module}: {extra_hint(fmt.extra)}") from None

@@ -21,7 +21,7 @@ import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from ..defaults import cache_dir
+from ..defaults import export_cache_dir
 from ..fileio import write_atomic
 
 # Oldest (least recently used) exports go first beyond this; r3d_18's four graphs are ~530 MB.
@@ -31,8 +31,7 @@ SUFFIX = ".onnx"
 
 def export_dir() -> Path:
     """The root of the export cache: $SFC_SDK_EXPORT_CACHE, else the user cache's exports/."""
-    override = os.environ.get("SFC_SDK_EXPORT_CACHE")
-    return Path(override) if override else cache_dir() / "exports"
+    return export_cache_dir()
 
 
 def export_key(*parts: object) -> str:

@@ -7,11 +7,11 @@ A user profile with a shipped profile's name replaces it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..defaults import user_device_dirs
 from ..formats import did_you_mean, target_names
 from .detect import HostFacts, detect_device, read_host
 from .profile import DeviceProfile, ProfileError, read_profile
@@ -21,8 +21,7 @@ SHIPPED = Path(__file__).parent / "profiles"
 
 
 def profile_folders(extra: Sequence[str | Path] = ()) -> list[Path]:
-    env = [Path(p) for p in os.environ.get("SFC_SDK_DEVICES", "").split(os.pathsep) if p]
-    return [SHIPPED, Path.home() / ".config" / "sfc-sdk" / "devices", *env, *map(Path, extra)]
+    return [SHIPPED, Path.home() / ".config" / "sfc-sdk" / "devices", *user_device_dirs(), *map(Path, extra)]
 
 
 def load_profiles(extra: Sequence[str | Path] = ()) -> dict[str, DeviceProfile]:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 import sys
+
+from ..defaults import keep_freed_memory_wanted
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, <malloc.h>
 MMAP_THRESHOLD = 1 << 30  # allocations below 1 GiB come from the heap and are reused
@@ -32,7 +33,7 @@ def keep_freed_memory() -> bool:
     global _applied
     if _applied is None:
         _applied = False
-        if sys.platform.startswith("linux") and os.environ.get("SFC_SDK_KEEP_FREED_MEMORY", "1") != "0":
+        if sys.platform.startswith("linux") and keep_freed_memory_wanted():
             try:
                 libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
                 _applied = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \

@@ -10,19 +10,12 @@ gets the same folder for its own engine and timing caches.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from ..bundle import Bundle
-from ..defaults import cache_dir
-
-
-def engine_cache_dir() -> Path:
-    """The root of the engine cache: $SFC_SDK_ENGINE_CACHE, else the user cache's engines/."""
-    override = os.environ.get("SFC_SDK_ENGINE_CACHE")
-    return Path(override) if override else cache_dir() / "engines"
+from ..defaults import engine_cache_dir
 
 
 def bundle_engine_dir(bundle: Bundle) -> Path:

@@ -17,13 +17,19 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 
+TORCH_EXTRA = "torch"  # PyTorch: model directories, training, converting (and the torch runtime)
 PLOT_EXTRA = "plot"  # matplotlib: Prediction.plot, profile and benchmark figures
 RAY_EXTRA = "ray"  # Ray Data and pyarrow: predict --engine ray, Parquet results
 
 
+def extra_requirement(extra: str) -> str:
+    """The requirement that installs one of the package's pip extras: sfc-sdk[EXTRA]."""
+    return f"sfc-sdk[{extra}]"
+
+
 def extra_hint(extra: str) -> str:
     """How to install one of the package's pip extras."""
-    return f'pip install "sfc-sdk[{extra}]"'
+    return f'pip install "{extra_requirement(extra)}"'
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class RuntimeSpec:
 
 
 RUNTIMES: tuple[RuntimeSpec, ...] = (
-    RuntimeSpec("torch", "torch_runtime", "torch", "torch",
+    RuntimeSpec("torch", "torch_runtime", "torch", TORCH_EXTRA,
                 "PyTorch eager, CPU or CUDA: model directories, and the reference every export is checked against",
                 aliases=("pytorch", "pt")),
     RuntimeSpec("onnxruntime", "onnxruntime_runtime", "onnxruntime", "onnx",

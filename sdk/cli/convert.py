@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ..formats import export_formats, list_runtimes, targets
+from ..formats import export_formats, extra_requirement, list_runtimes, targets
 
 PRECISIONS = sorted({p for f in export_formats() for p in f.precisions})
 
@@ -83,7 +83,7 @@ def formats(markdown: bool) -> None:
                        f"| {f.note} |")
         click.echo("\n| runtime | to install it | what it runs |\n|---|---|---|")
         for r in list_runtimes():
-            how = f"`sfc-sdk[{r.extra}]`" if r.extra else r.install
+            how = f"`{extra_requirement(r.extra)}`" if r.extra else r.install
             click.echo(f"| `{r.name}` | {how} | {r.description} |")
         return
     click.echo(f"{'target':<14} {'format':<10} {'precision':<10} for")

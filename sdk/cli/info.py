@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..defaults import __version__, default_model_dir
+from ..defaults import __version__, cache_dir, default_model_dir, environment_set
 from ..errors import ConfigError
 from ..formats import get_runtime, list_runtimes
 
@@ -55,7 +55,7 @@ def _torch_line() -> str:
 @click.option("--expect-digest", help="Refuse a bundle whose digest is not this one (the sha256 `convert` printed, "
               "or its first 12+ hex characters).")
 def info(model: str | None, expect_digest: str | None) -> None:
-    """Versions, available runtimes and the bundled model."""
+    """Versions, available runtimes, the bundled model, the user cache and the SFC_SDK_* variables set."""
     import cv2
 
     lines = [
@@ -69,6 +69,8 @@ def info(model: str | None, expect_digest: str | None) -> None:
         lines.append(f"runtime      {spec.name:<12} {state}")
     bundled = default_model_dir()
     lines.append(f"default model {bundled if bundled.is_dir() else 'not bundled in this install'}")
+    lines.append(f"cache        {cache_dir()}")
+    lines += [f"environment  {name}={value}" for name, value in environment_set().items()]
     click.echo("\n".join(lines))
     if expect_digest and not model:
         raise ConfigError("--expect-digest checks the bundle given with --model")

@@ -11,8 +11,10 @@ import click
 from .. import logs
 from ..config import read_labels
 from ..errors import ConfigError, SfcError
+from .choices import ChoiceOf
 
 log = logs.logger("cli")
+ENGINES = ("local", "ray")  # where `predict` runs: this process, or Ray Data (predict_on_ray)
 
 
 def load_recognizer(model: str | None, backbone: str | None, weights: str | None, labels: str | None,
@@ -40,14 +42,17 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
 @click.option("--backbone", help="Instead of --model: a registered backbone name (see `sfc-sdk backbones`).")
 @click.option("--weights", help="With --backbone: a checkpoint (.safetensors, or a torch state dict).")
 @click.option("--labels", help="With --backbone: a text file with one class name per line.")
-@click.option("--mode", type=click.Choice(["sfc", "dense"]), default="sfc", show_default=True,
+@click.option("--mode", type=ChoiceOf("sfc_sdk.inference.recognizer:MODES"), default="sfc",
+              show_default=True,
               help="sfc: one compressed pass over the whole video; dense: clips x crops averaged.")
 @click.option("--ratio", type=int, help="SFC compression ratio (default: the model's).")
 @click.option("--frames", type=int, help="SFC input frames sampled over the video (default: the model's).")
-@click.option("--short", type=click.Choice(["adapt", "repeat"]), default="adapt", show_default=True,
+@click.option("--short", type=ChoiceOf("sfc_sdk.inference.sfc_input:SHORT_VIDEO"), default="adapt",
+              show_default=True,
               help="Videos with fewer frames than --frames: sample each frame once and lower the ratio "
                    "(adapt), or repeat frames (repeat, as exported bundles do).")
-@click.option("--decode", type=click.Choice(["exact", "reference"]), default="exact", show_default=True,
+@click.option("--decode", type=ChoiceOf("sfc_sdk.inference.sfc_input:DECODE_MODES"), default="exact",
+              show_default=True,
               help="SFC: exact decodes every sampled frame; reference skips non-reference frames (B-frames) and "
                    "takes the nearest decoded frame, under half a sampling interval away (faster on H.264/HEVC "
                    "with B-frames).")
@@ -63,7 +68,7 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
                    "with their reason. A re-run skips videos already done and retries those that failed.")
 @click.option("--skip-failed", is_flag=True, help="With --output: a re-run also skips videos whose earlier try "
               "failed (default: retry them).")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
               help="local: this process; ray: Ray Data (decoding in CPU tasks, inference in an actor pool; "
                    "needs --output and the ray extra).")
 @click.option("--address", help="With --engine ray: the cluster to join (e.g. auto, or HOST:6379); "

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
+from ..config import SFC_GATES, SFC_SELECTORS
 from ..errors import ConfigError
+from .choices import ChoiceOf
 
 
 def _settings_options(epochs: int | None, steps: int | None, lr: float | None, note: str = ""):
@@ -46,6 +48,7 @@ def train() -> None:
 # the pilot in ../shared/weights/README.md (700 steps at 1e-3), until the accuracy study settles it.
 SCRATCH, FINE_TUNE = (12, 200, 6e-3), (7, 100, 1e-3)
 SFC_CLIPS = 0.0  # SFC-layout clips: off; a tie in the nested 7-fold study (benchmarks/results/accuracy_recipe.md)
+TEACHERS = ("dense",)  # label-free `train sfc`: the dense prediction (`predict --mode dense`) is the teacher
 
 
 @train.command("backbone")
@@ -84,23 +87,24 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
                    "of `train backbone`).")
 @click.option("--data", type=click.Path(path_type=Path),
               help="Folder with one sub-folder per class (labelled); or give VIDEOS with --teacher dense.")
-@click.option("--teacher", type=click.Choice(["dense"]),
+@click.option("--teacher", type=click.Choice(TEACHERS),
               help="Without labels: learn from VIDEOS (files or folders) to answer as the dense prediction "
                    "(--teacher-views) of the same backbone does.")
 @click.option("--teacher-views", default="10x3", show_default=True, help="The dense teacher's views (clips x crops).")
 @click.option("--ratios", help="Ratios drawn at random per batch (default: those of 2,4,8 the network runs).")
-@click.option("--distill", type=click.Choice(["correct", "all", "none"]), default="correct", show_default=True,
+@click.option("--distill", type=ChoiceOf("sfc_sdk.training.sfc:DISTILL_MODES"), default="correct",
+              show_default=True,
               help="Distil the dense 30-view prediction on: the videos it gets right, all, or none (with "
                    "--data; without labels every video is distilled).")
 @click.option("--long-videos/--no-long-videos", default=True, show_default=True,
               help="Also train on long versions of the training clips (clip inside its empty scene).")
 @click.option("--split", help="End the head after this stage instead of the model's (see `sfc-sdk backbones`).")
-@click.option("--gate", type=click.Choice(["free", "bounded"]),
+@click.option("--gate", type=click.Choice(SFC_GATES),
               help="A fresh SFC module with this attention gate (default: the model's own module; "
                    "see docs/architecture.md).")
 @click.option("--attention/--no-attention", default=None,
               help="A fresh SFC module with or without attention (--no-attention: selection alone).")
-@click.option("--selector", type=click.Choice(["learned", "novelty"]),
+@click.option("--selector", type=click.Choice(SFC_SELECTORS),
               help="A fresh SFC module whose kept steps are scored by a trained layer, or by the head features' "
                    "distance from the video's median step ('novelty': selection needs no training; only the attention "
                    "is trained).")
@@ -109,7 +113,8 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
 @click.option("--variants", type=click.IntRange(min=1), default=4, show_default=True,
               help="Augmented samplings of each training video whose head features are kept (memory and the "
                    "one-off feature time grow with it: 256-frame I3D, 38 MB and 2.5 s each at the stem).")
-@click.option("--short", type=click.Choice(["repeat", "adapt"]), default="adapt", show_default=True,
+@click.option("--short", type=ChoiceOf("sfc_sdk.training.sfc:SHORT_TRAINING"), default="adapt",
+              show_default=True,
               help="Training inputs of clips shorter than the input x the training stride: 'repeat' spreads the "
               "input length over them; 'adapt' samples them as predict does (a shorter input at a lower ratio).")
 @_settings_options(epochs=6, steps=100, lr=1e-3)

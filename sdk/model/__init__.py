@@ -7,8 +7,9 @@ try:
     import torch  # noqa: F401
 except ImportError:
     from ..errors import MissingExtraError
+    from ..formats import TORCH_EXTRA, extra_hint
 
-    raise MissingExtraError('models, training and converting need PyTorch: pip install "sfc-sdk[torch]"') from None
+    raise MissingExtraError(f"models, training and converting need PyTorch: {extra_hint(TORCH_EXTRA)}") from None
 
 from .backbones import (
     BackboneEntry,

@@ -41,7 +41,7 @@ from ..catalogue import (
     describe_size,
 )
 from ..config import InputSpec, ModelConfig, SFCSettings
-from ..defaults import cache_dir
+from ..defaults import CACHE, DOWNLOADS, downloads_dir
 from ..errors import CheckpointError, ConfigError, DownloadError
 from ..fileio import sha256_file
 from .backbones import VideoBackbone
@@ -54,12 +54,6 @@ from .weights import state_hash
 
 # Registered backbones whose published weights come as a Flax pickle, and their loader.
 FLAX_LOADERS: dict[str, Callable[..., VideoBackbone]] = {"i3d": load_i3d_flax}
-
-
-def downloads_dir() -> Path:
-    """Where fetched checkpoints are kept: $SFC_SDK_DOWNLOADS, else the user cache's downloads/."""
-    override = os.environ.get("SFC_SDK_DOWNLOADS")
-    return Path(override) if override else cache_dir() / "downloads"
 
 
 def input_spec_of(entry: CatalogueEntry) -> InputSpec:
@@ -101,8 +95,8 @@ def download(entry: CatalogueEntry, log: Callable[[str], None] = lambda _: None)
         folder.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".pull-", dir=folder))  # beside the target: the rename is atomic
     except OSError as e:
-        raise DownloadError(f"cannot write the downloads folder {folder} ({e.strerror}): set SFC_SDK_DOWNLOADS "
-                            f"or SFC_SDK_CACHE to a writable folder") from None
+        raise DownloadError(f"cannot write the downloads folder {folder} ({e.strerror}): set {DOWNLOADS.name} "
+                            f"or {CACHE.name} to a writable folder") from None
     try:
         requirements = work / "requirements.txt"
         requirements.write_text(source.requirement(f.sha256) + "\n")

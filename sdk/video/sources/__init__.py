@@ -20,6 +20,7 @@ from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
+from ...defaults import FRAME_SOURCE, preferred_frame_source
 from ...errors import ConfigError, NotAVideoError, StillImageError, VideoError
 
 Kind = Literal["file", "camera", "url", "frames"]
@@ -124,13 +125,13 @@ def source_kind(target: object) -> Kind:
 
 # A user's override of the order: SFC_SDK_FRAME_SOURCE=opencv tries OpenCV first (the
 # decoder before PyAV became the file decoder), e.g. to compare them.
-PREFERRED_ENV = "SFC_SDK_FRAME_SOURCE"
+PREFERRED_ENV = FRAME_SOURCE.name
 
 
 def frame_sources(kind: Kind) -> list[SourceEntry]:
     """Registered sources for `kind`, preferred first ($SFC_SDK_FRAME_SOURCE first of all)."""
     _discover()
-    preferred = os.environ.get(PREFERRED_ENV, "")
+    preferred = preferred_frame_source()
     return sorted((e for e in _REGISTRY.values() if kind in e.kinds),
                   key=lambda e: (e.name != preferred, -e.priority))
 
