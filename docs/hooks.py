@@ -3,8 +3,9 @@
 - A page line `<!-- generated: NAME -->` becomes the table the SDK's code prints, so the
   site cannot drift from the CLI: `formats` and `devices` are `sfc-sdk formats --markdown`
   and `sfc-sdk devices --markdown` (the commands themselves, run in process); `backbones`
-  and `models` are `sfc-sdk backbones` and `sfc-sdk models` as markdown tables, from the
-  same registry and catalogue those commands read. An unknown NAME fails the build.
+  and `models` are `sfc-sdk backbones --markdown` and `sfc-sdk models --markdown`;
+  `environment` is the table of `SFC_SDK_*` variables (sfc_sdk.defaults). An unknown NAME
+  fails the build.
 - Pages link to measured results as `../benchmarks/results/FILE` (a path that works on a
   repository host); the site serves that folder at `benchmarks/results/`, and the links
   are rewritten to it, so strict mode still fails on a link to a file that is not there.
@@ -35,12 +36,6 @@ def _cli(command: Callable, *args: str) -> str:
     return result.stdout.strip()
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def formats_table() -> str:
     from sfc_sdk.cli.convert import formats
 
@@ -54,30 +49,21 @@ def devices_table() -> str:
 
 
 def backbones_table() -> str:
-    """`sfc-sdk backbones` (sfc_sdk/cli/info.py) as a markdown table (needs torch)."""
-    from sfc_sdk.model import backbone_entry, create_backbone, list_backbones
+    from sfc_sdk.cli.info import backbones
 
-    rows = []
-    for name in list_backbones():
-        entry = backbone_entry(name)
-        net = create_backbone(name)
-        params = sum(p.numel() for p in net.parameters()) / 1e6
-        spec = entry.input_spec
-        others = [f"`{s}`" for s in net.split_points if s != entry.default_split]
-        variants = f" ({len(entry.variants)} variants)" if len(entry.variants) > 1 else ""
-        rows.append((f"`{name}`", f"{params:.1f}M", f"{spec.clip_len}x{spec.crop_size}x{spec.crop_size}",
-                     f"`{entry.default_split}`", ", ".join(others), entry.weights_layout + variants))
-    return _table(("name", "params", "input (frames x crop)", "default split", "other splits", "weights layout"),
-                  rows)
+    return _cli(backbones, "--markdown")
 
 
 def models_table() -> str:
-    """`sfc-sdk models` (sfc_sdk/cli/models.py) as a markdown table, with each entry's terms."""
-    from sfc_sdk.catalogue import catalogue, describe_size
+    from sfc_sdk.cli.models import models
 
-    rows = [(f"`{e.name}`", f"`{e.architecture}`", f"{e.num_classes} ({e.dataset})", describe_size(e.file.size),
-             e.source.describe(), e.licence, e.terms) for e in catalogue()]
-    return _table(("name", "architecture", "classes", "size", "source", "licence", "terms"), rows)
+    return _cli(models, "--markdown")
+
+
+def environment_table() -> str:
+    from sfc_sdk.defaults import environment_markdown
+
+    return environment_markdown()
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
@@ -85,6 +71,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "devices": devices_table,
     "backbones": backbones_table,
     "models": models_table,
+    "environment": environment_table,
 }
 _cache: dict[str, str] = {}
 

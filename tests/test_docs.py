@@ -91,15 +91,14 @@ def test_the_site_builds_strict_with_the_formats_table_the_cli_prints(site):
     assert "<!-- generated:" not in (site / "deploy" / "index.html").read_text()
 
 
-def test_the_device_table_and_the_catalogue_are_generated(site):
-    expected = markdown_tables(cli("devices", "--markdown"))
-    assert expected[0] in html_tables(site / "devices" / "index.html")
-    checkpoints = html_tables(site / "checkpoints" / "index.html")
-    names = {row[0] for table in checkpoints for row in table[1:]}
-    from sfc_sdk.catalogue import catalogue
-    from sfc_sdk.model import list_backbones
+def test_the_device_backbone_catalogue_and_environment_tables_are_the_cli_s(site):
+    from sfc_sdk.defaults import environment_markdown
 
-    assert {e.name for e in catalogue()} <= names and set(list_backbones()) <= names
+    for page, args in (("devices", ("devices", "--markdown")), ("checkpoints", ("backbones", "--markdown")),
+                       ("checkpoints", ("models", "--markdown"))):
+        expected = markdown_tables(cli(*args))
+        assert expected[0] in html_tables(site / page / "index.html"), f"the {page} page lacks `sfc-sdk {args[0]}`"
+    assert markdown_tables(environment_markdown())[0] in html_tables(site / "index.html")
 
 
 def test_the_api_reference_renders_every_public_name(site):

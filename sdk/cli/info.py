@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 @click.command()
-def backbones() -> None:
+@click.option("--markdown", is_flag=True, help="As the table in docs/checkpoints.md.")
+def backbones(markdown: bool) -> None:
     """List the registered backbones and their split points."""
     from ..model import backbone_entry, create_backbone, list_backbones
 
@@ -27,13 +28,22 @@ def backbones() -> None:
         net = create_backbone(name)
         params = sum(p.numel() for p in net.parameters()) / 1e6
         spec = entry.input_spec
-        splits = ", ".join([f"[{entry.default_split}]", *(s for s in net.split_points if s != entry.default_split)])
+        splits = [entry.default_split, *(s for s in net.split_points if s != entry.default_split)]
         variants = f" ({len(entry.variants)} variants)" if len(entry.variants) > 1 else ""
         rows.append((name, f"{params:.1f}M", f"{spec.clip_len}x{spec.crop_size}x{spec.crop_size}", splits,
                      entry.weights_layout + variants))
+    if markdown:
+        click.echo("| name | params | input (frames x crop) | default split | other splits | weights layout |\n"
+                   "|---|---:|---|---|---|---|")
+        for name, params, size, splits, layout in rows:
+            others = ", ".join(f"`{s}`" for s in splits[1:])
+            click.echo(f"| `{name}` | {params} | {size} | `{splits[0]}` | {others} | {layout} |")
+        return
+    text = [(name, params, size, ", ".join([f"[{splits[0]}]", *splits[1:]]), layout)
+            for name, params, size, splits, layout in rows]
     header = ("name", "params", "input", "split (default first)", "weights layout")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    for row in [header, *rows]:
+    widths = [max(len(r[i]) for r in [header, *text]) for i in range(4)]
+    for row in [header, *text]:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
 
 

@@ -20,11 +20,19 @@ from ..config import CONFIG_FILE, ModelConfig
 
 @click.command("models")
 @click.option("--json", "as_json", is_flag=True, help="The whole catalogue as JSON (files, sha256, recipes, terms).")
-def models(as_json: bool) -> None:
+@click.option("--markdown", is_flag=True, help="As the table in docs/checkpoints.md (with each entry's terms).")
+def models(as_json: bool, markdown: bool) -> None:
     """Public checkpoints the SDK knows: `sfc-sdk pull NAME` fetches one, `sfc-sdk import FILE` recognises one."""
     entries = catalogue()
     if as_json:
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    if markdown:
+        click.echo("| name | architecture | classes | size | source | licence | terms |\n|---|---|---|---|---|---|---|")
+        for e in entries:
+            cells = (f"`{e.name}`", f"`{e.architecture}`", f"{e.num_classes} ({e.dataset})", describe_size(e.file.size),
+                     e.source.describe(), e.licence, e.terms)
+            click.echo("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         return
     rows = [("name", "architecture", "classes", "size", "licence", "source")]
     rows += [(e.name, e.architecture, f"{e.num_classes} ({e.dataset})", describe_size(e.file.size), e.licence,
