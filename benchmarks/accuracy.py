@@ -1,9 +1,9 @@
 """Is SFC's single compressed pass as accurate as dense sampling? Weizmann, leave-one-actor-out.
 
-    python benchmarks/accuracy.py                       # r2plus1d_tiny from scratch, 7 folds (~1 h, 2 cores)
-    python benchmarks/accuracy.py --backbone jester     # the Jester 3D ShuffleNet, fine-tuned per fold
-    python benchmarks/accuracy.py --backbone jester --variants ,bounded,select,window --nested
-    python benchmarks/accuracy.py --tiny                # 3 classes x 3 actors, 1 fold, a few steps (CI)
+    python -m benchmarks.accuracy                       # r2plus1d_tiny from scratch, 7 folds (~1 h, 2 cores)
+    python -m benchmarks.accuracy --backbone jester     # the Jester 3D ShuffleNet, fine-tuned per fold
+    python -m benchmarks.accuracy --backbone jester --variants ,bounded,select,window --nested
+    python -m benchmarks.accuracy --tiny                # 3 classes x 3 actors, 1 fold, a few steps (CI)
 
 Per fold (test actor A): train the backbone on the other actors' clips, then the SFC
 module (backbone frozen), then test on A's clips in two conditions: as they are
@@ -20,21 +20,27 @@ and a second run only does what is missing.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from accuracy_protocol import VARIANTS, Config, Variant, inner_actor, nested_rows, select_variant, test_fold, train_fold
-from machine import describe_machine
 
+from benchmarks.accuracy_protocol import (
+    VARIANTS,
+    Config,
+    Variant,
+    inner_actor,
+    nested_rows,
+    select_variant,
+    test_fold,
+    train_fold,
+)
+from benchmarks.harness import REPO, RESULTS, SHARED, WEIZMANN, command, describe_machine, today, write_results
 from sfc_sdk.training import TrainSettings
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "weizmann"
-JESTER = REPO.parent / "shared" / "weights" / "jester_shufflenet_0.5x_G3_RGB_16_best.pth"
+DEFAULT_DATA = WEIZMANN
+JESTER = SHARED / "weights" / "jester_shufflenet_0.5x_G3_RGB_16_best.pth"
 ACTORS = ("daria", "denis", "eli", "ido", "lena", "lyova", "moshe")
 
 CONFIGS = {
@@ -65,7 +71,7 @@ def fold_model_args(description: str, out_name: str, argv: list[str] | None = No
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "accuracy",
                     help="benchmarks/accuracy.py's --work (its fold models are reused)")
     ap.add_argument("--folds", help="comma-separated test actors (default: all 7)")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / out_name)
+    ap.add_argument("--out", type=Path, default=RESULTS / out_name)
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
@@ -216,17 +222,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.nested:
         names += [f"SFC r{r} nested" for r in config.ratios]
     what = f"{config.arch}" + (f" fine-tuned from {config.init.name}" if config.init else " from scratch")
-    stamp = (f"Measured {datetime.date.today()} on {describe_machine()}, torch CPU, "
-             f"`python benchmarks/accuracy.py {' '.join(sys.argv[1:])}`; "
+    stamp = (f"Measured {today()} on {describe_machine()}, torch CPU, `{command('accuracy')}`; "
              f"leave-one-actor-out over {', '.join(folds)}; {what}, SFC from 64 frames.")
     text = stamp + "\n\n" + table(results, names, folds) + "\n"
     if choices:
         text += "\n" + choice_table(choices, config) + "\n"
-    print(text)
-    out = args.out or (work / "accuracy.md" if args.tiny else REPO / "benchmarks" / "results" / "accuracy.md")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    (out.with_suffix(".jsonl")).write_text("".join(json.dumps(r) + "\n" for r in results))
+    out = args.out or (work / "accuracy.md" if args.tiny else RESULTS / "accuracy.md")
+    write_results(out, text, rows=results)
     plot(results, names, out.with_suffix(".png"))
     print(f"written: {out} (+ .jsonl, .png)")
 

@@ -1,6 +1,6 @@
 """One table across backbones: from scratch vs fine-tuned from pretrained weights.
 
-    python benchmarks/accuracy_compare.py scratch=benchmarks/results/accuracy.jsonl \
+    python -m benchmarks.accuracy_compare scratch=benchmarks/results/accuracy.jsonl \
         jester=benchmarks/results/accuracy_jester.jsonl --out benchmarks/results/accuracy_backbones.md
 
 Reads the per-video results that benchmarks/accuracy.py writes next to its table (same
@@ -11,11 +11,12 @@ side, with the issue's targets checked.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.harness import command, today, write_results
 
 METHODS = ("dense 1x1", "dense 10x3", "SFC r2", "SFC r4", "SFC r4 nested")
 TARGETS = "dense 10x3 >= 95% trimmed; SFC r4 >= 95% trimmed, >= 90% long, >= dense 10x3 on both, >= 6x faster"
@@ -65,11 +66,12 @@ def main() -> None:
         name, _, path = spec.partition("=")
         runs[name] = [json.loads(line) for line in Path(path).read_text().splitlines()]
     sources = ", ".join(f"{name} = `{path}`" for name, _, path in (s.partition("=") for s in args.runs))
-    text = (f"Compiled {datetime.date.today()} by `python benchmarks/accuracy_compare.py` from {sources}; "
+    text = (f"Compiled {today()} by `{command('accuracy_compare', '')}` from {sources}; "
             "each run's ms are from its own machine and date (see its table).\n\n" + compare(runs))
-    print(text)
     if args.out:
-        args.out.write_text(text + "\n")
+        write_results(args.out, text)
+    else:
+        print(text)
 
 
 if __name__ == "__main__":

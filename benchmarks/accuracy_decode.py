@@ -2,12 +2,12 @@
 against `--decode exact` with the accuracy benchmark's fold models (leave-one-actor-out,
 the Jester recipe), on each test actor's Weizmann clips re-encoded to H.264 with B-frames.
 
-    python benchmarks/accuracy_decode.py     # writes benchmarks/results/accuracy_decode.md
+    python -m benchmarks.accuracy_decode     # writes benchmarks/results/accuracy_decode.md
 
 Weizmann's own files are MPEG-4 with I- and P-frames only, where nothing is skipped, so
 each test clip and its long version (benchmarks/accuracy.py's, the clip inside its empty
 scene) is written again with libx264's defaults (3 B-frames, b-pyramid, CRF 18). Fold
-models come from `benchmarks/accuracy.py --backbone jester` (same --work; missing ones
+models come from `python -m benchmarks.accuracy --backbone jester` (same --work; missing ones
 are trained first). Both modes run on the same files, interleaved per video; decode ms
 are from one process on a busy or quiet machine alike, so benchmarks/decode.py has the
 timing claims. Results are appended to a JSON-lines file as they come, and a re-run
@@ -16,16 +16,13 @@ only does what is missing.
 
 from __future__ import annotations
 
-import datetime
 import json
 import statistics
-import sys
 from pathlib import Path
 
-from accuracy import CONFIGS, fold_model_args
-from accuracy_protocol import TEST_SEED, VARIANTS, train_fold
-from machine import describe_machine
-
+from benchmarks.accuracy import CONFIGS, fold_model_args
+from benchmarks.accuracy_protocol import TEST_SEED, VARIANTS, train_fold
+from benchmarks.harness import command, measured, write_results
 from sfc_sdk import Recognizer
 from sfc_sdk.video.decode import nearest_tolerance
 from sfc_sdk.video.files import scan_folder
@@ -122,13 +119,11 @@ def main(argv: list[str] | None = None) -> None:
         done = {(r["video"], r["condition"], r["ratio"], r["mode"]) for r in records if r["actor"] == actor}
         run_fold(actor, args.data, args.work, results_path, done, not args.quiet)
     records = [r for r in map(json.loads, results_path.read_text().splitlines()) if r["actor"] in folds]
-    text = (f"Measured {datetime.date.today()} on {describe_machine()}, "
-            f"`python benchmarks/accuracy_decode.py {' '.join(sys.argv[1:])}`; folds {', '.join(folds)}; "
+    text = (f"{measured(command('accuracy_decode'))}; folds {', '.join(folds)}; "
             "the Jester recipe's fold models; test clips re-encoded to H.264 (libx264 defaults: 3 B-frames, "
             "b-pyramid; CRF 18). Decode ms: median per video in one process (timing claims: "
             "benchmarks/decode.py).\n\n" + table(records, CONFIGS["jester"].ratios) + "\n")
-    print(text)
-    args.out.write_text(text)
+    write_results(args.out, text)
     print(f"written: {args.out}")
 
 

@@ -1,7 +1,7 @@
 """Which training recipe holds on new people? A nested leave-one-actor-out choice between recipes.
 
-    python benchmarks/accuracy_recipe.py --arms jester,jester-sfc-clips
-    python benchmarks/accuracy_recipe.py --arms jester,jester-sfc-clips --all-outer   # every arm's test rows too
+    python -m benchmarks.accuracy_recipe --arms jester,jester-sfc-clips
+    python -m benchmarks.accuracy_recipe --arms jester,jester-sfc-clips --all-outer   # every arm's test rows too
 
 Each arm is a configuration of benchmarks/accuracy.py (backbone recipe and SFC module).
 Per outer fold (test actor A), with validation actor V (the next actor, fixed in advance):
@@ -18,15 +18,15 @@ fold_A/inner_V), so folds an accuracy.py run already trained are reused.
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from accuracy import CONFIGS, DEFAULT_DATA, REPO, plot, table
-from accuracy_protocol import Config, inner_actor, test_fold, train_fold
-from machine import describe_machine
+
+from benchmarks.accuracy import CONFIGS, DEFAULT_DATA, plot, table
+from benchmarks.accuracy_protocol import Config, inner_actor, test_fold, train_fold
+from benchmarks.harness import REPO, RESULTS, command, describe_machine, today, write_results
 
 
 def validation_score(data: Path, outer: str, config: Config, fold_dir: Path, progress: bool) -> float:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "accuracy")
     ap.add_argument("--folds", help="comma-separated test actors (default: all)")
     ap.add_argument("--all-outer", action="store_true", help="also test every arm on every fold, not only the chosen")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "accuracy_recipe.md")
+    ap.add_argument("--out", type=Path, default=RESULTS / "accuracy_recipe.md")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     arms = args.arms.split(",")
@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> None:
                 nested += rows
 
     names = [m for m, *_ in first.methods()]
-    stamp = (f"Measured {datetime.date.today()} on {describe_machine()}, torch CPU, "
-             f"`python benchmarks/accuracy_recipe.py {' '.join(sys.argv[1:])}`; folds {', '.join(folds)}.")
+    stamp = (f"Measured {today()} on {describe_machine()}, torch CPU, `{command('accuracy_recipe')}`; "
+             f"folds {', '.join(folds)}.")
     lines = [stamp, "", "Recipe chosen per fold on its validation actor (mean SFC top-1 over ratios and both "
              "conditions, %), never on the test actor:", "",
              "| test actor | validation actor | " + " | ".join(arms) + " | chosen |",
@@ -94,10 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     for a in arms:
         if {r["actor"] for r in by_arm[a]} == set(folds):
             lines += ["", f"## {a} on every fold", "", table(by_arm[a], names, folds)]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    write_results(args.out, lines)
     plot(nested, names, args.out.with_suffix(".png"))
     print(f"written: {args.out} (+ .png)")
 

@@ -1,6 +1,6 @@
 """How to sample a video shorter than SFC's input, chosen by nested leave-one-actor-out.
 
-    python benchmarks/accuracy_short.py      # writes benchmarks/results/accuracy_short.md
+    python -m benchmarks.accuracy_short      # writes benchmarks/results/accuracy_short.md
 
 Two rules for a video with fewer than T_in x frame_stride frames (Weizmann's trimmed
 clips are 36-146 frames; the Jester recipe samples T_in = 64 and trained its backbone
@@ -16,24 +16,22 @@ Per outer fold (test actor A, validation actor V = the next actor), each rule ru
 fold's inner model (trained without A and V) on V's clips, trimmed and inside their long
 video; the rule with the higher mean top-1 over ratios and conditions is the fold's
 choice (a tie keeps `each`, the incumbent), and its results with the outer model on A's
-clips are the nested result. Fold models come from `benchmarks/accuracy.py --backbone
+clips are the nested result. Fold models come from `python -m benchmarks.accuracy --backbone
 jester --nested` (same --work; missing ones are trained). Evaluation only, no training:
 about 10 minutes. Results are appended as they come; a re-run does what is missing.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from accuracy import ACTORS, CONFIGS, fold_model_args
-from accuracy_protocol import TEST_SEED, inner_actor, train_fold
-from machine import describe_machine
 
+from benchmarks.accuracy import ACTORS, CONFIGS, fold_model_args
+from benchmarks.accuracy_protocol import TEST_SEED, inner_actor, train_fold
+from benchmarks.harness import command, measured, write_results
 from sfc_sdk import Recognizer
 from sfc_sdk.inference.sfc_input import SfcRecipe
 from sfc_sdk.video.files import scan_folder
@@ -130,12 +128,10 @@ def main(argv: list[str] | None = None) -> None:
         if not args.quiet:
             print(f"fold {fold}: done", flush=True)
     records = [r for r in map(json.loads, results.read_text().splitlines()) if r["fold"] in folds]
-    text = (f"Measured {datetime.date.today()} on {describe_machine()}, "
-            f"`python benchmarks/accuracy_short.py {' '.join(sys.argv[1:])}`; folds {', '.join(folds)}; the Jester "
+    text = (f"{measured(command('accuracy_short'))}; folds {', '.join(folds)}; the Jester "
             "recipe's fold models (shufflenet_3d fine-tuned, SFC from 64 frames, training clips 2 frames apart); "
             "both rules on the same files.\n\n" + report(records, folds) + "\n")
-    print(text)
-    args.out.write_text(text)
+    write_results(args.out, text)
     print(f"written: {args.out}")
 
 

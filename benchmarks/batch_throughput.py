@@ -1,8 +1,8 @@
 """Videos per second over the 70 Weizmann clips: one after another at an earlier revision
 of the SDK against one after another and `predict_batch` now, the same model in both.
 
-    python benchmarks/batch_throughput.py                     # against 25b1532 (main when issue 17 was filed)
-    python benchmarks/batch_throughput.py --before REV --rounds 3
+    python -m benchmarks.batch_throughput                     # against 25b1532 (main when issue 17 was filed)
+    python -m benchmarks.batch_throughput --before REV --rounds 3
 
 The earlier revision runs from a git worktree of this repository (made in a temporary
 folder, removed at the end) with the bundled model of the current checkout, so only the
@@ -14,20 +14,27 @@ benchmarks/results/batch_throughput.md.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import (
+    DEFAULT_MODEL,
+    REPO,
+    RESULTS,
+    WEIZMANN,
+    command,
+    measured,
+    median,
+    python_code,
+    run_json,
+    write_results,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-CLIPS = REPO.parent / "shared" / "data" / "weizmann"
-MODEL = REPO / "sdk" / "assets" / "default_model"
+CLIPS = WEIZMANN
+MODEL = DEFAULT_MODEL
 
 WORKER = """
 import glob, json, sys, time
@@ -46,16 +53,14 @@ def run(mode: str, sdk_parent: Path | None, model: Path) -> dict:
     env = dict(os.environ)
     if sdk_parent is not None:  # import sfc_sdk from the earlier revision's tree
         env["PYTHONPATH"] = str(sdk_parent)
-    done = subprocess.run([sys.executable, "-c", WORKER, mode, str(model), str(CLIPS)], capture_output=True,
-                          text=True, check=True, env=env)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json(python_code(WORKER, mode, model, CLIPS), env=env, cwd=None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default="25b1532")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "batch_throughput.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "batch_throughput.md")
     args = parser.parse_args()
     if not CLIPS.is_dir():
         sys.exit(f"error: Weizmann data not found at {CLIPS}")
@@ -76,11 +81,11 @@ def main() -> None:
                                                                     results.items()), flush=True)
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
-    vps = {name: statistics.median(x["vps"] for x in runs) for name, runs in results.items()}
+    vps = {name: median(x["vps"] for x in runs) for name, runs in results.items()}
     base = vps[f"serial at {args.before}"]
     now = results["serial now"][0]["labels"]
-    lines = [f"Measured {datetime.date.today()} on {describe_machine()}, `python benchmarks/batch_throughput.py "
-             f"--before {args.before} --rounds {args.rounds}`: the 70 Weizmann clips, the bundled model of the "
+    cmd = command("batch_throughput", f"--before {args.before} --rounds {args.rounds}")
+    lines = [f"{measured(cmd)}: the 70 Weizmann clips, the bundled model of the "
              f"current checkout in every arm; median of {args.rounds} fresh-process rounds, arms interleaved.", "",
              f"| arm | videos/s | vs serial at {args.before} | vs serial now | labels as serial now |",
              "|---|---:|---:|---:|---:|"]
@@ -88,9 +93,7 @@ def main() -> None:
         same = sum(a == b for a, b in zip(runs[0]["labels"], now, strict=True))
         lines.append(f"| {name} | {vps[name]:.1f} | {vps[name] / base:.2f}x | {vps[name] / vps['serial now']:.2f}x "
                      f"| {same}/{len(now)} |")
-    text = "\n".join(lines) + "\n"
-    args.out.write_text(text)
-    print(text)
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Latency on a shared CPU: `watch` per window and `predict` per video, quiet and beside a
 competing multithreaded process, on every runtime.
 
-    python benchmarks/contention.py                          # 4 runtimes, 3 rounds, OpenBLAS competitor
-    python benchmarks/contention.py --competitor-session own   # the competitor as a separate service
-    python benchmarks/contention.py --rounds 2 --runtimes torch --load torch
-    python benchmarks/contention.py --runtimes torch --label candidates \
+    python -m benchmarks.contention                          # 4 runtimes, 3 rounds, OpenBLAS competitor
+    python -m benchmarks.contention --competitor-session own   # the competitor as a separate service
+    python -m benchmarks.contention --rounds 2 --runtimes torch --load torch
+    python -m benchmarks.contention --runtimes torch --label candidates \
         --variant passive:OMP_WAIT_POLICY=PASSIVE --variant one-thread:OMP_NUM_THREADS=1   # settings compared
 
 An edge device always shares its CPU (a frame grabber, a UI, another model). For each
@@ -40,7 +40,6 @@ label already there replaces it), and contention.md shows them all.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import statistics
@@ -50,12 +49,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "weizmann"
-RESULTS = REPO / "benchmarks" / "results"
-CLI = Path(sys.executable).parent / "sfc-sdk"
+from benchmarks.harness import (
+    CLI,
+    REPO,
+    RESULTS,
+    WEIZMANN,
+    describe_machine,
+    module_command,
+    run_json,
+    today,
+    write_results,
+)
+
+DATA = WEIZMANN
 RUNTIMES = {"torch": None, "onnxruntime": "onnx", "openvino": "openvino", "tflite": "tflite"}  # -> convert target
 TARGET_RATIO = 2.5  # loaded median within 2.5x of quiet
 WINDOW_S, STRIDE_S = 4.0, 1.0  # watch's defaults
@@ -92,7 +99,7 @@ def ensure_bundle(work: Path, target: str) -> Path:
 
 
 def watch_video(data: Path, work: Path) -> Path:
-    from stream import lena_video  # benchmarks/stream.py's long real video
+    from benchmarks.stream import lena_video  # benchmarks/stream.py's long real video
 
     out = work / "lena_all.avi"
     if not out.is_file():
@@ -129,12 +136,9 @@ def run_worker(task: str, runtime: str, model: Path | None, inputs: list[str], e
     """One arm's measurement in a fresh process; the variant's `threads` goes to the Recognizer."""
     env = dict(env)
     threads = env.pop("threads", None)
-    cmd = [sys.executable, __file__, "--worker", task, "--runtime", runtime, "--inputs", json.dumps(inputs),
-           *(["--model", str(model)] if model else []), *(["--threads", threads] if threads else [])]
-    out = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S)
-    if out.returncode:
-        raise RuntimeError(f"{task} on {runtime} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    cmd = module_command("contention", "--worker", task, "--runtime", runtime, "--inputs", json.dumps(inputs),
+                         *(["--model", model] if model else []), *(["--threads", threads] if threads else []))
+    return run_json(cmd, env={**os.environ, **env}, timeout=WORKER_TIMEOUT_S, what=f"{task} on {runtime}")
 
 
 def worker(task: str, runtime: str, model: str | None, inputs: list[str], threads: int | None) -> None:
@@ -229,7 +233,7 @@ def run(args: argparse.Namespace) -> dict:
                 row["ratio"] = row["loaded"]["median"] / row["quiet"]["median"]
                 row["met"] = row["ratio"] <= TARGET_RATIO
                 rows.append(row)
-    return {"date": str(datetime.date.today()), "machine": describe_machine(), **git_state(), "load": args.load,
+    return {"date": today(), "machine": describe_machine(), **git_state(), "load": args.load,
             "competitor_session": args.competitor_session,
             "rounds": args.rounds, "clips": len(clips), "video": video.name,
             "loadavg": {"min": min(loads), "max": max(loads), "median": statistics.median(loads)},
@@ -265,8 +269,9 @@ def table(label: str, r: dict) -> list[str]:
 
 
 def write(results: dict, out: Path) -> str:
+    """contention.md (every stored run's table) and contention.json (the runs themselves)."""
     lines = ["# Latency on a shared CPU: quiet vs beside a competing multithreaded process", "",
-             "`python benchmarks/contention.py` (see its docstring). watch: `Recognizer.stream` (what `sfc-sdk "
+             "`python -m benchmarks.contention` (see its docstring). watch: `Recognizer.stream` (what `sfc-sdk "
              "watch` runs) on actor lena's 10 Weizmann clips back to back (4 s windows, 1 s stride), compute "
              "latency per window after a warm-up stream; predict: `Recognizer.predict` wall time per video over "
              f"{CLIPS} Weizmann "
@@ -284,9 +289,7 @@ def write(results: dict, out: Path) -> str:
              "competitor takes its own session's share.", ""]
     for label, r in results.items():
         lines += table(label, r)
-    text = "\n".join(lines)
-    out.write_text(text)
-    return text
+    return write_results(out, lines, data=results, echo=False)
 
 
 def main() -> None:
@@ -324,7 +327,6 @@ def main() -> None:
     store = args.out.with_suffix(".json")
     results = json.loads(store.read_text()) if store.is_file() else {}
     results[args.label] = result
-    store.write_text(json.dumps(results, indent=1) + "\n")
     print(write(results, args.out))
 
 

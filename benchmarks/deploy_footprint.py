@@ -1,6 +1,6 @@
 """What a deploy-only install weighs and what a bundle-only process holds, next to PyTorch.
 
-    python benchmarks/deploy_footprint.py [--work /tmp/sfc-deploy] [--runs 20]
+    python -m benchmarks.deploy_footprint [--work /tmp/sfc-deploy] [--runs 20]
 
 Each arm is a fresh virtual environment with only what `pip install` pulls for it:
 
@@ -21,19 +21,15 @@ benchmarks/results/deploy_footprint.md and .json.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import REPO, RESULTS, command, describe_machine, median, today, write_results
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results"
 ARMS = {  # venv -> pip arguments (after the empty venv)
     "core": ['{repo}'],  # no runtime: reads bundles and video, runs nothing
     "openvino": ['{repo}[openvino]'],
@@ -112,7 +108,7 @@ def cli_start_ms(venv: Path, runs: int = 7) -> float:
         start = time.perf_counter()
         subprocess.run([str(exe), "--help"], capture_output=True, check=True, cwd="/")
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return median(times)
 
 
 def main() -> None:
@@ -139,12 +135,11 @@ def main() -> None:
         print(arm, what, result, flush=True)
         rows.append({"venv": arm, "loads": what, "install_mb": sizes.get(arm), **result})
 
-    meta = {"date": datetime.date.today().isoformat(), "machine": describe_machine(), "runs": args.runs}
-    (RESULTS / "deploy_footprint.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    meta = {"date": today(), "machine": describe_machine(), "runs": args.runs}
     lines = [
         "# Deploy-only install and a bundle-only process, next to PyTorch",
         "",
-        f"`python benchmarks/deploy_footprint.py` on {meta['date']}, {meta['machine']}. Install: the fresh "
+        f"`{command('deploy_footprint', '')}` on {meta['date']}, {meta['machine']}. Install: the fresh "
         "venv's site-packages minus an empty venv's. Peak: VmHWM of a fresh process that loads the bundled model "
         f"and predicts the bundled sample clip {args.runs} times (median ms per video, decoding included). "
         "`dev` is the development venv (`pip install -e .[dev]`: torch and every runtime installed). "
@@ -162,8 +157,7 @@ def main() -> None:
         torch_imported = "yes" if r["torch_imported"] else "no"
         lines.append(f"| {r['venv']} | {size} | {r['loads']} | {r['runtime']} | {torch_imported} "
                      f"| {r['load_s']:.1f} | {r['predict_ms']:.0f} | {r['peak_mb']:.0f} | {r['help_ms']:.0f} |")
-    (RESULTS / "deploy_footprint.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(RESULTS / "deploy_footprint.md", lines, data={"meta": meta, "rows": rows})
 
 
 if __name__ == "__main__":

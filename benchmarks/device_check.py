@@ -1,6 +1,6 @@
 """Checks that need what this CPU machine lacks: torchvision itself, and a CUDA GPU.
 
-    python benchmarks/device_check.py [--video CLIP]
+    python -m benchmarks.device_check [--video CLIP]
 
 1. torchvision parity: where `torchvision` imports, build its r3d_18 and r2plus1d_18,
    load their state dicts into ours with no renaming, and compare logits.

@@ -1,6 +1,6 @@
 """GMACs of dense sampling (1, 10, 30 views) against SFC at ratios 2, 4, 8.
 
-    python benchmarks/flops.py            # prints the table, writes benchmarks/results/flops.md (+ .png)
+    python -m benchmarks.flops            # prints the table, writes benchmarks/results/flops.md (+ .png)
 
 Counted by torch's FlopCounterMode (convolutions and matrix products; MACs = FLOPs/2)
 at each backbone's own clip length and crop; SFC takes 64 frames over the whole video
@@ -10,15 +10,12 @@ with one centre crop; dense views are clips x crops of the standard clip.
 from __future__ import annotations
 
 import argparse
-import datetime
-import platform
 from pathlib import Path
 
+from benchmarks.harness import RESULTS, command, measured, write_results
 from sfc_sdk import ModelConfig, SFCModel
 from sfc_sdk.model import backbone_entry
 from sfc_sdk.model.flops import sfc_gmacs, view_gmacs
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def measure(name: str, frames: int, ratios: list[int]) -> dict:
@@ -62,12 +59,8 @@ def main() -> None:
     for row in rows:
         parts = [f"r{r}: {row[f'head r{r}']:.2f} / {row[f'sfc r{r}']:.3f} / {row[f'tail r{r}']:.2f}" for r in ratios]
         split_lines.append(f"- {row['backbone']}: " + "; ".join(parts))
-    stamp = (f"Measured {datetime.date.today()} on {platform.machine()} / {platform.processor() or 'cpu'}, "
-             f"`python benchmarks/flops.py` (GMACs per video; SFC input {args.frames} frames, one centre crop).")
-    text = "\n".join([stamp, "", *lines, *split_lines]) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    stamp = (measured(command("flops", "")) + f" (GMACs per video; SFC input {args.frames} frames, one centre crop).")
+    write_results(args.out, [stamp, "", *lines, *split_lines])
     plot(rows, ratios, args.out.with_suffix(".png"))
 
 

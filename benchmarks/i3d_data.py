@@ -1,6 +1,6 @@
 """Lay out the real video for SFC on I3D: train / val / test folders, split by source.
 
-    python benchmarks/i3d_data.py [--corpus DIR] [--out DIR]
+    python -m benchmarks.i3d_data [--corpus DIR] [--out DIR]
 
 Inputs: benchmarks/corpus.py's clips (--corpus, default ~/.cache/sfc-sdk/corpus) and
 ../shared/data (Weizmann and the assorted clips). Corpus clips are cut into pieces of
@@ -29,8 +29,8 @@ import shutil
 from fractions import Fraction
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SFC_SHARED", REPO.parent / "shared"))
+from benchmarks.harness import REPO, SHARED
+
 PIECE_S = 10
 LONG_FACTOR = 4  # a long video is this many times its clip
 
@@ -146,7 +146,7 @@ def main() -> None:
     sources += [REPO / "tests" / "data" / "clips" / "v_CricketShot_g04_c01_rgb.gif"]
     corpus = sorted(p for p in args.corpus.iterdir() if p.suffix in (".mp4", ".avi"))
     if not corpus:
-        raise SystemExit(f"no corpus clips in {args.corpus}: run benchmarks/corpus.py first")
+        raise SystemExit(f"no corpus clips in {args.corpus}: run python -m benchmarks.corpus first")
     rows = ["file\tpart\tgroup\tsource"]
     for video in sources + corpus:
         group = "shared/clips" if video.suffix == ".gif" else group_of(video)

@@ -1,7 +1,7 @@
 """How fast and how big is DeepMind's Kinetics-400 I3D in each runtime the SDK deploys to, here.
 
-    python benchmarks/i3d_deploy.py --calib /tmp/k400/calib             # every arm, 3 repeats
-    python benchmarks/i3d_deploy.py --model /tmp/k400/m --arms torch,onnx --repeats 1 --no-refs
+    python -m benchmarks.i3d_deploy --calib /tmp/k400/calib             # every arm, 3 repeats
+    python -m benchmarks.i3d_deploy --model /tmp/k400/m --arms torch,onnx --repeats 1 --no-refs
 
 Arms: torch FP32 (the `sfc-sdk pull kinetics400-i3d` model directory itself), and
 bundles of it from `sfc-sdk convert --target onnx|openvino|tflite [--precision int8]`:
@@ -32,10 +32,8 @@ Writes benchmarks/results/i3d_deploy.md and .json (--out changes where).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,12 +42,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import CLI, CLIPS, RESULTS, command, describe_machine, median, rotated, utc_now, write_results
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results"
-CLI = Path(sys.executable).parent / "sfc-sdk"
-VIDEO = REPO.parent / "shared" / "data" / "clips" / "arm_wrestling_kinetics.mp4"
+VIDEO = CLIPS / "arm_wrestling_kinetics.mp4"
 ARMS = {  # name -> (row label, convert arguments; None: the model directory on PyTorch)
     "torch": ("torch FP32 (model directory)", None),
     "onnx": ("onnxruntime FP32", ["--target", "onnx", "--precision", "fp32"]),
@@ -164,7 +159,7 @@ def predict(model: str, video: Path, extra: list[str] | None) -> dict:
 
 def med(runs: list[dict], get: Callable[[dict], float]) -> float | None:
     values = [get(r) for r in runs if "error" not in r]
-    return statistics.median(values) if values else None
+    return median(values) if values else None
 
 
 def summarize(name: str, label: str, runs: dict[str, list[dict]], conv: dict[str, dict]) -> dict:
@@ -172,7 +167,7 @@ def summarize(name: str, label: str, runs: dict[str, list[dict]], conv: dict[str
     sfc_ok = conv.get("sfc", {}).get("attempts", [{}])[-1]
     row = {"arm": name, "label": label, "runs": runs, "convert": conv,
            "convert_s": sfc_ok.get("wall_s") if "bundle_mb" in sfc_ok else None, "parity": sfc_ok.get("parity"),
-           "clip_ms": med(clip, lambda r: statistics.median(t["inference"] for t in r["timings_ms"][1:])),
+           "clip_ms": med(clip, lambda r: median(t["inference"] for t in r["timings_ms"][1:])),
            "clip_cold_ms": med(clip, lambda r: r["timings_ms"][0]["inference"]),
            "clip_peak_mb": med(clip, lambda r: r["peak_mb"]),
            "video_s": med(video, lambda r: r["wall_s"]), "video_peak_mb": med(video, lambda r: r["peak_mb"]),
@@ -190,12 +185,10 @@ def fmt(value: float | None, spec: str = ".0f") -> str:
 
 
 def write(rows: list[dict], meta: dict, out: Path) -> str:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     lines = [
         "# Kinetics-400 I3D in each deploy runtime",
         "",
-        f"{meta['date']} (UTC), {meta['machine']}. `python benchmarks/i3d_deploy.py {meta['args']}`; "
+        f"{meta['date']} (UTC), {meta['machine']}. `{command('i3d_deploy', meta['args'])}`; "
         f"video: `{Path(meta['video']).name}` (10 s); repeats: {meta['repeats']}.",
         "",
         "How measured: every number comes from a fresh process, arms interleaved round-robin per repeat (the "
@@ -237,9 +230,7 @@ def write(rows: list[dict], meta: dict, out: Path) -> str:
                      f"| {fmt(r['video_s'], '.1f')} | {parts} | {peak} | {r['top1'] or '-'} |")
         if r["errors"]:
             lines.append(f"| {label}: errors | {'; '.join(r['errors'])} ||||||||")
-    text = "\n".join(lines) + "\n"
-    out.with_suffix(".md").write_text(text)
-    return text
+    return write_results(out.with_suffix(".md"), lines, data={"meta": meta, "rows": rows}, echo=False)
 
 
 def main() -> None:
@@ -277,8 +268,7 @@ def main() -> None:
     runs: dict[str, dict[str, list[dict]]] = {a: {"clip": [], "video": []} for a in arms}
     runs.update({a: {"video": []} for a in refs})
     for rep in range(args.repeats):
-        order = arms[rep % len(arms):] + arms[:rep % len(arms)] if arms else []
-        for arm in order + (refs if rep == 0 else []):
+        for arm in rotated(arms, rep) + (refs if rep == 0 else []):
             if arm in REFS:
                 jobs = [("video", str(model), REFS[arm][1])]
             else:
@@ -295,7 +285,7 @@ def main() -> None:
 
     rows = [summarize(a, ARMS[a][0], runs[a], conv[a]) for a in arms]
     rows += [summarize(a, REFS[a][0], runs[a], {}) for a in refs]
-    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+    meta = {"date": utc_now(),
             "machine": describe_machine(), "model": str(model), "video": str(args.video), "repeats": args.repeats,
             "args": " ".join(sys.argv[1:])}
     print(write(rows, meta, args.out))

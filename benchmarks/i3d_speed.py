@@ -1,6 +1,6 @@
 """SFC on I3D against 30 views and I3D's one pass: end-to-end time and memory, per runtime.
 
-    python benchmarks/i3d_speed.py --model kinetics400-i3d/ --sfc TRAINED_DIR [--video V] [--repeats 3]
+    python -m benchmarks.i3d_speed --model kinetics400-i3d/ --sfc TRAINED_DIR [--video V] [--repeats 3]
         [--openvino WORK]
 
 One process per measurement (fresh interpreter), arms interleaved round-robin, the first
@@ -23,17 +23,25 @@ GMAC of each arm beside it. Writes benchmarks/results/i3d_speed.md (--out).
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import (
+    CLI,
+    CLIPS,
+    RESULTS,
+    command,
+    interleave,
+    measured,
+    median,
+    python_code,
+    run_json,
+    utc_now,
+    write_results,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-VIDEO = REPO.parent / "shared" / "data" / "clips" / "arm_wrestling_kinetics.mp4"
+VIDEO = CLIPS / "arm_wrestling_kinetics.mp4"
 WORKER = r"""
 import json, resource, sys, time
 import numpy as np
@@ -80,7 +88,7 @@ print(json.dumps({"cold_ms": times[0], "ms": warm[len(warm) // 2], "loaded_mb": 
 def convert(model: Path, out: Path, extra: list[str]) -> Path:
     if not (out / "manifest.json").is_file():
         print(f"converting {model} -> {out} {' '.join(extra)}", file=sys.stderr, flush=True)
-        subprocess.run([str(Path(sys.executable).with_name("sfc-sdk")), "convert", str(model), "--target", "openvino",
+        subprocess.run([str(CLI), "convert", str(model), "--target", "openvino",
                         "--precision", "fp32", "--output", str(out), *extra], check=True)
     return out
 
@@ -93,7 +101,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--calls", type=int, default=3, help="predict calls per process (the first is cold)")
     parser.add_argument("--openvino", type=Path, help="work folder for the OpenVINO bundles (also runs those arms)")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "i3d_speed.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "i3d_speed.md")
     args = parser.parse_args()
 
     from sfc_sdk.model import load_model
@@ -112,23 +120,22 @@ def main() -> None:
                                                           ["--frames", "256", "--ratio", "1"])))
         arms["openvino sfc"] = ("sfc", str(convert(args.sfc, args.openvino / "sfc", [])))
     names = list(arms)
-    runs: dict[str, list[dict]] = {a: [] for a in names}
-    for rep in range(args.repeats):
-        for name in names[rep % len(names):] + names[:rep % len(names)]:
-            kind, model = arms[name]
-            out = subprocess.run([sys.executable, "-c", WORKER, kind, model, str(args.video), str(args.calls)],
-                                 capture_output=True, text=True)
-            if out.returncode:
-                raise SystemExit(f"{name} failed: {out.stderr.strip().splitlines()[-1]}")
-            runs[name].append(json.loads(out.stdout.splitlines()[-1]))
-            print(f"repeat {rep + 1}/{args.repeats} {name}: {runs[name][-1]['ms']:.0f} ms", file=sys.stderr, flush=True)
+
+    def measure(name: str, rep: int) -> dict:
+        kind, model = arms[name]
+        return run_json(python_code(WORKER, kind, model, args.video, args.calls), cwd=None, what=name)
+
+    def report(name: str, rep: int, result: dict) -> None:
+        print(f"repeat {rep + 1}/{args.repeats} {name}: {result['ms']:.0f} ms", file=sys.stderr, flush=True)
+
+    runs = interleave(names, args.repeats, measure, progress=report)
 
     def med(name: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[name])
+        return median(r[key] for r in runs[name])
 
-    lines = [f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC on {describe_machine()}, "
-             f"`python benchmarks/i3d_speed.py --sfc {args.sfc.name}{' --openvino WORK' if args.openvino else ''}`"
-             f": video `{args.video.name}`; medians over {args.repeats} fresh processes, arms interleaved. "
+    cmd = command("i3d_speed", f"--sfc {args.sfc.name}{' --openvino WORK' if args.openvino else ''}")
+    lines = [f"{measured(cmd, when=utc_now() + ' UTC')}: video `{args.video.name}`; medians over {args.repeats} "
+             "fresh processes, arms interleaved. "
              f"SFC: `{args.sfc.name}` (head ending after {sfc_config.split}, {sfc_config.sfc.frames} frames, ratio 4). "
              f"GMAC of the whole pass: {whole_frames} frames.", "",
              "| arm | GMAC | e2e ms (cold) | SFC faster by | inference MB | SFC uses less by | top-1 |",
@@ -141,8 +148,7 @@ def main() -> None:
         lines.append(f"| {name} | {gmac[kind]:.0f} | {med(name, 'ms'):.0f} ({med(name, 'cold_ms'):.0f}) | "
                      f"{speedup if kind != 'sfc' else '-'} | {med(name, 'inference_mb'):.0f} | "
                      f"{memory if kind != 'sfc' else '-'} | {runs[name][-1]['label']} |")
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

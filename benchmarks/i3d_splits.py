@@ -1,6 +1,6 @@
 """Where to split DeepMind's I3D into SFC's head and tail: GMAC and measured time per split.
 
-    python benchmarks/i3d_splits.py --model kinetics400-i3d/ [--repeats 3] [--frames 256]
+    python -m benchmarks.i3d_splits --model kinetics400-i3d/ [--repeats 3] [--frames 256]
 
 SFC runs the head once over the whole video and the tail on a quarter of its steps, so the
 split decides what SFC can save: I3D spends most of a clip's compute in its first stages.
@@ -15,15 +15,21 @@ fresh process, splits interleaved. Speed only: which split keeps accuracy is dec
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import subprocess
 import sys
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import (
+    RESULTS,
+    command,
+    interleave,
+    measured,
+    median,
+    python_code,
+    run_json,
+    utc_now,
+    write_results,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 WORKER = """
 import json, statistics, sys, time
 import numpy as np, torch
@@ -52,7 +58,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per split")
     parser.add_argument("--calls", type=int, default=2, help="warm calls per process")
     parser.add_argument("--splits", help="comma-separated split points (default: every one)")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "i3d_splits.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "i3d_splits.md")
     args = parser.parse_args()
 
     from sfc_sdk.model import load_model, resplit
@@ -63,19 +69,12 @@ def main() -> None:
     splits = args.splits.split(",") if args.splits else list(net.backbone.split_points)
     cost = {s: sfc_gmacs(resplit(net, config, s)[0], args.frames, 4, 224) for s in splits}
     arms = [*splits, "whole"]
-    measured: dict[str, list[float]] = {s: [] for s in arms}
-    for rep in range(args.repeats):
-        for split in arms[rep % len(arms):] + arms[:rep % len(arms)]:
-            out = subprocess.run([sys.executable, "-c", WORKER, str(args.model), split, str(args.frames),
-                                  str(args.calls)], capture_output=True, text=True, check=True)
-            measured[split].append(json.loads(out.stdout.splitlines()[-1])["ms"])
-            print(f"repeat {rep + 1}/{args.repeats} {split}: {measured[split][-1]:.0f} ms", file=sys.stderr)
+    runs = interleave(arms, args.repeats, lambda split, rep: run_json(
+        python_code(WORKER, args.model, split, args.frames, args.calls), cwd=None, what=split)["ms"],
+        progress=lambda split, rep, ms: print(f"repeat {rep + 1}/{args.repeats} {split}: {ms:.0f} ms", file=sys.stderr))
 
-    def median(values: list[float]) -> float:
-        return sorted(values)[len(values) // 2]
-
-    lines = [f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {describe_machine()}, "
-             f"`python benchmarks/i3d_splits.py --frames {args.frames}`: the pulled kinetics400-i3d, SFC at ratio 4 "
+    cmd = command("i3d_splits", f"--frames {args.frames}")
+    lines = [f"{measured(cmd, when=utc_now() + ' UTC')}: the pulled kinetics400-i3d, SFC at ratio 4 "
              f"over {args.frames} frames at 224 px; I3D's whole-video pass {whole:.0f} GMAC (248 frames), 30 views "
              f"{dense:.0f} GMAC. Time: the SFC pass on PyTorch CPU, median over {args.repeats} fresh processes "
              f"(each the median of {args.calls} warm calls), splits interleaved. Speed only, untrained module.", "",
@@ -84,11 +83,10 @@ def main() -> None:
     for s in splits:
         c = cost[s]
         lines.append(f"| {s}{' (default)' if s == config.split else ''} | {c.head:.0f} | {c.tail:.0f} | "
-                     f"{c.total:.0f} | {dense / c.total:.1f}x | {whole / c.total:.2f}x | {median(measured[s]):.0f} |")
+                     f"{c.total:.0f} | {dense / c.total:.1f}x | {whole / c.total:.2f}x | {median(runs[s]):.0f} |")
     lines.append(f"| (I3D's whole-video pass, 248 frames) | | | {whole:.0f} | {dense / whole:.1f}x | 1.00x | "
-                 f"{median(measured['whole']):.0f} |")
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+                 f"{median(runs['whole']):.0f} |")
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Does memory stay bounded as videos get longer? Peak RSS of `predict` on 1, 10 and 60
 minute videos (a real Weizmann clip looped, 180x144 at 25 fps, MJPG in AVI).
 
-    python benchmarks/long_video_memory.py [--minutes 1,10,60]
+    python -m benchmarks.long_video_memory [--minutes 1,10,60]
 
 Each prediction runs in a fresh interpreter, so its peak resident memory is its own.
 Writes benchmarks/results/long_video_memory.md.
@@ -10,18 +10,14 @@ Writes benchmarks/results/long_video_memory.md.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import cv2
-from machine import describe_machine
 
-REPO = Path(__file__).resolve().parents[1]
-CLIP = REPO.parent / "shared" / "data" / "weizmann" / "jack" / "daria_jack.avi"
+from benchmarks.harness import REPO, RESULTS, WEIZMANN, describe_machine, python_code, run_json, today, write_results
+
+CLIP = WEIZMANN / "jack" / "daria_jack.avi"
 
 MEASURE = """
 import json, sys, time
@@ -56,7 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", default="1,10,60")
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "long_video_memory")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "long_video_memory.md")
+    ap.add_argument("--out", type=Path, default=RESULTS / "long_video_memory.md")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -67,14 +63,11 @@ def main() -> None:
             make_video(minutes, path)
             print(f"wrote {path.name} in {time.perf_counter() - start:.0f} s", flush=True)
         for mode in ("sfc", "dense"):
-            out = subprocess.run([sys.executable, "-c", MEASURE, str(path), mode], capture_output=True, text=True)
-            if out.returncode:
-                sys.exit(out.stderr[-2000:])
-            r = {"minutes": minutes, "mode": mode, "size_mb": path.stat().st_size / 1e6,
-                 **json.loads(out.stdout.strip().splitlines()[-1])}
+            out = run_json(python_code(MEASURE, path, mode), cwd=None, what=f"{mode} on {path.name}")
+            r = {"minutes": minutes, "mode": mode, "size_mb": path.stat().st_size / 1e6, **out}
             rows.append(r)
             print(r, flush=True)
-    lines = [f"# Peak memory against video length\n\n{datetime.date.today()}, {describe_machine()}. Bundled model, "
+    lines = [f"# Peak memory against video length\n\n{today()}, {describe_machine()}. Bundled model, "
              "`Recognizer.predict` on a real clip looped to each length (180x144, 25 fps, MJPG). Peak RSS of a fresh "
              "interpreter; 'loaded' is after loading the model, before the video.\n",
              "| video | frames | file MB | mode | seconds | loaded MB | peak MB | peak - loaded MB |",
@@ -82,8 +75,7 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r['minutes']:g} min | {r['frames']} | {r['size_mb']:.0f} | {r['mode']} | {r['seconds']:.1f} "
                      f"| {r['loaded_mb']:.0f} | {r['peak_mb']:.0f} | {r['peak_mb'] - r['loaded_mb']:.0f} |")
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

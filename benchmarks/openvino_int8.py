@@ -1,6 +1,6 @@
 """OpenVINO INT8 of the bundled model: quantizing grouped convolutions or keeping them float.
 
-    python benchmarks/openvino_int8.py
+    python -m benchmarks.openvino_int8
 
 OpenVINO's CPU plugin ran the bundled 3D ShuffleNet's grouped and depthwise convolutions
 wrongly in INT8 on a Xeon with AMX, so the SDK's INT8 export keeps them float
@@ -13,24 +13,22 @@ benchmarks/results/openvino_int8.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import re
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "weizmann"
+from benchmarks.harness import RESULTS, WEIZMANN, command, measured, median, write_results
+
+DATA = WEIZMANN
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "openvino_int8.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "openvino_int8.md")
     args = parser.parse_args()
 
     import nncf
@@ -78,13 +76,12 @@ def main() -> None:
                 start = time.perf_counter()
                 compiled(inputs[0])
                 times.append((time.perf_counter() - start) * 1000)
-            rows.append(f"| {name} | {agree:.0%} | {statistics.median(times):.1f} |")
-    lines = [f"Measured {datetime.date.today()} on {describe_machine()}, `python benchmarks/openvino_int8.py`: the "
+            rows.append(f"| {name} | {agree:.0%} | {median(times):.1f} |")
+    lines = [f"{measured(command('openvino_int8', ''))}: the "
              f"bundled model, {shape.frames} frames at ratio {shape.ratio}; top-1 agreement with PyTorch on the "
              f"{len(inputs)} calibration inputs (real Weizmann clips); median ms of {args.runs} SFC passes.", "",
              "| IR | top-1 agreement with PyTorch | ms |", "|---|---:|---:|", *rows]
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

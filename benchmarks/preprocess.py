@@ -1,6 +1,6 @@
 """Where one prediction's time goes, and what preprocessing costs: SFC r4 against 30 views.
 
-    python benchmarks/preprocess.py            # bundled model, every 7th Weizmann clip, 3 rounds
+    python -m benchmarks.preprocess            # bundled model, every 7th Weizmann clip, 3 rounds
 
 Two tables. (1) Normalisation (uint8 frames -> standardised float32, channels first) of
 an SFC input and of 30 views' frames: the SDK's lookup table against the per-pixel
@@ -12,20 +12,17 @@ network's ms per GMAC, decoding and preprocessing as measured.
 
 from __future__ import annotations
 
-import datetime
-import json
+import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
 
-REPO = Path(__file__).resolve().parents[1]
-CLIPS = REPO.parent / "shared" / "data" / "weizmann"
-OUT = REPO / "benchmarks" / "results" / "preprocess.md"
+from benchmarks.harness import RESULTS, WEIZMANN, command, measured, python_code, run_json, write_results
+
+CLIPS = WEIZMANN
 
 WORKER = """
 import glob, json, statistics, sys
@@ -89,15 +86,17 @@ def gmac_ratio(sfc_inputs: list[tuple[int, int]]) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=RESULTS / "preprocess.md")
+    args = parser.parse_args()
     if not CLIPS.is_dir():
         sys.exit(f"error: Weizmann data not found at {CLIPS}")
-    lines = [f"Measured {datetime.date.today()} on {describe_machine()}, `python benchmarks/preprocess.py`.", "",
+    lines = [f"{measured(command('preprocess', ''))}.", "",
              "## Normalisation, ms (median of 20, interleaved; outputs identical bit for bit)", "",
              "| frames | per pixel | lookup table | faster |", "|---|---:|---:|---:|", *normalisation_rows()]
     runs = []
     for r in range(3):
-        done = subprocess.run([sys.executable, "-c", WORKER, str(CLIPS)], capture_output=True, text=True, check=True)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        runs.append(run_json(python_code(WORKER, CLIPS), cwd=None))
         print(f"round {r + 1}: {runs[-1]}", flush=True)
     inputs = [tuple(i) for i in runs[0].pop("sfc inputs")]
     for run in runs[1:]:
@@ -115,10 +114,8 @@ def main() -> None:
                  f"{', '.join(f'{n} frames r{r}' for n, r in sorted(set(inputs)))}) | {sfc['decode']:.1f} | "
                  f"{sfc['preprocess']:.1f} | {dense['inference'] / ratio:.1f} | {bound:.1f} | "
                  f"{dense['total'] / bound:.1f}x |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    OUT.write_text(text)
-    print(f"written: {OUT}")
+    write_results(args.out, lines)
+    print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Where the time goes inside one exported graph: per-op timings from each runtime's own profiler.
 
-    python benchmarks/profile_ops.py r3d_18 sfc_r4 onnxruntime
-    python benchmarks/profile_ops.py default clips openvino-int8 --runs 20
+    python -m benchmarks.profile_ops r3d_18 sfc_r4 onnxruntime
+    python -m benchmarks.profile_ops default clips openvino-int8 --runs 20
 
 Uses the exports benchmarks/speed.py keeps under runs/speed (made if missing):
 ONNX Runtime's session profiler, OpenVINO's performance counters (PERF_COUNT), and
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
 import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
-from speed import REPO, export, model_dir
+
+from benchmarks.harness import REPO, command, describe_machine, today, write_results
+from benchmarks.speed import export, model_dir
 
 
 def input_for(name: str, graph: str, work: Path) -> np.ndarray:
@@ -101,16 +101,13 @@ def main() -> None:
             ov_ops(path, x, args.runs, args.runtime == "openvino-int8")
     total = sum(totals.values())
     lines = [f"# Per-op time: {args.model} {args.graph} on {args.runtime}", "",
-             f"{datetime.date.today()}, {describe_machine()}. `python benchmarks/profile_ops.py {args.model} "
-             f"{args.graph} {args.runtime}`: mean per call over {args.runs} calls, the runtime's own profiler.", "",
+             f"{today()}, {describe_machine()}. `{command('profile_ops', [args.model, args.graph, args.runtime])}`: "
+             f"mean per call over {args.runs} calls, the runtime's own profiler.", "",
              "| op | ms per call | share |", "|---|---:|---:|"]
     for op, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:15]:
         lines.append(f"| {op} | {ms:.2f} | {ms / total:.1%} |")
     lines.append(f"| all ops | {total:.2f} | 100% |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    out = REPO / "benchmarks" / "results" / f"ops-{args.model}-{args.graph}-{args.runtime}.md"
-    out.write_text(text)
+    write_results(f"ops-{args.model}-{args.graph}-{args.runtime}", lines)
 
 
 if __name__ == "__main__":

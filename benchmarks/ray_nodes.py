@@ -1,7 +1,7 @@
 """Videos per second of `predict --engine ray` on a Ray cluster of one node against two, on
 this one machine, and the wall time of a job that loses a node.
 
-    python benchmarks/ray_nodes.py [--rounds 2] [--clips 70]
+    python -m benchmarks.ray_nodes [--rounds 2] [--clips 70]
 
 Arms, interleaved over --rounds (median), each on a fresh cluster started with `ray start`
 (its own temp dir and ports; stopped after the arm): "1 node" is a head of 2 CPUs; "2 nodes"
@@ -18,25 +18,22 @@ what the second node and its loss cost. Writes benchmarks/results/ray_nodes.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import CLI, RESULTS, WEIZMANN, command, measured, median, write_results
 
-REPO = Path(__file__).resolve().parents[1]
-CLIPS = sorted(str(p) for p in (REPO.parent / "shared" / "data" / "weizmann").glob("*/*.avi"))
+CLIPS = sorted(str(p) for p in WEIZMANN.glob("*/*.avi"))
 RAY = Path(sys.executable).with_name("ray")
-SFC = Path(sys.executable).with_name("sfc-sdk")
+SFC = CLI
 ARMS = ("1 node", "2 nodes", "2 nodes, one killed")
 # No token authentication (Ray 2.60's `ray start` turns it on), no usage report, a silent
 # node declared dead after about 2 s (Ray's default: about 15).
@@ -145,7 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--clips", type=int, default=len(CLIPS), help="the first N Weizmann clips (default: all)")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "ray_nodes.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "ray_nodes.md")
     args = parser.parse_args()
     clips = CLIPS[:args.clips]
     runs: dict[str, list[dict]] = {arm: [] for arm in ARMS}
@@ -163,9 +160,9 @@ def main() -> None:
 
 def write_table(args: argparse.Namespace, clips: list[str], runs: dict[str, list[dict]]) -> None:
     n = len(clips)
-    one = statistics.median(n / r["wall_s"] for r in runs["1 node"])
-    cmd = f"python benchmarks/ray_nodes.py --rounds {args.rounds}" + (f" --clips {n}" if n != len(CLIPS) else "")
-    lines = [f"Measured {datetime.date.today()} on {describe_machine()}, `{cmd}`: `sfc-sdk predict --engine ray "
+    one = median(n / r["wall_s"] for r in runs["1 node"])
+    cmd = command("ray_nodes", f"--rounds {args.rounds}" + (f" --clips {n}" if n != len(CLIPS) else ""))
+    lines = [f"{measured(cmd)}: `sfc-sdk predict --engine ray "
              f"--address HEAD` on {n} Weizmann clips, the bundled model; each arm on a fresh `ray start` cluster, "
              f"arms interleaved, median of {args.rounds} rounds. One machine: the two nodes share the same "
              f"{os.cpu_count()} cores as the one node of {os.cpu_count()} CPUs, so no gain is expected, and none "
@@ -175,24 +172,23 @@ def write_table(args: argparse.Namespace, clips: list[str], runs: dict[str, list
              "The kill comes early (while the worker node decodes or starts the actor), so its retried work "
              "overlaps the model's loading, and after the loss the head's processes still use both cores. "
              "The machine's 1-minute load average as the arms started (other work runs on it too): median "
-             f"{statistics.median(r['load'] for rows in runs.values() for r in rows):.1f}.",
+             f"{median(r['load'] for rows in runs.values() for r in rows):.1f}.",
              "",
              "| arm | nodes x CPUs | wall s | videos/s | vs 1 node | videos/s once results flow | cluster start s | "
              "every video once, no errors | killed after (videos written), running |",
              "|---|---|---:|---:|---:|---:|---:|---|---|"]
     shapes = {"1 node": "1 x 2", "2 nodes": "2 x 1", "2 nodes, one killed": "2 x 1, then 1 x 1"}
     for arm, rows in runs.items():
-        wall = statistics.median(r["wall_s"] for r in rows)
-        rate = statistics.median(n / r["wall_s"] for r in rows)
-        steady = statistics.median(r["steady"] for r in rows)
-        start = statistics.median(r["cluster_s"] for r in rows)
+        wall = median(r["wall_s"] for r in rows)
+        rate = median(n / r["wall_s"] for r in rows)
+        steady = median(r["steady"] for r in rows)
+        start = median(r["cluster_s"] for r in rows)
         ok = all(r["rc"] == 0 and r["exactly_once"] and not r["errors"] for r in rows)
         killed = "; ".join(f"{r['killed_at']}, {' + '.join(r['killed_work'])}" for r in rows) \
             if arm.endswith("killed") else "-"
         lines.append(f"| {arm} | {shapes[arm]} | {wall:.1f} | {rate:.2f} | {rate / one:.2f}x | {steady:.1f} | "
                      f"{start:.1f} | {'yes' if ok else 'NO'} ({len(rows)}/{len(rows)} runs) | {killed} |")
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

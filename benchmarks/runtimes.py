@@ -1,7 +1,7 @@
 """Every runtime x precision available here, on the bundled model and real Weizmann clips.
 
-    python benchmarks/runtimes.py                  # converts what is missing, then measures
-    python benchmarks/runtimes.py --runs 50
+    python -m benchmarks.runtimes                  # converts what is missing, then measures
+    python -m benchmarks.runtimes --runs 50
 
 For each configuration, in a fresh process of its own (so peak memory is its own):
   * model latency: median of --runs calls on one preprocessed input, after warm-up
@@ -18,18 +18,15 @@ Writes benchmarks/results/runtimes.md, .json and .png.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import multiprocessing as mp
 import statistics
 import sys
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import DEFAULT_MODEL, REPO, RESULTS, WEIZMANN, describe_machine, today, write_results
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "weizmann"
-RESULTS = REPO / "benchmarks" / "results"
+DATA = WEIZMANN
 
 # (runtime, bundle format, bundle precision): torch runs the model directory itself.
 CONFIGS = [
@@ -214,12 +211,9 @@ def write_table(rows: list[dict], out: Path, meta: dict) -> str:
                 f"| {r['videos_per_s_serial']:.1f} | {r['videos_per_s_batch']:.1f} "
                 f"| {r['videos_per_s_batch'] / r['videos_per_s_serial']:.2f}x | {'yes' if r['batch_same'] else 'NO'} "
                 f"| {r['load_ms']:.0f} | {r['load_cached_ms']:.0f} |")
-    text = "\n".join(lines) + "\n"
-    out.with_suffix(".md").write_text(text)
     bulky = ("kept", "cut_labels", "cut_kept")  # per-clip lists: the table above has what they show
     slim = [{k: v for k, v in r.items() if k not in bulky} for r in rows]
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": slim}, indent=1) + "\n")
-    return text
+    return write_results(out.with_suffix(".md"), lines, data={"meta": meta, "rows": slim}, echo=False)
 
 
 def _share(a: list, b: list) -> float:
@@ -268,7 +262,7 @@ def main() -> None:
             continue
         bundle = str(ensure_bundle(args.work, fmt, precision, calib)) if fmt else None
         print(f"measuring {runtime} {precision} ...", flush=True)
-        folder = Path(bundle) if bundle else REPO / "sdk" / "assets" / "default_model"
+        folder = Path(bundle) if bundle else DEFAULT_MODEL
         files = [f for f in folder.iterdir() if f.name.startswith("model.")]
         row = {"runtime_name": runtime, "precision": precision, "size_mb": sum(f.stat().st_size for f in files) / 1e6,
                **measure(runtime, bundle, clips, args.runs)}
@@ -278,7 +272,7 @@ def main() -> None:
     from sfc_sdk import Recognizer
 
     rec = Recognizer(device="cpu")
-    meta = {"date": datetime.date.today().isoformat(),
+    meta = {"date": today(),
             "machine": describe_machine(),
             "model": rec.config.name, "frames": rec.default_frames, "ratio": rec.default_ratio, "runs": args.runs}
     print(write_table(rows, args.out, meta))

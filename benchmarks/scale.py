@@ -1,6 +1,6 @@
 """Videos per second: the single-process job against Ray with 1 and 2 inference workers.
 
-    python benchmarks/scale.py [--model DIR_OR_BUNDLE] [--rounds 2]
+    python -m benchmarks.scale [--model DIR_OR_BUNDLE] [--rounds 2]
 
 Over the 70 Weizmann clips, each arm in a fresh process, arms interleaved over --rounds
 (median). Wall time is the whole job, steady videos/s the rate once results flow (the
@@ -15,20 +15,16 @@ Writes benchmarks/results/scale.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from machine import describe_machine
+from benchmarks.harness import RESULTS, WEIZMANN, command, measured, median, module_command, run_json, write_results
 
-REPO = Path(__file__).resolve().parents[1]
-CLIPS = sorted(str(p) for p in (REPO.parent / "shared" / "data" / "weizmann").glob("*/*.avi"))
+CLIPS = sorted(str(p) for p in WEIZMANN.glob("*/*.avi"))
 ARMS = ("loop", "serial", "ray 1 worker", "ray 2 workers")
 
 
@@ -75,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model directory or bundle (default: the bundled model)")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scale.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "scale.md")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -83,35 +79,33 @@ def main() -> None:
     runs: dict[str, list[dict]] = {arm: [] for arm in ARMS}
     for r in range(args.rounds):
         for arm in ARMS:
-            cmd = [sys.executable, __file__, "--worker", arm, *(["--model", args.model] if args.model else [])]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO)
-            runs[arm].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs[arm].append(run_json(module_command("scale", "--worker", arm,
+                                                     *(["--model", args.model] if args.model else []))))
             print(f"round {r + 1}/{args.rounds}: {arm} {runs[arm][-1]['wall_s']:.1f} s", flush=True)
     write_table(args, runs)
 
 
 def write_table(args: argparse.Namespace, runs: dict[str, list[dict]]) -> None:
     n = len(CLIPS)
-    serial = statistics.median(r["wall_s"] for r in runs["serial"])
-    cmd = "python benchmarks/scale.py" + (f" --model {args.model}" if args.model else "") + f" --rounds {args.rounds}"
-    lines = [f"Measured {datetime.date.today()} on {describe_machine()}, `{cmd}`: the {n} Weizmann clips, "
+    serial = median(r["wall_s"] for r in runs["serial"])
+    cmd = command("scale", (f"--model {args.model} " if args.model else "") + f"--rounds {args.rounds}")
+    lines = [f"{measured(cmd)}: the {n} Weizmann clips, "
              f"{args.model or 'the bundled model'}; median of {args.rounds} fresh-process rounds, arms interleaved. "
              "Decode and inference: mean ms per video as each part measured it (decode includes preprocessing; "
              "inference in Ray includes the wait in the actor's queue).", "",
              "| arm | wall s | videos/s | vs serial | steady videos/s | vs serial | Ray start-up s | "
              "decode ms/video | inference ms/video |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    serial_rate = statistics.median(steady_rate(r["stamps"]) for r in runs["serial"])
+    serial_rate = median(steady_rate(r["stamps"]) for r in runs["serial"])
     for arm, rows in runs.items():
-        wall = statistics.median(r["wall_s"] for r in rows)
-        startup = statistics.median(r["startup_s"] for r in rows)
-        decode = statistics.median(statistics.mean(p[0] for p in r["parts"]) for r in rows)
-        infer = statistics.median(statistics.mean(p[1] for p in r["parts"]) for r in rows)
-        rate = statistics.median(steady_rate(r["stamps"]) for r in rows)
+        wall = median(r["wall_s"] for r in rows)
+        startup = median(r["startup_s"] for r in rows)
+        decode = median(statistics.mean(p[0] for p in r["parts"]) for r in rows)
+        infer = median(statistics.mean(p[1] for p in r["parts"]) for r in rows)
+        rate = median(steady_rate(r["stamps"]) for r in rows)
         lines.append(f"| {arm} | {wall:.1f} | {n / wall:.1f} | {serial / wall:.2f}x | {rate:.1f} | "
                      f"{rate / serial_rate:.2f}x | {startup:.1f} | {decode:.1f} | {infer:.1f} |")
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

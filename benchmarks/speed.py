@@ -1,7 +1,7 @@
 """SFC against dense sampling, every backbone x runtime, end to end on this machine.
 
-    python benchmarks/speed.py                       # everything (long: exports + ~400 processes)
-    python benchmarks/speed.py --models default --runtimes torch,openvino
+    python -m benchmarks.speed                       # everything (long: exports + ~400 processes)
+    python -m benchmarks.speed --models default --runtimes torch,openvino
 
 For r3d_18, r2plus1d_18, x3d_s (random weights: speed does not depend on them) and
 the bundled model: dense 1x1 / 10x1 / 10x3 views against SFC at ratios 2, 4, 8, on
@@ -19,18 +19,28 @@ Writes benchmarks/results/speed.md, .jsonl and .png.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from machine import describe_machine
 from tqdm import tqdm
 
-REPO = Path(__file__).resolve().parents[1]
-VIDEO = REPO.parent / "shared" / "data" / "clips" / "arm_wrestling_kinetics.mp4"  # 10 s of Kinetics, H.264
-CALIB = REPO.parent / "shared" / "data" / "weizmann"
+from benchmarks.harness import (
+    CLIPS,
+    REPO,
+    RESULTS,
+    WEIZMANN,
+    command,
+    describe_machine,
+    last_json,
+    module_command,
+    today,
+    write_results,
+)
+
+VIDEO = CLIPS / "arm_wrestling_kinetics.mp4"  # 10 s of Kinetics, H.264
+CALIB = WEIZMANN
 MODELS = ("default", "r2plus1d_18", "r3d_18", "x3d_s")
 RUNTIMES = ("torch", "onnxruntime", "openvino", "openvino-int8", "tflite")
 # Dense views run as one batch per video (what test-time view averaging does, and what
@@ -141,17 +151,16 @@ def gmacs(name: str, work: Path) -> dict[str, float | None]:
 
 
 def measure(name: str, runtime: str, method: str, work: Path, video: Path, runs: int) -> dict:
-    cmd = [sys.executable, str(Path(__file__).with_name("speed_worker.py")), str(model_dir(name, work)), runtime,
-           method, str(video), "--runs", str(runs)]
+    cmd = module_command("speed_worker", model_dir(name, work), runtime, method, video, "--runs", runs)
     try:
         if not runtime.startswith("torch"):
             cmd += ["--file", str(export(name, runtime, graph_for(method), work))]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, cwd=REPO)
     except Exception as e:  # noqa: BLE001 - an export that fails is a row, not the end of the benchmark
         return {"error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]}
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:200]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return last_json(done.stdout)
 
 
 def key(r: dict) -> tuple[str, str, str]:
@@ -193,7 +202,7 @@ def summary_row(by: dict, model: str, runtime: str) -> str:
 def table(rows: list[dict], meta: dict) -> str:
     by = {key(r): r for r in rows}
     lines = ["# Speed: SFC against dense sampling, every backbone x runtime", "",
-             f"{meta['date']}, {meta['machine']}. `python benchmarks/speed.py {meta['args']}`. Video: "
+             f"{meta['date']}, {meta['machine']}. `{command('speed', meta['args'])}`. Video: "
              f"{meta['video']} ({meta['video_frames']} frames, H.264), decoded in every call. Latency: median of "
              f"{meta['runs']} calls after one warm-up, each configuration in a fresh process. Peak MB: that "
              "process's resident high-water mark (Python, the runtime, the model and the run); inference MB: what "
@@ -261,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--video", type=Path, default=VIDEO)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "speed")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "speed.md")
+    ap.add_argument("--out", type=Path, default=RESULTS / "speed.md")
     ap.add_argument("--export-only", action="store_true", help="only make the exports (no timing: any machine load)")
     ap.add_argument("--report", action="store_true", help="only write the table and plot from the results so far")
     args = ap.parse_args(argv)
@@ -295,15 +304,12 @@ def main(argv: list[str] | None = None) -> None:
             tqdm.write(f"{model} {runtime} {method}: " + (row.get("error") or f"{row['total_ms']:.0f} ms"))
     rows = [done[(m, rt, me)] for m in models for rt in runtimes for me in methods if (m, rt, me) in done]
     frames = next((r["video_frames"] for r in rows if "video_frames" in r), 0)
-    meta = {"date": datetime.date.today().isoformat(), "machine": describe_machine(), "runs": args.runs,
+    meta = {"date": today(), "machine": describe_machine(), "runs": args.runs,
             "args": " ".join(argv if argv is not None else sys.argv[1:]), "video": args.video.name,
             "video_frames": frames, "models": models, "runtimes": runtimes}
-    text = table(rows, meta)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    args.out.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_results(args.out, table(rows, meta), rows=rows, echo=False)
     plot(rows, meta, args.out.with_suffix(".png"))
-    print(text)
+    print(args.out.read_text())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """One configuration of the speed benchmark, in a fresh process of its own (see speed.py).
 
-    python benchmarks/speed_worker.py MODEL_DIR RUNTIME METHOD VIDEO [--file EXPORTED] [--runs N]
+    python -m benchmarks.speed_worker MODEL_DIR RUNTIME METHOD VIDEO [--file EXPORTED] [--runs N]
 
 Prints one JSON object: per-video latency end to end (median of --runs after warm-up),
 its parts (decode, preprocess, network) and this process's peak resident memory.

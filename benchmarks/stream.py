@@ -1,6 +1,6 @@
 """Live recognition on this machine: windows per second and latency per window.
 
-    python benchmarks/stream.py
+    python -m benchmarks.stream
 
 The bundled model over a real video (the 10 Weizmann clips of actor lena, whom the
 model never saw, back to back: about 30 s at 25 fps), in two ways:
@@ -18,18 +18,16 @@ Writes benchmarks/results/stream.md and .png.
 from __future__ import annotations
 
 import argparse
-import datetime
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "weizmann"
-RESULTS = REPO / "benchmarks" / "results"
+from benchmarks.harness import REPO, RESULTS, WEIZMANN, command, describe_machine, today, write_results
+
+DATA = WEIZMANN
 SETTINGS = [(4.0, 1.0), (4.0, 0.5), (2.0, 0.5), (2.0, 0.25)]  # (window_s, stride_s)
 BIG = "r2plus1d_18"  # a full-size backbone (random weights), where the head is 95% of the compute
 
@@ -126,7 +124,7 @@ def main() -> None:
     lines = [
         "# Live recognition: windows per second and latency per window",
         "",
-        f"{datetime.date.today()}, {describe_machine()}. `python benchmarks/stream.py`. Bundled model "
+        f"{today()}, {describe_machine()}. `{command('stream', '')}`. Bundled model "
         f"({rec.config.name}, SFC {rec.default_frames} samples per window, ratio {rec.default_ratio}, PyTorch CPU), "
         f"on actor lena's 10 Weizmann clips back to back ({len(frames)} frames, {len(frames) / 25:.0f} s at 25 fps).",
         "",
@@ -154,9 +152,7 @@ def main() -> None:
             continue
         lines.append(f"| {r['window_s']:g} | {r['stride_s']:g} | {v['windows']} | {v['latency_ms']:.0f} "
                      f"| {v['latency_p90_ms']:.0f} | {v['dropped']} | {v['skipped']} |")
-    text = "\n".join(lines) + "\n"
-    args.out.write_text(text)
-    print(text)
+    write_results(args.out, lines)
     plot(rows, args.out.with_suffix(".png"))
 
 

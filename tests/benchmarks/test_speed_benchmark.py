@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "speed.py"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_speed_benchmark_runs_one_small_configuration(clips_dir, tmp_path):
     out_md = tmp_path / "speed.md"
-    cmd = [sys.executable, str(SCRIPT), "--models", "default", "--runtimes", "onnxruntime",
+    cmd = [sys.executable, "-m", "benchmarks.speed", "--models", "default", "--runtimes", "onnxruntime",
            "--methods", "dense 10x3,dense 10x3 seq,sfc r4", "--runs", "1", "--work", str(tmp_path / "work"),
            "--out", str(out_md), "--video", str(clips_dir / "arm_wrestling_kinetics.mp4")]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in out_md.with_suffix(".jsonl").read_text().splitlines()]
     assert len(rows) == 3
@@ -38,5 +38,5 @@ def test_speed_benchmark_runs_one_small_configuration(clips_dir, tmp_path):
     assert len(cells) == 13 and all(cells), summary  # every column of the SFC-vs-30-views row is filled
     assert out_md.with_suffix(".png").stat().st_size > 10_000
     # A second run measures nothing new (results and exports are kept).
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert again.returncode == 0 and (tmp_path / "work" / "results.jsonl").read_text().count("\n") == 3

@@ -221,10 +221,10 @@ def test_demo_runs_and_names_a_weizmann_class(cli):
 @pytest.mark.slow
 def test_accuracy_benchmark_tiny_configuration(weizmann_dir, tmp_path):
     """The CI-sized run of benchmarks/accuracy.py: same code path as the full benchmark."""
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "accuracy.py"
-    out = subprocess.run([sys.executable, str(script), "--tiny", "--quiet", "--data", str(weizmann_dir),
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "benchmarks.accuracy", "--tiny", "--quiet", "--data", str(weizmann_dir),
                           "--work", str(tmp_path), "--variants", ",bounded", "--nested"],
-                         capture_output=True, text=True, timeout=900)
+                         capture_output=True, text=True, timeout=900, cwd=repo)
     assert out.returncode == 0, out.stderr[-3000:]
     table = (tmp_path / "tiny" / "accuracy.md").read_text()
     methods = ("dense 1x1", "dense 10x1", "dense 10x3", "SFC r2", "SFC r4", "SFC r8", "SFC r2 [bounded]",
