@@ -66,20 +66,7 @@ def fit(trainable: nn.Module, step_loss: StepLoss,
     opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=settings.total_steps,
                                                 pct_start=0.2)
-    history: list[dict] = []
-    start = 0
-    state_path = out_dir / STATE_FILE
-    if state_path.exists():
-        if not resume:
-            raise ConfigError(f"{out_dir} already holds a training run: pass --resume to continue it, "
-                              "or choose another output folder")
-        state = _load_state(state_path)
-        if state["settings"] != asdict(settings):
-            raise ConfigError(f"{state_path}: saved with other settings {state['settings']}; resume with the same")
-        trainable.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        start, history = state["step"], state["history"]
+    start, history = _resume(out_dir / STATE_FILE, resume, settings, trainable, opt, sched)
 
     losses: list[float] = []
     parts: dict[str, list[float]] = {}
@@ -108,14 +95,39 @@ def fit(trainable: nn.Module, step_loss: StepLoss,
             losses, parts = [], {}
             history.append(record)
             bar.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
-            # History first, state last: the state file is the commit point, so whoever sees it
-            # (a resume, a watcher) also finds the epoch's history line.
-            write_atomic(out_dir / HISTORY_FILE, "".join(json.dumps(r) + "\n" for r in history).encode())
-            _save_state(state_path, {"model": trainable.state_dict(), "optimizer": opt.state_dict(),
-                                     "scheduler": sched.state_dict(), "step": step + 1, "history": history,
-                                     "settings": asdict(settings)})
+            _checkpoint(out_dir, history, {"model": trainable.state_dict(), "optimizer": opt.state_dict(),
+                                           "scheduler": sched.state_dict(), "step": step + 1, "history": history,
+                                           "settings": asdict(settings)})
     bar.close()
     return history
+
+
+def _resume(state_path: Path, resume: bool, settings: TrainSettings, trainable: nn.Module,
+            opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LRScheduler) -> tuple[int, list[dict]]:
+    """The step to start from and the history so far: (0, []) for a new run, else those of
+    the checkpoint at `state_path`, whose model, optimizer and schedule are loaded into
+    `trainable`, `opt` and `sched`. A run is never overwritten: an existing checkpoint
+    without `resume` is an error, and so is one saved with other settings."""
+    if not state_path.exists():
+        return 0, []
+    if not resume:
+        raise ConfigError(f"{state_path.parent} already holds a training run: pass --resume to continue it, "
+                          "or choose another output folder")
+    state = _load_state(state_path)
+    if state["settings"] != asdict(settings):
+        raise ConfigError(f"{state_path}: saved with other settings {state['settings']}; resume with the same")
+    trainable.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    return state["step"], state["history"]
+
+
+def _checkpoint(out_dir: Path, history: list[dict], state: dict) -> None:
+    """End an epoch on disk: the history so far, then the training state."""
+    # History first, state last: the state file is the commit point, so whoever sees it
+    # (a resume, a watcher) also finds the epoch's history line.
+    write_atomic(out_dir / HISTORY_FILE, "".join(json.dumps(r) + "\n" for r in history).encode())
+    _save_state(out_dir / STATE_FILE, state)
 
 
 def _save_state(path: Path, state: dict) -> None:
