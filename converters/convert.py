@@ -32,6 +32,7 @@ from ..errors import ConfigError, ExportError
 from ..formats import ExportFormat
 from ..model import load_model
 from ..runtimes import Runtime, create_runtime
+from ..runtimes.registry import runtime_order
 from .base import ExportRequest, converter_for, model_file_metadata
 from .export_jobs import run_exports
 from .exportable import INPUT_NAME, OUTPUT_NAMES, export_shape, short_shapes
@@ -117,7 +118,7 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
 
         log(f"[3/{steps}] parity against PyTorch on {len(inputs)} real clip inputs")
         min_agree, min_cos = PARITY_THRESHOLDS[precision]
-        runtime = _parity_runtime(work, export_format.runtimes, manifest)
+        runtime = _parity_runtime(work, manifest)
         parity = measure_parity(net, shape, runtime, inputs)
         parity["runtime"] = runtime.info().label  # what ran: a TensorRT bundle's FP32 ONNX in ONNX Runtime
         parity["sources"] = sorted({s.split(" ")[0] if s.startswith("sample") else "calib" for s in sources})
@@ -139,7 +140,7 @@ def export_bundle(model: str | Path | None, export_format: ExportFormat, precisi
             else:
                 made = reference_inputs(short.frames, config, calib)[0]
                 refs = made[:1] + made[-2:]
-            short_runtime = _parity_runtime(work, export_format.runtimes, manifest.for_input(short.frames, short.ratio))
+            short_runtime = _parity_runtime(work, manifest.for_input(short.frames, short.ratio))
             p = {"frames": short.frames, "ratio": short.ratio, **measure_parity(net, short, short_runtime, refs)}
             del short_runtime
             _check_parity(p, f"{short.frames} frames", export_format.name, precision)
@@ -187,10 +188,11 @@ def model_digest(model_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _parity_runtime(directory: Path, runtimes: tuple[str, ...], manifest: Manifest) -> Runtime:
-    """The bundle's own runtime for `manifest`'s input where usable here; TensorRT bundles
-    fall back to ONNX Runtime."""
-    return create_runtime(list(runtimes), Bundle(directory, manifest), device="auto")
+def _parity_runtime(directory: Path, manifest: Manifest) -> Runtime:
+    """The runtime a Recognizer would run `manifest`'s input on here (`runtime_order`: the
+    bundle's own where usable, else its fallbacks; a TensorRT bundle's is ONNX Runtime)."""
+    bundle = Bundle(directory, manifest)
+    return create_runtime(runtime_order(bundle), bundle, device="auto")
 
 
 def _check_parity(parity: dict, what: str, fmt: str, precision: str) -> None:

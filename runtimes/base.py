@@ -148,8 +148,9 @@ class ExportedRuntime(Runtime):
 
     Subclasses load `bundle.model_path` in `__init__` and implement `_run`. A bundle may
     hold shorter static inputs beside its main one (`Manifest.short_inputs`): each is run
-    by a runtime of the same class on that input's model file, made on first use with
-    `make_runtime` (set by `create_runtime`). Calls are serialised with a lock unless the
+    by a runtime of the same adapter and options on that input's model file, made on first
+    use by `make_runtime`, the factory this runtime was made by (`registry.RuntimeFactory`;
+    None: the main input only). Calls are serialised with a lock unless the
     backend says it is safe to call from many threads at once (`thread_safe`): an OpenVINO
     infer request, a LiteRT interpreter and a TensorRT execution context each hold one set
     of buffers.
@@ -157,7 +158,7 @@ class ExportedRuntime(Runtime):
 
     thread_safe: ClassVar[bool] = False
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(self, bundle: Bundle, make_runtime: Callable[[Bundle], ExportedRuntime] | None = None) -> None:
         if not isinstance(bundle, Bundle):
             raise RuntimeUnavailableError(f"the {self.name} runtime runs exported bundles (sfc-sdk convert); "
                                           "use runtime='torch' for a model directory")
@@ -165,7 +166,7 @@ class ExportedRuntime(Runtime):
         self.manifest = bundle.manifest
         self.head_stride = bundle.manifest.head_stride
         self._lock = threading.Lock()
-        self.make_runtime: Callable[[Bundle], ExportedRuntime] | None = None
+        self.make_runtime = make_runtime
         self._short: dict[tuple[int, int], ExportedRuntime] = {}
         self._short_lock = threading.Lock()
 

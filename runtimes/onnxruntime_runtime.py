@@ -7,6 +7,7 @@ for `device="cuda"` therefore checks the providers the session actually got.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,8 +28,9 @@ class OnnxRuntime(ExportedRuntime):
     name = "onnxruntime"
     thread_safe = True  # InferenceSession.run may be called from many threads
 
-    def __init__(self, bundle: Bundle, device: str = "cpu", threads: int | None = None) -> None:
-        super().__init__(bundle)
+    def __init__(self, bundle: Bundle, device: str = "cpu", threads: int | None = None,
+                 make_runtime: Callable[[Bundle], ExportedRuntime] | None = None) -> None:
+        super().__init__(bundle, make_runtime)
         import onnxruntime as ort
 
         device = "cpu" if device == "auto" else device

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -36,8 +36,9 @@ class OpenVINORuntime(ExportedRuntime):
     name = "openvino"
 
     def __init__(self, bundle: Bundle, device: str = "CPU", threads: int | None = None,
-                 precision: str | None = None) -> None:
-        super().__init__(bundle)
+                 precision: str | None = None,
+                 make_runtime: Callable[[Bundle], ExportedRuntime] | None = None) -> None:
+        super().__init__(bundle, make_runtime)
         import openvino as ov
 
         core = ov.Core()

@@ -2,6 +2,7 @@
 
     create_runtime("torch", "my_model/")                 # exactly this one, or a clear error
     create_runtime(["onnxruntime", "openvino"], bundle)  # the first that is usable here
+    create_runtime(runtime_order(bundle), bundle)        # the bundle's own runtime, then its fallbacks
 
 Which runtimes exist, what they need and how to install them is the RUNTIMES table in
 `sfc_sdk.formats`. An adapter module is imported only when its runtime is asked for,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..bundle import Bundle
@@ -38,9 +40,39 @@ def format_mismatch(spec: RuntimeSpec, bundle: Bundle) -> str:
     return f"{spec.name} runs {' and '.join(reads)} bundles only; {runs}, or convert with --target {reads[0]})"
 
 
+def runtime_order(source: Any, runtime: str | None = None) -> list[str]:
+    """The runtimes to try on `source`, preferred first: `runtime` alone when one is named;
+    for a Bundle, the runtime its manifest names, then the others that run its format (a
+    TensorRT bundle falls back to ONNX Runtime); for a model directory or an SFCModel,
+    torch. The Recognizer and the export's parity check both ask here, so a bundle is
+    checked on the runtime it will later run on."""
+    if runtime:
+        return [runtime]
+    if isinstance(source, Bundle):
+        m = source.manifest
+        return list(dict.fromkeys([m.runtime, *get_format(m.format).runtimes]))
+    return ["torch"]
+
+
+@dataclass(frozen=True)
+class RuntimeFactory:
+    """One adapter with the options it was asked for. An exported runtime is handed the
+    factory that made it, so it can make the runtimes of its bundle's shorter inputs on the
+    same backend with the same options (`ExportedRuntime.make_runtime`)."""
+
+    adapter: type[Runtime]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, source: Any) -> Runtime:
+        if issubclass(self.adapter, ExportedRuntime):
+            return self.adapter(source, **self.options, make_runtime=self)
+        return self.adapter(source, **self.options)
+
+
 def create_runtime(names: str | Sequence[str], source: Any, **options: Any) -> Runtime:
     """Build the first usable runtime of `names` on `source` (a Bundle, or for torch a
-    model directory or an SFCModel); the error lists why each one failed."""
+    model directory or an SFCModel); the error lists why each one failed. `runtime_order`
+    gives the usual `names` for a source."""
     order = [names] if isinstance(names, str) else list(names)
     reasons = []
     for name in order:
@@ -56,16 +88,12 @@ def create_runtime(names: str | Sequence[str], source: Any, **options: Any) -> R
             reasons.append(f'{name}: needs {spec.needs.replace("|", " or ")}; {spec.install_hint}')
             continue
         try:
-            adapter = runtime_class(spec)
+            factory = RuntimeFactory(runtime_class(spec), options)
         except (ImportError, OSError) as e:  # installed, but broken (a missing shared library, ...)
             reasons.append(f"{name}: installed but does not import ({type(e).__name__}: {e})")
             continue
         try:
-            runtime = adapter(source, **options)
+            return factory(source)
         except RuntimeUnavailableError as e:
             reasons.append(f"{name}: {e}")
-            continue
-        if isinstance(runtime, ExportedRuntime):  # a bundle's short inputs run on the same backend
-            runtime.make_runtime = lambda bundle, adapter=adapter: adapter(bundle, **options)
-        return runtime
     raise RuntimeUnavailableError("no usable runtime: " + "; ".join(reasons))

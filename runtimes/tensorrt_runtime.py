@@ -9,6 +9,7 @@ back to the next runtime.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +55,9 @@ def build_engine(trt, onnx_path: Path, fp16: bool) -> bytes:
 class TensorRTRuntime(ExportedRuntime):
     name = "tensorrt"
 
-    def __init__(self, bundle: Bundle, device: str = "cuda", threads: int | None = None) -> None:
-        super().__init__(bundle)
+    def __init__(self, bundle: Bundle, device: str = "cuda", threads: int | None = None,
+                 make_runtime: Callable[[Bundle], ExportedRuntime] | None = None) -> None:
+        super().__init__(bundle, make_runtime)
         trt = import_tensorrt()
         import torch
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -41,8 +42,9 @@ def usable_cores() -> int:
 class TFLiteRuntime(ExportedRuntime):
     name = "tflite"
 
-    def __init__(self, bundle: Bundle, device: str = "cpu", threads: int | None = None) -> None:
-        super().__init__(bundle)
+    def __init__(self, bundle: Bundle, device: str = "cpu", threads: int | None = None,
+                 make_runtime: Callable[[Bundle], ExportedRuntime] | None = None) -> None:
+        super().__init__(bundle, make_runtime)
         if device not in ("cpu", "auto"):
             raise RuntimeUnavailableError(f"the tflite runtime runs on the CPU, not {device!r}")
         # The interpreter's own default (num_threads=None) runs XNNPACK on one thread.

@@ -1,6 +1,7 @@
 """Logits -> what a prediction reports: probabilities, ranked labels, kept moments, notes.
 
-Shared by `Recognizer.predict` and live windows (`stream.py`), so both report alike.
+`make_prediction` is the one place a `Prediction` is made; the SFC pass (`sfc.py`), dense
+views (`dense.py`) and live windows (`stream.py`) all call it, so all of them report alike.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..video.decode import SampledFrames
-from .results import KeptMoment, LabelScore
+from .results import KeptMoment, LabelScore, Prediction, Stopwatch
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -22,6 +23,20 @@ def ranked(probs: np.ndarray, labels: Sequence[str], k: int) -> list[LabelScore]
     """The `k` most probable labels, best first (ties keep label order)."""
     order = np.argsort(-probs, kind="stable")[:k]
     return [LabelScore(labels[i], float(probs[i]), int(i)) for i in order]
+
+
+def make_prediction(logits: np.ndarray, labels: Sequence[str], top_k: int, watch: Stopwatch, *, source: str,
+                    mode: str, runtime: str, num_frames: int, sampled_frames: int, fps: float | None = None,
+                    ratio: int | None = None, views: str | None = None, kept: list[KeptMoment] | None = None,
+                    padded: bool = False, notes: list[str] | None = None, scores: list[float] | None = None,
+                    score_spans: list[tuple[int, int]] | None = None) -> Prediction:
+    """A Prediction from the runtime's `logits` (one row per input: 1 for an SFC pass, V
+    for dense views, whose probabilities are averaged) and the `watch` that timed it."""
+    probs = np.mean([softmax(row) for row in logits], axis=0)
+    return Prediction(source=source, top=ranked(probs, labels, top_k), mode=mode, ratio=ratio, views=views,
+                      kept=kept or [], num_frames=num_frames, fps=fps, sampled_frames=sampled_frames, padded=padded,
+                      timings_ms=watch.timings_ms(), runtime=runtime, notes=notes or [], scores=scores,
+                      score_spans=score_spans)
 
 
 def kept_moments(kept: Sequence[int], head_stride: int, frames: Sequence[int], *,

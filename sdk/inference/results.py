@@ -1,11 +1,50 @@
-"""What `Recognizer.predict` returns: ranked labels, kept moments, timings."""
+"""What `Recognizer.predict` returns: ranked labels, kept moments, timings.
+
+Every prediction (SFC, dense, a live window) is timed by a `Stopwatch` and made by
+`postprocess.make_prediction`, so all of them report the same things the same way.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+# The phases of a prediction, in the order they run; `Prediction.timings_ms` has each of
+# them and "total", their sum. A phase a path does not have (decoding, for a live window
+# whose frames were decoded as they arrived) counts 0.
+PHASES = ("decode", "preprocess", "inference")
+TIMING_KEYS = (*PHASES, "total")
+
+
+class Stopwatch:
+    """Milliseconds per phase of one prediction. `lap(phase)` ends `phase`, begun at the
+    last lap, `restart` or the watch's making; time between a `restart` and the lap before
+    it (a prepared input waiting to be run) counts in no phase. Picklable: an input
+    prepared in another process (`ray_job.py`) carries its decode and preprocess times
+    here, and is restarted where it runs."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def restart(self) -> None:
+        self._mark = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        now = time.perf_counter()
+        self.ms[phase] = (now - self._mark) * 1000  # set, not added: an input run twice reports its last run
+        self._mark = now
+
+    def timings_ms(self) -> dict[str, float]:
+        """Every phase (0 where it did not run) and their total, as `Prediction.timings_ms`."""
+        out = {phase: self.ms.get(phase, 0.0) for phase in PHASES}
+        out["total"] = sum(out.values())
+        return out
 
 
 @dataclass(frozen=True)
@@ -37,7 +76,7 @@ class Prediction:
     fps: float | None
     sampled_frames: int  # frames decoded and fed to the network
     padded: bool  # too few frames: some were repeated to fill the input
-    timings_ms: dict[str, float]  # decode, preprocess, inference, total
+    timings_ms: dict[str, float]  # TIMING_KEYS: decode, preprocess, inference, total (their sum)
     runtime: str
     notes: list[str] = field(default_factory=list)
     # SFC mode: the selection score of every head time step (learned + prior; the kept moments

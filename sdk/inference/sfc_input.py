@@ -9,7 +9,6 @@ machine (`ray_job.py`), and both hand the runtime the same `SfcInput`.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,6 +18,7 @@ from ..errors import ConfigError
 from ..video.decode import SampledFrames, VideoInput, sample_frames
 from ..video.preprocess import sfc_input
 from ..video.sampling import uniform_indices
+from .results import Stopwatch
 
 SHORT_VIDEO = ("adapt", "repeat")
 # "exact": every sampled frame is the planned one. "reference": the decoder skips
@@ -35,8 +35,12 @@ class SfcInput:
     x: np.ndarray  # the runtime's input (1, 3, T, crop, crop)
     ratio: int  # the ratio it runs at (lower for a short video)
     frames: int  # the recipe's SFC input length (notes say when a video had fewer)
-    timings_ms: dict[str, float]  # decode, preprocess
-    submitted: float = 0.0  # perf_counter when handed to the runtime
+    watch: Stopwatch  # decode and preprocess so far; restarted when handed to the runtime
+
+    @property
+    def timings_ms(self) -> dict[str, float]:
+        """The phases timed so far: decode and preprocess (and inference, once run)."""
+        return self.watch.ms
 
     def without_frames(self) -> SfcInput:
         """The same input without the decoded frames (only plots need them): 3x less to ship."""
@@ -95,12 +99,10 @@ class SfcRecipe:
 
     def prepare(self, video: VideoInput, fps: float | None = None) -> SfcInput:
         """Decode and preprocess `video`: the runtime's input, and what reporting needs."""
-        start = time.perf_counter()
+        watch = Stopwatch()
         clip = sample_frames(video, self.plan, self.spec.resize_size, fps, nearest=self.decode == "reference",
                              video_stream=self.video_stream)
-        decoded = time.perf_counter()
-        used = len(clip.indices)
+        watch.lap("decode")
         x = sfc_input(clip.frames, self.spec, self.channels_last)
-        ratio = self.ratio_at(used)
-        return SfcInput(clip, x, ratio, self.frames, {
-            "decode": (decoded - start) * 1000, "preprocess": (time.perf_counter() - decoded) * 1000})
+        watch.lap("preprocess")
+        return SfcInput(clip, x, self.ratio_at(len(clip.indices)), self.frames, watch)

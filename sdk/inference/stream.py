@@ -10,12 +10,11 @@ is decoded once and every sample preprocessed once (`frame_input`, the same step
 the head features of the steps two windows share, exactly, so each window computes the
 head only over its new samples plus a halo at each edge (by default, "auto", only where
 that measures faster on the first windows); an exported bundle is one fixed graph and
-runs the whole window. Logits become a Prediction as in `predict` (`postprocess.py`).
+runs the whole window. Logits become a Prediction as in `predict` (`postprocess.make_prediction`).
 """
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -28,8 +27,8 @@ from ..errors import ConfigError
 from ..runtimes import Runtime, WindowRunner
 from ..video.live import LiveSource, Sample, SourceOptions
 from ..video.preprocess import frame_input
-from .postprocess import kept_moments, ranked, softmax
-from .results import Prediction
+from .postprocess import kept_moments, make_prediction
+from .results import Prediction, Stopwatch
 
 
 @dataclass
@@ -133,15 +132,15 @@ def stream_windows(runtime: Runtime, config: ModelConfig, source: str | int | Pa
 
 def _run_window(runner: WindowRunner, config: ModelConfig, window: deque[Sample], ratio: int, top_k: int,
                 first_step: int, source: str) -> Prediction:
-    start = time.perf_counter()
+    # Frames were decoded and preprocessed one by one as they arrived (`LiveSource`): no
+    # decode phase here, and "preprocess" is only stacking the window.
+    watch = Stopwatch()
     x = np.concatenate([w.data for w in window], axis=1)[None]  # (1, 3, T, crop, crop)
-    prepared = time.perf_counter()
+    watch.lap("preprocess")
     logits, kept = runner.run(x, ratio, first_step)
-    done = time.perf_counter()
+    watch.lap("inference")
     moments = kept_moments(kept[0].tolist(), runner.runtime.head_stride, [w.frame for w in window],
                            times=[w.time_s for w in window])
-    ms = {"decode": 0.0, "preprocess": (prepared - start) * 1000, "inference": (done - prepared) * 1000,
-          "total": (done - start) * 1000}
-    return Prediction(source=source, top=ranked(softmax(logits[0]), config.labels, top_k), mode="sfc", ratio=ratio,
-                      views=None, kept=moments, num_frames=len(window), fps=None, sampled_frames=len(window),
-                      padded=False, timings_ms=ms, runtime=runner.runtime.info().label)
+    return make_prediction(logits, config.labels, top_k, watch, source=source, mode="sfc",
+                           runtime=runner.runtime.info().label, num_frames=len(window), sampled_frames=len(window),
+                           ratio=ratio, kept=moments)

@@ -130,6 +130,20 @@ def test_batch_and_arrays(decode_all, rec, run_clip, clips_dir):
     json.loads(pred.to_json())  # serialisable as the CLI prints it
 
 
+def test_every_path_reports_the_same_timings(rec, run_clip):
+    """SFC, dense, a batch and a live window time the same phases, in the same order, and
+    each total is the sum of its phases (a window's frames were decoded as they arrived)."""
+    preds = {"sfc": rec.predict(run_clip), "dense": rec.predict(run_clip, mode="dense", views="1x1"),
+             "batch": rec.predict_batch([run_clip])[0],
+             "window": next(iter(rec.stream(run_clip, window_s=1.0, max_windows=1))).prediction}
+    for path, pred in preds.items():
+        t = pred.timings_ms
+        assert list(t) == ["decode", "preprocess", "inference", "total"], path
+        assert t["total"] == pytest.approx(t["decode"] + t["preprocess"] + t["inference"]), path
+        assert t["inference"] > 0 and t["preprocess"] > 0, path
+        assert (t["decode"] == 0) == (path == "window"), path
+
+
 def test_bad_arguments_are_config_errors(rec, run_clip):
     with pytest.raises(ConfigError, match="mode"):
         rec.predict(run_clip, mode="fast")
