@@ -55,6 +55,15 @@ class InputSpec:
 
 
 SFC_GATES = ("free", "bounded")
+# The API's vocabularies, here (the lowest layer, no heavy imports) so the CLI builds its
+# choices from them: a value added here reaches `predict`, `train` and their --help.
+MODES = ("sfc", "dense")  # predict: one SFC pass, or dense views
+SHORT_VIDEO = ("adapt", "repeat")  # a video shorter than the SFC input: a shorter graph, or frames repeated
+# "exact": every sampled frame is the planned one. "reference": the decoder skips
+# non-reference frames (B-frames nothing is predicted from) and the nearest decoded frame
+# stands in, under half a sampling interval away (benchmarks/decode.py measures both).
+DECODE_MODES = ("exact", "reference")
+DISTILL_MODES = ("correct", "all", "none")  # train sfc: which videos the teacher's answer is a target on
 # How kept steps are scored: a trained score layer, or how far each step's head features are
 # from the video's median step (no training at all; the baseline a trained module must beat).
 SFC_SELECTORS = ("learned", "novelty")

@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 
 from .. import logs
-from ..config import read_labels
+from ..config import DECODE_MODES, MODES, SHORT_VIDEO, read_labels
 from ..errors import ConfigError, SfcError
-from .choices import ChoiceOf
 
 log = logs.logger("cli")
 ENGINES = ("local", "ray")  # where `predict` runs: this process, or Ray Data (predict_on_ray)
@@ -42,16 +41,16 @@ def load_recognizer(model: str | None, backbone: str | None, weights: str | None
 @click.option("--backbone", help="Instead of --model: a registered backbone name (see `sfc-sdk backbones`).")
 @click.option("--weights", help="With --backbone: a checkpoint (.safetensors, or a torch state dict).")
 @click.option("--labels", help="With --backbone: a text file with one class name per line.")
-@click.option("--mode", type=ChoiceOf("sfc_sdk.inference.recognizer:MODES"), default="sfc",
+@click.option("--mode", type=click.Choice(MODES), default="sfc",
               show_default=True,
               help="sfc: one compressed pass over the whole video; dense: clips x crops averaged.")
 @click.option("--ratio", type=int, help="SFC compression ratio (default: the model's).")
 @click.option("--frames", type=int, help="SFC input frames sampled over the video (default: the model's).")
-@click.option("--short", type=ChoiceOf("sfc_sdk.inference.sfc_input:SHORT_VIDEO"), default="adapt",
+@click.option("--short", type=click.Choice(SHORT_VIDEO), default="adapt",
               show_default=True,
               help="Videos with fewer frames than --frames: sample each frame once and lower the ratio "
                    "(adapt), or repeat frames (repeat, as exported bundles do).")
-@click.option("--decode", type=ChoiceOf("sfc_sdk.inference.sfc_input:DECODE_MODES"), default="exact",
+@click.option("--decode", type=click.Choice(DECODE_MODES), default="exact",
               show_default=True,
               help="SFC: exact decodes every sampled frame; reference skips non-reference frames (B-frames) and "
                    "takes the nearest decoded frame, under half a sampling interval away (faster on H.264/HEVC "

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..config import SFC_GATES, SFC_SELECTORS
+from ..config import DISTILL_MODES, SFC_GATES, SFC_SELECTORS, SHORT_VIDEO
 from ..errors import ConfigError
-from .choices import ChoiceOf
 
 
 def _settings_options(epochs: int | None, steps: int | None, lr: float | None, note: str = ""):
@@ -92,7 +91,7 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
                    "(--teacher-views) of the same backbone does.")
 @click.option("--teacher-views", default="10x3", show_default=True, help="The dense teacher's views (clips x crops).")
 @click.option("--ratios", help="Ratios drawn at random per batch (default: those of 2,4,8 the network runs).")
-@click.option("--distill", type=ChoiceOf("sfc_sdk.training.sfc:DISTILL_MODES"), default="correct",
+@click.option("--distill", type=click.Choice(DISTILL_MODES), default="correct",
               show_default=True,
               help="Distil the dense 30-view prediction on: the videos it gets right, all, or none (with "
                    "--data; without labels every video is distilled).")
@@ -113,7 +112,7 @@ def train_backbone_cmd(data, arch, init, freeze, sfc_clips, epochs, steps_per_ep
 @click.option("--variants", type=click.IntRange(min=1), default=4, show_default=True,
               help="Augmented samplings of each training video whose head features are kept (memory and the "
                    "one-off feature time grow with it: 256-frame I3D, 38 MB and 2.5 s each at the stem).")
-@click.option("--short", type=ChoiceOf("sfc_sdk.training.sfc:SHORT_TRAINING"), default="adapt",
+@click.option("--short", type=click.Choice(SHORT_VIDEO), default="adapt",
               show_default=True,
               help="Training inputs of clips shorter than the input x the training stride: 'repeat' spreads the "
               "input length over them; 'adapt' samples them as predict does (a shorter input at a lower ratio).")

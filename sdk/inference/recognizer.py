@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bundle import Bundle, is_bundle
-from ..config import InputSpec, ModelConfig, read_model_config
+from ..config import MODES, InputSpec, ModelConfig, read_model_config
 from ..defaults import default_model_dir
 from ..errors import CheckpointError, ConfigError, SfcError
 from ..runtimes import Runtime, create_runtime
@@ -29,8 +29,6 @@ from .results import Prediction
 from .sfc import iter_sfc, run_sfc, sfc_recipe
 from .sfc_input import SfcInput, SfcRecipe
 from .stream import WindowResult, stream_windows
-
-MODES = ("sfc", "dense")
 
 
 class Recognizer:

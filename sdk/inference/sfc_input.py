@@ -13,18 +13,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..config import InputSpec
+from ..config import DECODE_MODES, SHORT_VIDEO, InputSpec
 from ..errors import ConfigError
 from ..video.decode import SampledFrames, VideoInput, sample_frames
 from ..video.preprocess import sfc_input
 from ..video.sampling import uniform_indices
 from .results import Stopwatch
-
-SHORT_VIDEO = ("adapt", "repeat")
-# "exact": every sampled frame is the planned one. "reference": the decoder skips
-# non-reference frames (B-frames nothing is predicted from) and the nearest decoded frame
-# stands in, under half a sampling interval away (benchmarks/decode.py measures both).
-DECODE_MODES = ("exact", "reference")
 
 
 @dataclass

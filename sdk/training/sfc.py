@@ -30,10 +30,10 @@ from .loop import TrainSettings, fit
 from .sfc_data import VideoSplit, select_videos, teacher_targets, with_long_versions
 from .sfc_features import VAL_RATIO, InputPlan, cache_features
 from .sfc_objective import SFCObjective
-from .sfc_options import DISTILL_MODES, SHORT_TRAINING, SFCTrainOptions
+from .sfc_options import SFCTrainOptions
 from .sfc_scores import score_targets
 
-__all__ = ["DISTILL_MODES", "SHORT_TRAINING", "SFCTrainOptions", "runnable_ratios", "train_sfc"]
+__all__ = ["SFCTrainOptions", "runnable_ratios", "train_sfc"]
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config import DISTILL_MODES, SHORT_VIDEO
 from ..errors import ConfigError
-
-DISTILL_MODES = ("correct", "all", "none")
-SHORT_TRAINING = ("repeat", "adapt")
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class SFCTrainOptions:
     def __post_init__(self) -> None:
         if self.distill not in DISTILL_MODES:
             raise ConfigError(f"distill must be one of {', '.join(DISTILL_MODES)}, got {self.distill!r}")
-        if self.short not in SHORT_TRAINING:
-            raise ConfigError(f"short must be one of {', '.join(SHORT_TRAINING)}, got {self.short!r}")
+        if self.short not in SHORT_VIDEO:
+            raise ConfigError(f"short must be one of {', '.join(SHORT_VIDEO)}, got {self.short!r}")
         if (self.ratios is not None and (not self.ratios or min(self.ratios) < 1)) or self.variants < 1:
             raise ConfigError("ratios must be positive and variants at least 1")

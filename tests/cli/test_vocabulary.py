@@ -15,17 +15,13 @@ from sfc_sdk.cli.main import main
 from sfc_sdk.cli.predict import ENGINES
 from sfc_sdk.cli.train import TEACHERS
 from sfc_sdk.cli.watch import REUSE
-from sfc_sdk.config import SFC_GATES, SFC_SELECTORS
+from sfc_sdk.config import DECODE_MODES, DISTILL_MODES, MODES, SFC_GATES, SFC_SELECTORS, SHORT_VIDEO
 from sfc_sdk.defaults import SAMPLE_CLIP
 from sfc_sdk.formats import FORMATS, PLOT_EXTRA, RAY_EXTRA, RUNTIMES, TORCH_EXTRA, export_formats
-from sfc_sdk.inference.recognizer import MODES
-from sfc_sdk.inference.sfc_input import DECODE_MODES, SHORT_VIDEO
 
 
 def _vocabularies() -> dict[tuple[str, str], tuple]:
     """(command, option) -> the tuple that defines what it takes."""
-    from sfc_sdk.training.sfc import DISTILL_MODES, SHORT_TRAINING  # torch
-
     return {
         ("predict", "mode"): MODES, ("predict", "short"): SHORT_VIDEO, ("predict", "decode"): DECODE_MODES,
         ("predict", "engine"): ENGINES,
@@ -33,7 +29,7 @@ def _vocabularies() -> dict[tuple[str, str], tuple]:
         ("profile", "runtime"): ("torch",),
         ("train sfc", "teacher"): TEACHERS, ("train sfc", "distill"): DISTILL_MODES,
         ("train sfc", "gate"): SFC_GATES, ("train sfc", "selector"): SFC_SELECTORS,
-        ("train sfc", "short"): SHORT_TRAINING,
+        ("train sfc", "short"): SHORT_VIDEO,
         ("watch", "reuse"): tuple(REUSE),
     }
 
@@ -57,7 +53,7 @@ def test_every_cli_choice_is_the_tuple_that_defines_it():
 
 
 def test_the_real_cli_offers_and_checks_the_apis_values(cli):
-    """Read lazily (`sfc-sdk --help` imports no OpenCV): shown in the help, enforced when parsing."""
+    """Shown in the help, enforced when parsing."""
     out = cli("predict", "--help")
     assert out.returncode == 0
     for values in (MODES, SHORT_VIDEO, DECODE_MODES):
