@@ -1,6 +1,6 @@
 """Video in, model input out: decoding only the sampled frames (`decode.py`), sampling
 plans (`sampling.py`), crops and normalisation (`transforms.py`, `preprocess.py`), live
-sources (`live.py`), folders of videos (`files.py`). Every input, offline or live, is
+sources (`live/`), folders of videos (`files.py`). Every input, offline or live, is
 read through one frame-source seam (`sources/`).
 
 No torch here. Import the submodules; this package only quietens FFmpeg's per-frame

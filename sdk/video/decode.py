@@ -10,6 +10,9 @@ cheaper). Where that cannot be sure of a frame, or for a source without a packet
 the decoded count is the truth: the plan is made from the header, then re-made from the
 decoded count if they differ (one Kinetics clip's MKV header counts a frame that does
 not decode), with a second pass only when frames the new plan needs were not kept.
+
+A sample opens its file once: the fast path, the full decode and its second pass all
+read the one source, each pass rewinding it (`FrameSource.rewind`).
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def sample_frames(video: VideoInput, plan: Plan, short_side: int | None, fps: fl
         path = Path(video)
         _check_file(path)
         return _sample(path, str(path), plan, short_side, None, nearest, video_stream)
-    if source_kind(video) != "frames":  # a camera index or URL is live input (live.py), not a video to sample
+    if source_kind(video) != "frames":  # a camera index or URL is live input (live/), not a video to sample
         raise InvalidFramesError(
             f"video must be a path, a (T, H, W, 3) uint8 array or a list of frames, not {type(video).__name__}")
     if video_stream is not None:
@@ -121,19 +124,24 @@ def _streams(source: FrameSource) -> dict:
 
 def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Plan, short_side: int | None,
             fps: float | None, nearest: bool = False, video_stream: int | None = None) -> SampledFrames:
-    in_memory = _in_memory(video)
     source = _open(video, video_stream)
-    streams = _streams(source)
     try:  # an indexed source (PyAV) plans its own seeks; others seek across wide gaps only
         if isinstance(source, IndexedSource):
             sampled = _sample_indexed(source, plan, short_side, name, nearest)
         else:
             sampled = _sample_by_seeking(source, plan, short_side, name)
+        if sampled is None:  # the same opened source, read again from its first frame
+            sampled = _sample_by_decoding(source, plan, short_side, name)
+        streams = _streams(source)
     finally:
         source.close()
-    if sampled is not None:
-        return _with_rate(replace(sampled, **streams), fps, in_memory)
-    video_stream = streams["video_stream"]  # the full decode below reads the same stream
+    return _with_rate(replace(sampled, **streams), fps, _in_memory(video))
+
+
+def _sample_by_decoding(source: FrameSource, plan: Plan, short_side: int | None, name: str) -> SampledFrames:
+    """The planned frames by decoding the whole video, whose decoded count is the truth:
+    planned from the header's count, and decoded a second time only when the true count
+    differs and its plan needs frames the first pass did not keep."""
     first_plan: list[int] = []
 
     def from_header(header: int) -> set[int]:
@@ -141,7 +149,7 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
             first_plan.extend(int(i) for i in plan(header))
         return set(first_plan)
 
-    kept, n, header, source_fps = _decode(video, from_header, short_side, video_stream)
+    kept, n, header = _decode(source, from_header, short_side)
     if n == 0:
         if header > 0:
             raise UnreadableStreamError(f"{name}: the header promises {header} frames but none decodes")
@@ -150,11 +158,10 @@ def _sample(video: Path | np.ndarray | Sequence[np.ndarray], name: str, plan: Pl
     if indices and not 0 <= min(indices) <= max(indices) < n:  # a plan's mistake, not the video's
         raise ValueError(f"the sampling plan asks for frames {min(indices)}-{max(indices)} of a {n}-frame video")
     if not set(indices) <= kept.keys():  # the header was wrong and the new plan needs other frames
-        kept, n2, _, _ = _decode(video, lambda _: set(indices), short_side, video_stream)
+        kept, n2, _ = _decode(source, lambda _: set(indices), short_side)
         if n2 != n or not set(indices) <= kept.keys():
             raise UnreadableStreamError(f"{name}: decoding is not repeatable ({n} then {n2} frames)")
-    clip = SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source_fps, name, header, **streams)
-    return _with_rate(clip, fps, in_memory)
+    return SampledFrames(np.stack([kept[i] for i in indices]), indices, n, source.fps, name, header)
 
 
 def _with_rate(clip: SampledFrames, fps: float | None, in_memory: bool) -> SampledFrames:
@@ -183,30 +190,26 @@ def _sample_indexed(source: IndexedSource, plan: Plan, short_side: int | None, n
                          name, source.header_frames or None)
 
 
-def _decode(video: object, choose: Callable[[int], set[int]], short_side: int | None,
-            video_stream: int | None = None
-            ) -> tuple[dict[int, np.ndarray], int, int, float | None]:
-    """One sequential pass over the whole video. `choose(header_count)` names the frames
-    to keep (resized RGB). Returns them, the decoded frame count, the header's count
-    and the frame rate."""
-    source = _open(video, video_stream)
-    try:
-        header = getattr(source, "header_frames", None) or source.frame_count
-        wanted = choose(header)
-        kept: dict[int, np.ndarray] = {}
-        n = 0
-        # grab() decodes without the colour conversion; retrieve() only the wanted frames.
-        # Decoding runs to the end, because only the decoded count can be trusted.
-        while source.grab():
-            if n in wanted:
-                rgb = source.retrieve(short_side)
-                if rgb is None:
-                    break
-                kept[n] = rgb
-            n += 1
-        return kept, n, header, source.fps
-    finally:
-        source.close()
+def _decode(source: FrameSource, choose: Callable[[int], set[int]], short_side: int | None
+            ) -> tuple[dict[int, np.ndarray], int, int]:
+    """One sequential pass over the whole video, from its first frame. `choose(header_count)`
+    names the frames to keep (resized RGB). Returns them, the decoded frame count and the
+    header's count."""
+    source.rewind()
+    header = getattr(source, "header_frames", None) or source.frame_count
+    wanted = choose(header)
+    kept: dict[int, np.ndarray] = {}
+    n = 0
+    # grab() decodes without the colour conversion; retrieve() only the wanted frames.
+    # Decoding runs to the end, because only the decoded count can be trusted.
+    while source.grab():
+        if n in wanted:
+            rgb = source.retrieve(short_side)
+            if rgb is None:
+                break
+            kept[n] = rgb
+        n += 1
+    return kept, n, header
 
 
 # Long videos: seek over the gaps between sampled frames instead of decoding them.

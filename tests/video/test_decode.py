@@ -211,3 +211,45 @@ def test_seeking_is_refused_when_the_header_miscounts(clips_dir, monkeypatch):
     monkeypatch.setattr(video, "SEEK_MIN_GAP", 10**9)
     full = sample_frames(clips_dir / "arm_wrestling_kinetics.mp4", wide, 64)
     np.testing.assert_array_equal(seeked.frames, full.frames)
+
+
+def test_one_sample_opens_its_file_once(clips_dir, run_clip, monkeypatch):
+    """The packet index, the sampled runs and the full-decode fallback all read one PyAV
+    container: counted on the real `av.open`, decoding for real."""
+    import av
+
+    opened: list[str] = []
+    real_open = av.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)
+    cases = [
+        (clips_dir / "arm_wrestling_kinetics.mp4", False),  # H.264: seek runs planned from the index
+        (clips_dir / "arm_wrestling_kinetics.mp4", True),  # ... with non-reference frames skipped
+        (clips_dir / "flipping_pancake_kinetics.mkv", False),  # a header that over-counts
+        (clips_dir / "unlabeled_320x240.avi", True),  # packed B-frames: the full decode, rewound
+        (run_clip, False),  # Weizmann: a small AVI
+    ]
+    for path, nearest in cases:
+        opened.clear()
+        clip = sample_frames(path, lambda n: uniform_indices(n, 16), 64, nearest=nearest)
+        assert opened == [str(path)], f"{path.name} (nearest={nearest}) opened {len(opened)} times"
+        assert clip.frames.shape[0] == 16
+
+
+def test_a_refused_seek_decodes_from_the_first_frame_on_the_same_source(clips_dir, monkeypatch):
+    """OpenCV has no packet index: after its seeks are refused (the header miscounts), the
+    full decode must start at frame 0, exactly as a fresh opening would."""
+    from sfc_sdk.video import decode as video
+
+    path = clips_dir / "flipping_pancake_kinetics.mkv"
+    wide = lambda n: [0, n // 2, n - 1]  # noqa: E731
+    reference = sample_frames(path, wide, 64)  # PyAV
+    monkeypatch.setenv("SFC_SDK_FRAME_SOURCE", "opencv")
+    monkeypatch.setattr(video, "SEEK_MIN_GAP", 20)
+    got = sample_frames(path, wide, 64)
+    assert got.indices == reference.indices and got.num_frames == reference.num_frames == 310
+    np.testing.assert_array_equal(got.frames, reference.frames)

@@ -1,7 +1,7 @@
 """Frame sources: the one seam every video input goes through, offline and live.
 
 A frame source is an opened video, read in order. `sample_frames` (decode.py) and
-`LiveSource` (live.py) use nothing but this protocol, so a new input (another video
+`LiveSource` (live/) use nothing but this protocol, so a new input (another video
 library, a camera SDK) is one module in this folder: a class that implements
 `FrameSource`, registered with `@register_frame_source`. Modules here are found without
 a list to edit. An input goes to the highest-priority source registered for its kind;
@@ -43,6 +43,11 @@ class FrameSource(Protocol):
 
     def seek(self, index: int) -> bool:
         """Make frame `index` the one the next `grab` decodes; False where the source cannot seek."""
+
+    def rewind(self) -> None:
+        """Make the next `grab` decode the first frame, exactly as on a freshly opened
+        source (so one opening serves every pass over a file); raises a VideoError where
+        the source cannot be read again."""
 
     def close(self) -> None: ...
 

@@ -65,5 +65,8 @@ class ArraySource:
         self._next = index
         return True
 
+    def rewind(self) -> None:
+        self._next, self._current = 0, -1
+
     def close(self) -> None:
         pass

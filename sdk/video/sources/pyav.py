@@ -1,15 +1,16 @@
 """PyAV as the file decoder: FFmpeg's own libraries, bundled in PyAV's wheels with H.264,
 HEVC, VP9, AV1, MPEG-4 and MJPEG decoders (OpenCV's bundled FFmpeg has no AV1).
 
-Opening a file costs no decoding: its packets are read (demuxed) once for the true frame
-count, each frame's timestamp and where the keyframes are; container headers can be
-wrong (a Kinetics MKV claims a frame it does not have), packets are not. `read_frames`
-then decodes only what a sampling plan needs (`seek_plan.py`: seek to the keyframe
-before a sampled frame when that is cheaper than decoding through the gap), with
-FFmpeg's frame threads, and converts and resizes only the sampled frames. Frames are
-matched by timestamp, so a frame that does not decode is noticed (the caller then falls
-back to a full decode), never replaced by a neighbour. Cameras stay with OpenCV
-(`opencv.py`), which also reads files where PyAV is not installed.
+A file is opened once per sample, and opening costs no decoding: its packets are read
+(demuxed) once, on that same handle, for the true frame count, each frame's timestamp
+and where the keyframes are; container headers can be wrong (a Kinetics MKV claims a
+frame it does not have), packets are not. `read_frames` then decodes only what a
+sampling plan needs (`seek_plan.py`: seek to the keyframe before a sampled frame when
+that is cheaper than decoding through the gap), with FFmpeg's frame threads, and
+converts and resizes only the sampled frames. Frames are matched by timestamp, so a
+frame that does not decode is noticed (the caller then falls back to a full decode),
+never replaced by a neighbour. Cameras stay with OpenCV (`opencv.py`), which also reads
+files where PyAV is not installed.
 """
 
 from __future__ import annotations
@@ -105,7 +106,11 @@ def _open(path: str, stream: int | None = None) -> tuple[av.container.InputConta
 
 
 class PyAVSource:
-    """A video file read through PyAV; see the module docstring."""
+    """A video file read through PyAV; see the module docstring.
+
+    One container handle serves everything: the packet index, the sampled runs and the
+    sequential reading. Each of them positions the handle itself (a seek, or `rewind`),
+    so none relies on where another left it."""
 
     def __init__(self, target: str, *, kind: Kind = "file", timeout_s: float | None = None,
                  video_stream: int | None = None) -> None:
@@ -116,7 +121,10 @@ class PyAVSource:
         ctx = self._stream.codec_context
         # Frame threads pay off from about 256x256 (1080p H.264: 1.45x on 2 cores); below,
         # starting them costs more than they save (Weizmann's 180x144: 2.9 vs 1.9 ms a clip).
-        self._stream.thread_type = "AUTO" if ctx.width * ctx.height >= THREADED_MIN_PIXELS else "NONE"
+        self._thread_type = "AUTO" if ctx.width * ctx.height >= THREADED_MIN_PIXELS else "NONE"
+        self._stream.thread_type = self._thread_type
+        self._fresh = True  # nothing demuxed since opening: the next packet is the file's first
+        self._skipping = False  # the decoder has skipped non-reference frames (see `_exact_decoder`)
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate and rate > 0 else None
         self.header_frames = self._claimed_frames()
@@ -150,10 +158,12 @@ class PyAVSource:
         return self._index
 
     def _read_index(self) -> PacketIndex | None:
-        container, stream = _open(self.path, self.video_stream)  # a second handle: this one stays at the start
+        """Demux every packet of the stream on this handle (no decoding); whatever reads
+        next seeks or rewinds first."""
+        self._moved()
         try:
             pts, keys = [], []
-            for packet in container.demux(stream):
+            for packet in self._container.demux(self._stream):
                 if packet.size == 0 or packet.is_corrupt:
                     continue  # the end-of-stream flush marker; a packet cut short (a file still being written)
                 if packet.pts is None:
@@ -163,8 +173,6 @@ class PyAVSource:
                     keys.append(packet.pts)
         except av.FFmpegError:
             return None
-        finally:
-            container.close()
         order = sorted(pts)
         if len(set(order)) != len(order):
             return None
@@ -204,22 +212,16 @@ class PyAVSource:
 
             if tolerance > 0 and not self._timestamps_survive_skipping():
                 tolerance = 0
-            # Skipping runs on a handle of its own: some decoders (libdav1d) read skip_frame
-            # only when they open, so this source's own decoder never skips.
-            container, stream = (_open(self.path, self.video_stream) if tolerance > 0
-                                 else (self._container, self._stream))
+            if tolerance > 0:
+                self._skip_nonreference()
+            else:
+                self._exact_decoder()
             try:
-                if tolerance > 0:
-                    stream.thread_type = self._stream.thread_type
-                    stream.codec_context.skip_frame = "NONREF"
                 for run in plan_decode_runs(indices, index.keyframes):
-                    if not self._decode_run(container, stream, run.start, run.take, tolerance, convert):
+                    if not self._decode_run(run.start, run.take, tolerance, convert):
                         return None
             except av.FFmpegError:
                 return None
-            finally:
-                if tolerance > 0:
-                    container.close()
             return {i: DecodedFrame(j, done.result()) for i, (j, done) in out.items()}
 
     def _timestamps_survive_skipping(self) -> bool:
@@ -229,8 +231,34 @@ class PyAVSource:
         stand-in one frame off), so AVIs are decoded exactly."""
         return "avi" not in self._container.format.name.split(",")
 
-    def _decode_run(self, container: av.container.InputContainer, stream: av.VideoStream, start: int,
-                    take: list[int], tolerance: int, convert: Callable[[int, int, av.VideoFrame], None]) -> bool:
+    def _skip_nonreference(self) -> None:
+        """Let the decoder skip frames nothing is predicted from. Set before its first
+        frame, it applies from the decoder's opening (some decoders, libdav1d, read it
+        only then); set later, a decoder that ignores it just decodes every frame."""
+        self._stream.codec_context.skip_frame = "NONREF"
+        self._skipping = True
+
+    def _exact_decoder(self) -> None:
+        """A decoder that decodes every frame. One that has skipped cannot be trusted to
+        stop (libdav1d keeps skip_frame from its opening), so the file is opened afresh:
+        only a sample whose stand-ins were too far from the plan pays a second opening."""
+        if self._skipping:
+            self._reopen()
+
+    def _reopen(self) -> None:
+        self._container.close()
+        self._container, self._stream = _open(self.path, self.video_stream)
+        self._stream.thread_type = self._thread_type
+        self._frames, self._current = None, None
+        self._fresh, self._skipping = True, False
+
+    def _moved(self) -> None:
+        """The handle is about to be repositioned: the sequential reader's place is gone."""
+        self._fresh = False
+        self._frames = None
+
+    def _decode_run(self, start: int, take: list[int], tolerance: int,
+                    convert: Callable[[int, int, av.VideoFrame], None]) -> bool:
         """Seek to keyframe `start` and decode forward, handing `convert` each frame of
         `take` (ascending), or the nearest decoded one within `tolerance`, as
         (requested index, decoded index, frame)."""
@@ -243,10 +271,9 @@ class PyAVSource:
         # others just read past (an SFC pass over a 306-frame MJPEG video decodes 64).
         intra_only = len(self.index.keyframes) == len(self.index.pts)
         needed = {self.index.pts[i] for i in take} if intra_only else None
-        container.seek(self.index.pts[start], stream=stream, backward=True, any_frame=False)
-        if container is self._container:
-            self._frames = None  # the sequential reader's position is gone
-        for frame in _decoded(container, stream, needed):
+        self._moved()
+        self._container.seek(self.index.pts[start], stream=self._stream, backward=True, any_frame=False)
+        for frame in _decoded(self._container, self._stream, needed):
             self.frames_decoded += 1
             # Timestamps must rise in output order. They do not in AVIs with packed
             # B-frames (DivX), where FFmpeg labels frames out of order: only counting
@@ -284,6 +311,9 @@ class PyAVSource:
 
     def grab(self) -> bool:
         if self._frames is None:
+            self.rewind()  # from the first frame, wherever the index or a sampled run left the handle
+        if self._frames is None:
+            self._fresh = False
             self._frames = _decoded(self._container, self._stream)
         self._current = next(self._frames, None)
         return self._current is not None
@@ -295,7 +325,9 @@ class PyAVSource:
         """Position so that the next `grab` decodes frame `index` (by timestamp)."""
         if not self.index or not 0 <= index < len(self.index.pts):
             return False
+        self._exact_decoder()
         target = self.index.pts[index]
+        self._moved()
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self._frames = _decoded(self._container, self._stream)
         for frame in self._frames:
@@ -305,6 +337,16 @@ class PyAVSource:
                 self._frames = _chain(frame, self._frames)
                 return True
         return False
+
+    def rewind(self) -> None:
+        """Make the next `grab` decode the first frame, as on a freshly opened file: a
+        seek to frame 0 that must land on its timestamp, else (no usable packet index, a
+        decoder that skipped) the file is opened again."""
+        self._current = None
+        if self._fresh and not self._skipping:
+            self._frames = None
+        elif self._skipping or not self.seek(0):
+            self._reopen()
 
     def close(self) -> None:
         self._frames = None
