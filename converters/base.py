@@ -1,7 +1,7 @@
 """The converter interface: the fixed-shape SFC module in, model files out.
 
 Converters only write files. Parity checks, checksums and the manifest are the
-same for every format and live in `converters.convert`.
+same for every format and live in `converters.export` (`export_bundle`).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ class ExportRequest:
     # Releases of the target runtime the files must load in (TensorRT: the device's
     # JetPack's; empty: every release the converter knows).
     runtime_versions: tuple[str, ...] = ()
-    # The model directory's content hash ("": unknown): lets converters reuse an export of
-    # the same model made earlier in this process (`onnx_converter.export_onnx`).
-    model_id: str = ""
+    # sha256 over the model directory's files (`export.model_dir_sha256`; "": unknown): lets
+    # converters reuse an export of the same model made earlier (`onnx_converter.export_onnx`).
+    model_dir_sha256: str = ""
 
 
 METADATA_PREFIX = "sfc_sdk."

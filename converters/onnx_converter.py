@@ -32,11 +32,11 @@ _EXPORTED_MAX_BYTES = 256 * 2**20
 
 
 def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path, opset: int = OPSET,
-                model_id: str = "") -> Path:
-    """`_export_onnx`, reusing an earlier export of the same model (`model_id`: the model
-    directory's content hash; "" exports afresh) at the same shape and opset."""
-    key = (model_id, type(module).__name__, getattr(module, "ratio", None), shape, opset)
-    if not model_id:
+                model_dir_sha256: str = "") -> Path:
+    """`_export_onnx`, reusing an earlier export of the same model (`model_dir_sha256`: the
+    sha256 of the model directory's files; "" exports afresh) at the same shape and opset."""
+    key = (model_dir_sha256, type(module).__name__, getattr(module, "ratio", None), shape, opset)
+    if not model_dir_sha256:
         return _export_onnx(module, shape, path, opset)
     data = _EXPORTED.pop(key, None) or export_cache.load(export_cache.export_key(*key))
     if data is None:
@@ -99,7 +99,8 @@ def add_metadata(path: Path, metadata: dict[str, str]) -> Path:
 
 class OnnxConverter(Converter):
     def export(self, module: ExportableSFC, request: ExportRequest, out_dir: Path) -> ExportResult:
-        path = export_onnx(module, request.shape, out_dir / "model.onnx", model_id=request.model_id)
+        path = export_onnx(module, request.shape, out_dir / "model.onnx",
+                           model_dir_sha256=request.model_dir_sha256)
         if request.precision == "fp16":
             to_fp16(path)
         add_metadata(path, request.metadata)

@@ -41,7 +41,8 @@ class OpenVINOConverter(Converter):
         ov = self.require("openvino")
         notes: list[str] = []
         with tempfile.TemporaryDirectory() as tmp:
-            onnx_path = export_onnx(module, request.shape, Path(tmp) / "model.onnx", model_id=request.model_id)
+            onnx_path = export_onnx(module, request.shape, Path(tmp) / "model.onnx",
+                                    model_dir_sha256=request.model_dir_sha256)
             model = ov.Core().read_model(str(onnx_path))
             if request.precision == "int8":
                 model = self._quantize(model, request, sfc_node_names(self.require("onnx"), onnx_path))

@@ -26,7 +26,8 @@ class TensorRTConverter(Converter):
         onnx = self.require("onnx")
         releases = [tensorrt_release(v) for v in request.runtime_versions or tensorrt_releases()]
         opset = common_opset(releases)
-        path = export_onnx(module, request.shape, out_dir / "model.onnx", opset=opset, model_id=request.model_id)
+        path = export_onnx(module, request.shape, out_dir / "model.onnx", opset=opset,
+                           model_dir_sha256=request.model_dir_sha256)
         model, rewrites = fit_for_tensorrt(onnx.load(str(path)), releases)
         for release in releases:
             problems = check_for_tensorrt(model, release)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .profile import DeviceProfile
+from .device_profile import DeviceProfile
 
 
 @dataclass(frozen=True)

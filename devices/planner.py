@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..config import ModelConfig
 from ..errors import ConfigError
-from .profile import DeviceProfile
+from .device_profile import DeviceProfile
 
 if TYPE_CHECKING:  # the cost model needs the network; choosing from measurements does not
     from ..model import SFCModel

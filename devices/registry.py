@@ -14,29 +14,29 @@ from pathlib import Path
 from ..defaults import user_device_dirs
 from ..formats import did_you_mean, target_names
 from .detect import HostFacts, detect_device, read_host
-from .profile import DeviceProfile, ProfileError, read_profile
+from .device_profile import DeviceProfile, DeviceProfileError, read_device_profile
 from .runtime_choice import RuntimeProbe, choose_auto, probe_runtimes
 
 SHIPPED = Path(__file__).parent / "profiles"
 
 
-def profile_folders(extra: Sequence[str | Path] = ()) -> list[Path]:
+def device_profile_folders(extra: Sequence[str | Path] = ()) -> list[Path]:
     return [SHIPPED, Path.home() / ".config" / "sfc-sdk" / "devices", *user_device_dirs(), *map(Path, extra)]
 
 
-def load_profiles(extra: Sequence[str | Path] = ()) -> dict[str, DeviceProfile]:
+def load_device_profiles(extra: Sequence[str | Path] = ()) -> dict[str, DeviceProfile]:
     profiles: dict[str, DeviceProfile] = {}
-    for folder in profile_folders(extra):
+    for folder in device_profile_folders(extra):
         if folder in map(Path, extra) and not folder.is_dir():
-            raise ProfileError(f"profiles folder not found: {folder}")
+            raise DeviceProfileError(f"profiles folder not found: {folder}")
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            profile = read_profile(path)
+            profile = read_device_profile(path)
             profiles[profile.name] = profile
     return profiles
 
 
 def list_devices(extra: Sequence[str | Path] = ()) -> list[DeviceProfile]:
-    return list(load_profiles(extra).values())
+    return list(load_device_profiles(extra).values())
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts
     `auto` also picks the fastest runtime installed here (`runtime_choice`): the returned
     profile's target and precision are that choice, and `how` says why. `probe`: recorded
     runtime answers instead of asking this machine's; `calib`: calibration clips are given."""
-    profiles = load_profiles(extra)
+    profiles = load_device_profiles(extra)
     name = name if name in profiles else name.lower()
     if name in profiles:
         return ResolvedDevice(profiles[name], f"device {name}")
@@ -59,7 +59,7 @@ def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts
     detected = detect_device(profiles.values(), facts)
     if name == "auto":
         if detected is None:
-            raise ProfileError(f"could not recognise this device ({facts.describe()}); name one: "
+            raise DeviceProfileError(f"could not recognise this device ({facts.describe()}); name one: "
                                f"{', '.join(profiles)}")
         choice = choose_auto(detected.profile, facts, probe if probe is not None else probe_runtimes(), calib)
         profile = replace(detected.profile, target=choice.format, precision=choice.precision)
@@ -69,7 +69,7 @@ def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts
         families = sorted({p.family for p in profiles.values()})
         # A typo may be of any --target: a format, an alias, a device, a family or auto.
         hint = did_you_mean(name, [*profiles, *families, "auto", *target_names()])
-        raise ProfileError(f"unknown device {name!r}{hint}; devices: {', '.join(profiles)}; "
+        raise DeviceProfileError(f"unknown device {name!r}{hint}; devices: {', '.join(profiles)}; "
                            f"families: {', '.join(families)}")
     if detected and detected.profile.family == name:
         return ResolvedDevice(detected.profile, f"family {name}: {detected.how}")

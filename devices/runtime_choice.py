@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ..formats import export_formats, list_runtimes
 from .detect import HostFacts
-from .profile import DeviceProfile
+from .device_profile import DeviceProfile
 
 X86_VENDORS = ("GenuineIntel", "AuthenticAMD", "HygonGenuine")
 MAX_TOP1_LOSS = 0.02  # a measured configuration this much less accurate than the best is not chosen for speed
@@ -99,7 +99,7 @@ def choose_auto(profile: DeviceProfile, facts: HostFacts, probe: RuntimeProbe, c
 def choose_measured(rows: list[dict], ratio: int, probe: RuntimeProbe, calib: bool = False) -> AutoChoice | None:
     """The fastest of `rows` (stored `sfc-sdk profile` measurements on this machine) at
     `ratio` whose format runs here, None when there is none. INT8 only with calibration
-    clips (measured INT8 was calibrated on the profile's clips, an export without them
+    clips (measured INT8 was calibrated on the measurement's clips, an export without them
     is not the same model)."""
     formats = _formats(probe)
     usable = [r for r in rows if r.get("ratio") == ratio and r.get("format") in formats

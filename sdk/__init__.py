@@ -27,7 +27,7 @@ _EXPORTS = {
     "InputSpec": "sfc_sdk.config",
     "ModelConfig": "sfc_sdk.config",
     "SFCSettings": "sfc_sdk.config",
-    "convert": "sfc_sdk.devices.deploy",
+    "convert": "sfc_sdk.devices.convert",
     # the PyTorch model layer (needs the `torch` extra)
     "SFCModel": "sfc_sdk.model.network",
     "SelectiveFeatureCompression": "sfc_sdk.model.sfc",
@@ -65,7 +65,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names resolve lazily above
     from .config import InputSpec, ModelConfig, SFCSettings
-    from .devices.deploy import convert
+    from .devices.convert import convert
     from .errors import SfcError
     from .inference.recognizer import Recognizer
     from .inference.results import KeptMoment, LabelScore, Prediction

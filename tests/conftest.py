@@ -155,12 +155,12 @@ def bundles(tmp_path_factory: pytest.TempPathFactory, calib_dir: Path):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def private_profile_store(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Measured device profiles are stored per user (~/.cache/sfc-sdk) and change what
-    `convert --target` chooses: tests, and the CLI they run, use a store of their own."""
+def private_measurement_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Measurements (`sfc-sdk profile`) are stored per user (~/.cache/sfc-sdk) and change what
+    `convert --target` chooses: tests, and the CLI they run, use a cache of their own."""
     os.environ["SFC_SDK_CACHE"] = str(tmp_path_factory.mktemp("sfc-sdk-cache"))
     # Exported graphs are only reused for the same model, shape and code: tests that keep
-    # profiles of their own still share them (each export of the bundled model takes ~20 s).
+    # measurements of their own still share them (each export of the bundled model takes ~20 s).
     os.environ["SFC_SDK_EXPORT_CACHE"] = str(tmp_path_factory.mktemp("sfc-sdk-exports"))
 
 

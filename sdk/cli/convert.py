@@ -43,11 +43,11 @@ def convert(model, target, fmt, precision, ratio, frames, calib, output, latency
     For a device target the compression ratio is chosen to meet the latency budget,
     from `sfc-sdk profile` measurements of that device when stored, else from the
     cost model (GMACs / the device's throughput)."""
-    from ..devices.deploy import convert as run
+    from ..devices.convert import convert as convert_for_target
 
-    report = run(model, target, output, fmt=fmt, precision=precision, ratio=ratio, frames=frames, calib=calib,
-                 overwrite=overwrite, latency_ms=latency_ms, profiles=profiles,
-                 log=lambda line: click.echo(line, err=True))
+    report = convert_for_target(model, target, output, fmt=fmt, precision=precision, ratio=ratio, frames=frames,
+                                calib=calib, overwrite=overwrite, latency_ms=latency_ms, profiles=profiles,
+                                log=lambda line: click.echo(line, err=True))
     m, p = report.manifest, report.manifest.parity
     click.echo(f"bundle     {report.path}")
     click.echo(f"digest     {m.digest}")

@@ -1,4 +1,4 @@
-"""`sfc-sdk devices` and `sfc-sdk profile`: device profiles, and measuring one here."""
+"""`sfc-sdk devices` and `sfc-sdk profile`: the device profiles, and measuring a model here (a measurement)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ log = logs.logger("cli")
 
 
 @click.command()
-@click.option("--profiles", multiple=True, type=click.Path(path_type=str), help="Folder of extra profiles.")
+@click.option("--profiles", multiple=True, type=click.Path(path_type=str),
+              help="Folder of extra device profiles (JSON).")
 @click.option("--markdown", is_flag=True, help="As the table in docs/devices.md.")
 def devices(profiles, markdown: bool) -> None:
     """Device profiles (shipped and your own), and which one this machine is."""
@@ -57,19 +58,20 @@ def _ints(text: str) -> list[int]:
 @click.option("--runs", type=int, default=20, show_default=True, help="Timed calls per configuration.")
 @click.option("--calib", type=click.Path(path_type=str),
               help="Videos to calibrate INT8 on, as convert --calib (keep them apart from --data).")
-@click.option("--profiles", multiple=True, type=click.Path(path_type=str), help="Folder of extra profiles.")
+@click.option("--profiles", multiple=True, type=click.Path(path_type=str),
+              help="Folder of extra device profiles (JSON).")
 @click.option("--output", "-o", type=click.Path(path_type=str), help="JSON path (default profile-DEVICE.json).")
 def profile(model, device_name, ratios, precision, runtime, data, limit, runs, calib, profiles, output) -> None:
     """Measure MODEL (a model directory, default the bundled model, or a bundle) on this machine,
     per ratio and precision."""
     from ..devices import resolve_device
-    from ..devices.profiler import profile_model
+    from ..devices.measure import measure_model
 
     resolved = resolve_device(device_name, profiles)
     dev = resolved.profile
     precisions = precision.split(",") if precision else [dev.precision if runtime != "torch" else "fp32"]
     log.info(f"device: {resolved.how}")
-    result = profile_model(model, dev, resolved.how, _ints(ratios), precisions, data=data, limit=limit, runs=runs,
+    result = measure_model(model, dev, resolved.how, _ints(ratios), precisions, data=data, limit=limit, runs=runs,
                            out=output, runtime=runtime, calib=calib, progress=logs.show_progress())
     for skipped in result.data.get("skipped", []):  # a ratio asked for (or a default) that cannot run here
         log.warning(f"note: ratio {skipped['ratio']} not measured: {skipped['reason']}")

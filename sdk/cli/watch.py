@@ -49,7 +49,7 @@ def watch(source, model, runtime, expect_digest, window_s, stride_s, target, pro
         if rec.model is None:
             raise ConfigError("a bundle's ratio was chosen when it was converted; --target works with model "
                               "directories (or convert with --target and watch the bundle)")
-        from ..devices.deploy import ratio_for_stream
+        from ..devices.convert import ratio_for_stream
 
         on_gpu = rec.runtime.info().device.startswith("cuda")
         ratio, why = ratio_for_stream(target, rec.model, rec.config, rec.model_path, stride_s, on_gpu=on_gpu,

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from sfc_sdk.devices.deploy import resolve_target
+from sfc_sdk.devices.convert import resolve_target
 from sfc_sdk.formats import get_runtime
 
 from ..inference.test_plot import NO_MATPLOTLIB

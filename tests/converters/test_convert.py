@@ -218,6 +218,24 @@ def test_calib_folder_that_is_missing_or_empty_is_one_line(cli, tmp_path):
         assert not (tmp_path / "b").exists()
 
 
+
+@pytest.mark.parametrize("options,message", [
+    ({"precision": "int8"}, "onnx offers fp32, fp16, not 'int8'"),
+    ({"precision": "fp32", "ratio": 0}, "ratio must be a positive whole number, got 0"),
+    ({"precision": "fp32", "frames": 2.5}, "frames must be a positive whole number, got 2.5"),
+    ({"precision": "fp32", "calib": "no-such-folder"}, "--calib: not a directory: no-such-folder"),
+])
+def test_export_options_are_checked_when_made_in_one_line(tmp_path, options, message):
+    from sfc_sdk.converters import ExportOptions, export_bundle
+    from sfc_sdk.formats import get_format
+
+    with pytest.raises(ConfigError) as made:
+        ExportOptions(get_format("onnx"), **options)
+    assert str(made.value) == message
+    with pytest.raises(ConfigError) as exported:  # export_bundle checks them before it loads the model
+        export_bundle(tmp_path / "no-model", get_format("onnx"), out=tmp_path / "b", **options)
+    assert str(exported.value) == message and not (tmp_path / "b").exists()
+
 def test_bundles_and_imported_models_are_readable_as_the_umask_says(cli, tmp_path, jester_checkpoint):
     """Bundles were written 0700 (mkdtemp) and imported weights 0600 (safetensors): another
     user or a service account could not read them."""

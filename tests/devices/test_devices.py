@@ -1,5 +1,5 @@
 """Device profiles, detection on recorded device files, ratio choice, and a real
-`sfc-sdk profile` of the bundled model on this machine."""
+measurement (`sfc-sdk profile`) of the bundled model on this machine."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sfc_sdk.devices import (
+    DeviceProfileError,
     NoFitError,
-    ProfileError,
     RatioOption,
     choose_ratio,
     cost_model_options,
@@ -93,6 +93,29 @@ def test_auto_prefers_what_was_measured_here_over_what_it_assumes():
     assert choose_measured(rows, 2, probe) is None  # nothing measured at ratio 2: the assumption stands
 
 
+
+def test_measurements_are_found_in_the_measurement_cache_and_the_legacy_one(tmp_path, monkeypatch):
+    """Measurements written before the rename (the cache's `profiles/` folder, key `model_id`)
+    are still read; new ones go to `measurements/`, which wins where both have one."""
+    from sfc_sdk.devices.measure import measured_here, measured_options, measurement_cache_path
+
+    monkeypatch.setenv("SFC_SDK_CACHE", str(tmp_path))
+    host = read_host().describe()
+
+    def write(folder, device, ms):
+        path = tmp_path / folder / device / "abc.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"schema": "sfc-sdk-profile", "device": device, "host": host, "model_id": "abc",
+                                    "rows": [{"ratio": 4, "format": "onnx", "precision": "fp32", "latency_ms": ms}]}))
+
+    write("profiles", "generic-cpu", 20.0)
+    assert [o.latency_ms for o in measured_options("generic-cpu", "abc", "onnx", "fp32")] == [20.0]
+    assert [r["latency_ms"] for r in measured_here("abc")] == [20.0]
+    write("measurements", "generic-cpu", 10.0)
+    assert measurement_cache_path("generic-cpu", "abc") == tmp_path / "measurements" / "generic-cpu" / "abc.json"
+    assert [o.latency_ms for o in measured_options("generic-cpu", "abc", "onnx", "fp32")] == [10.0]
+    assert [r["latency_ms"] for r in measured_here("abc")] == [10.0]
+
 def test_cuda_gpu_is_detected_on_a_pc_but_not_on_a_jetson():
     pc = read_host(SAMPLES / "cuda-desktop")  # the NVIDIA driver's own files: no torch asked
     assert pc.cuda == "NVIDIA GeForce RTX 3080"
@@ -111,7 +134,7 @@ def test_family_names_pick_the_detected_member_or_the_stated_default():
     assert picked.profile.name == "jetson-orin-nano" and "default member" in picked.how
     assert resolve_device("raspberry-pi", facts=elsewhere).profile.name == "raspberry-pi-5"
     assert resolve_device("intel", facts=elsewhere).profile.name == "intel-cpu"
-    with pytest.raises(ProfileError, match="families: "):
+    with pytest.raises(DeviceProfileError, match="families: "):
         resolve_device("jetsn", facts=elsewhere)
 
 
@@ -143,7 +166,7 @@ def test_user_profile_folder_adds_a_device(cli, tmp_path):
 ])
 def test_bad_user_profiles_are_refused_clearly(cli, tmp_path, changes, message):
     _write_profile(tmp_path, **changes)
-    with pytest.raises(ProfileError, match=message):
+    with pytest.raises(DeviceProfileError, match=message):
         list_devices([tmp_path])
     out = cli("devices", "--profiles", tmp_path)
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "my-board.json" in out.stderr
@@ -151,7 +174,7 @@ def test_bad_user_profiles_are_refused_clearly(cli, tmp_path, changes, message):
 
 def test_profile_that_is_not_json(tmp_path):
     (tmp_path / "broken.json").write_text("{name: ")
-    with pytest.raises(ProfileError, match="not valid JSON"):
+    with pytest.raises(DeviceProfileError, match="not valid JSON"):
         list_devices([tmp_path])
 
 
@@ -237,7 +260,7 @@ def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path
         os.utime(path, (0, 0))
 
     # OpenVINO is installed here (an x86 CPU with BF16): auto profiled OpenVINO. Measure
-    # ONNX Runtime too, as generic-cpu: the stored profile keeps both.
+    # ONNX Runtime too, as generic-cpu: the stored measurement keeps both.
     assert result["rows"][0]["format"] == "openvino"
     out = cli("profile", "--device", "generic-cpu", "--ratios", "4", "--runs", "3", "--data", weizmann_dir,
               "--limit", "6", "-o", tmp_path / "prof-ort.json", env=env)
@@ -245,7 +268,7 @@ def test_profile_on_this_machine_then_convert_uses_the_measurement(cli, tmp_path
     assert sorted(exports.glob("*.onnx")) == kept  # ratio 4's graphs reused, none exported again
     reused = {p for p in kept if p.stat().st_mtime > 0}
     assert 0 < len(reused) < len(kept)  # ratio 4's, not ratio 2's
-    stored = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "profiles").glob("*/*.json")]
+    stored = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "measurements").glob("*/*.json")]
     rows = [r for s in stored for r in s["rows"] if r["ratio"] == 4]
     assert {r["format"] for r in rows} == {"openvino", "onnx"}
 

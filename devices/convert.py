@@ -1,10 +1,11 @@
-"""Converting for a target: a format (onnx, openvino, ...), a device (jetson-orin-nano),
-a device family (jetson) or `auto` (this machine). What `sfc-sdk convert` runs.
+"""`convert` (public as `sfc_sdk.convert`, run by `sfc-sdk convert`): export a model for a
+target: a format (onnx, openvino, ...), a device (jetson-orin-nano), a device family
+(jetson) or `auto` (this machine).
 
 A device's profile picks the format and precision, and the compression ratio that meets
-its latency budget: from `sfc-sdk profile` measurements of that device and model when
-stored, else from the cost model (GMACs / the device's planning throughput). The export
-itself is `sfc_sdk.converters.export_bundle`.
+its latency budget: from `sfc-sdk profile` measurements of that device and weights when
+stored (`measure.py`), else from the cost model (GMACs / the device's planning
+throughput). The export itself, for the format chosen, is `sfc_sdk.converters.export_bundle`.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import ModelConfig
-from ..converters import ConvertReport, calibration_videos, check_output, export_bundle
+from ..converters import ExportReport, calibration_videos, check_output, export_bundle
 from ..converters.tensorrt_compat import tensorrt_releases
 from ..defaults import default_model_dir
 from ..errors import ConfigError
 from ..formats import ExportFormat, get_format, is_format_target, resolve, with_overrides
 from ..model import SFCModel, load_model
 from .detect import read_host
+from .measure import measured_here, measured_options, weights_id
 from .planner import choose_ratio, cost_model_options
-from .profiler import measured_here, measured_options, model_id
 from .registry import ResolvedDevice, resolve_device
 from .runtime_choice import choose_measured, probe_runtimes
 
@@ -49,7 +50,7 @@ def choose_device_ratio(device: ResolvedDevice, model_dir: Path, net: SFCModel, 
     if ratio is not None:
         return ratio, {**record, "ratio": ratio, "reason": f"ratio {ratio} set by the user"}
     measured = None if frames not in (None, config.sfc.frames) else measured_options(
-        profile.name, model_id(model_dir), fmt, precision)
+        profile.name, weights_id(model_dir), fmt, precision)
     options = measured or cost_model_options(net, config, profile, frames=frames)
     choice = choose_ratio(options, budget, profile.memory_budget_mb, preferred=config.sfc.ratio)
     if not measured:
@@ -61,7 +62,7 @@ def prefer_measured(device: ResolvedDevice, export_format: ExportFormat, precisi
                     ratio: int, calib: bool) -> tuple[ResolvedDevice, ExportFormat, str]:
     """`auto`'s choice replaced by the fastest configuration `sfc-sdk profile` measured for
     this model on this machine, where there is one; `how` then says so."""
-    measured = choose_measured(measured_here(model_id(model_dir)), ratio, probe_runtimes(), calib)
+    measured = choose_measured(measured_here(weights_id(model_dir)), ratio, probe_runtimes(), calib)
     if measured is None:
         return device, export_format, precision
     profile = replace(device.profile, target=measured.format, precision=measured.precision)
@@ -73,7 +74,7 @@ def prefer_measured(device: ResolvedDevice, export_format: ExportFormat, precisi
 def convert(model: str | Path | None, target: str, out: str | Path, *, fmt: str | None = None,
             precision: str | None = None, ratio: int | None = None, frames: int | None = None,
             calib: str | Path | None = None, overwrite: bool = False, latency_ms: float | None = None,
-            profiles: Sequence[str | Path] = (), log: Callable[[str], None] = print) -> ConvertReport:
+            profiles: Sequence[str | Path] = (), log: Callable[[str], None] = print) -> ExportReport:
     """Export `model` (a model directory; None: the bundled default) for `target` into `out`
     (a directory, or an archive when it ends in .tar.gz). For a device target, the ratio
     that meets `latency_ms` (default: the device's budget) is chosen unless `ratio` is

@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 DETECT_KEYS = {"device_tree_model", "tegra_release", "cpu_vendor", "cuda", "fallback"}
 
 
-class ProfileError(ConfigError):
+class DeviceProfileError(ConfigError):
     """A device profile file is malformed."""
 
 
@@ -52,24 +52,24 @@ class DeviceProfile:
     def from_dict(cls, d: Any, path: str = "") -> DeviceProfile:
         where = path or "device profile"
         if not isinstance(d, dict):
-            raise ProfileError(f"{where}: must be a JSON object")
+            raise DeviceProfileError(f"{where}: must be a JSON object")
         if d.get("schema") != SCHEMA or d.get("schema_version") != SCHEMA_VERSION:
-            raise ProfileError(f"{where}: expected schema {SCHEMA!r} version {SCHEMA_VERSION}, got "
+            raise DeviceProfileError(f"{where}: expected schema {SCHEMA!r} version {SCHEMA_VERSION}, got "
                                f"{d.get('schema')!r} version {d.get('schema_version')!r}")
         known = {"schema", "schema_version", *cls.__dataclass_fields__} - {"path"}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ProfileError(f"{where}: unknown keys {unknown}")
+            raise DeviceProfileError(f"{where}: unknown keys {unknown}")
 
         def get(key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
             if key not in d:
                 if default is ...:
-                    raise ProfileError(f"{where}: missing {key!r}")
+                    raise DeviceProfileError(f"{where}: missing {key!r}")
                 return default
             value = d[key]
             if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
                 names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-                raise ProfileError(f"{where}: {key!r} must be {names}, got {type(value).__name__}")
+                raise DeviceProfileError(f"{where}: {key!r} must be {names}, got {type(value).__name__}")
             return value
 
         number = (int, float)
@@ -88,23 +88,23 @@ class DeviceProfile:
 
     def _check(self, where: str) -> None:
         if not self.name or not self.name.replace("-", "").isalnum():
-            raise ProfileError(f"{where}: name must be letters, digits and dashes, got {self.name!r}")
+            raise DeviceProfileError(f"{where}: name must be letters, digits and dashes, got {self.name!r}")
         try:
             fmt = get_format(self.target)
         except ConfigError:
-            raise ProfileError(f"{where}: unknown target format {self.target!r}") from None
+            raise DeviceProfileError(f"{where}: unknown target format {self.target!r}") from None
         if self.precision not in fmt.precisions:
-            raise ProfileError(f"{where}: {fmt.name} offers {', '.join(fmt.precisions)}, not {self.precision!r}")
+            raise DeviceProfileError(f"{where}: {fmt.name} offers {', '.join(fmt.precisions)}, not {self.precision!r}")
         for key in ("latency_budget_ms", "memory_budget_mb", "throughput_gmacs"):
             if getattr(self, key) <= 0:
-                raise ProfileError(f"{where}: {key!r} must be positive, got {getattr(self, key)}")
+                raise DeviceProfileError(f"{where}: {key!r} must be positive, got {getattr(self, key)}")
         if self.threads < 0:
-            raise ProfileError(f"{where}: 'threads' must be 0 (runtime default) or more")
+            raise DeviceProfileError(f"{where}: 'threads' must be 0 (runtime default) or more")
         if set(self.detect) - DETECT_KEYS:
-            raise ProfileError(f"{where}: unknown detect keys {sorted(set(self.detect) - DETECT_KEYS)}")
+            raise DeviceProfileError(f"{where}: unknown detect keys {sorted(set(self.detect) - DETECT_KEYS)}")
 
 
-def read_profile(path: str | Path) -> DeviceProfile:
+def read_device_profile(path: str | Path) -> DeviceProfile:
     path = Path(path)
-    data = read_json(path, ProfileError, f"device profile not found: {path}")
+    data = read_json(path, DeviceProfileError, f"device profile not found: {path}")
     return DeviceProfile.from_dict(data, str(path))
