@@ -66,7 +66,7 @@ def main(repo: Path) -> None:
                                 text=True).stdout.strip()
         table[version] = {"source": f"onnx/onnx-tensorrt {branch} ({commit[:12]}) docs/operators.md",
                           "jetpack": jetpack, **parse(text)}
-    out = Path(__file__).resolve().parents[1] / "converters" / "tensorrt_operators.json"
+    out = Path(__file__).resolve().parents[1] / "sdk" / "converters" / "tensorrt_operators.json"
     out.write_text(dump(table))
     print(f"wrote {out}: " + ", ".join(f"{v}: {len(t['operators'])} operators, opset {t['opset_min']}-"
                                        f"{t['opset_max']}" for v, t in table.items()))

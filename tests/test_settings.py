@@ -18,7 +18,7 @@ import pytest
 from sfc_sdk.defaults import ENVIRONMENT, SAMPLE_CLIP, environment_markdown
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = ("sdk", "converters", "runtimes", "devices")  # sdk/ links to the others: walked once each
+SOURCES = ("sdk",)  # the whole package (converters/, runtimes/, devices/ at the top level point into it)
 NAMES = {v.name for v in ENVIRONMENT}
 
 
@@ -104,7 +104,7 @@ def _engine_cache(cli, tmp_path, monkeypatch):
 
 
 def _devices(cli, tmp_path, monkeypatch):
-    profile = json.loads((REPO / "devices" / "profiles" / "generic-cpu.json").read_text())
+    profile = json.loads((REPO / "sdk" / "devices" / "profiles" / "generic-cpu.json").read_text())
     profile.update(name="my-test-box", family_default=False, description="a profile of the user's own")
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()

@@ -139,7 +139,7 @@ def test_family_names_pick_the_detected_member_or_the_stated_default():
 
 
 def _write_profile(folder: Path, name: str = "my-board", **changes) -> Path:
-    data = json.loads((REPO / "devices" / "profiles" / "raspberry-pi-5.json").read_text())
+    data = json.loads((REPO / "sdk" / "devices" / "profiles" / "raspberry-pi-5.json").read_text())
     data.update(name=name, family="my-family", family_default=True, **changes)
     data = {k: v for k, v in data.items() if v is not None}
     folder.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from .engine_cache import engine_path
 
 def import_tensorrt():
     try:
-        import tensorrt as trt
+        import tensorrt as trt  # pyright: ignore[reportMissingImports] - on NVIDIA machines only
     except ImportError:
         raise RuntimeUnavailableError("TensorRT needs an NVIDIA GPU and the tensorrt Python package: "
                                       + get_runtime("tensorrt").install_hint) from None
