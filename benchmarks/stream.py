@@ -51,7 +51,7 @@ def lena_video(data: Path, out: Path) -> tuple[Path, list[np.ndarray]]:
     return out, frames
 
 
-def from_file(rec, video: Path, window_s: float, stride_s: float, reuse: bool | str,
+def from_file(rec, video: Path, window_s: float, stride_s: float, reuse: str,
               max_windows: int | None = None) -> dict:
     start = time.perf_counter()
     results = list(rec.stream(video, window_s=window_s, stride_s=stride_s, reuse=reuse, max_windows=max_windows))
@@ -110,8 +110,8 @@ def main() -> None:
         if r is None:
             continue
         for window_s, stride_s in settings:
-            reused = from_file(r, video, window_s, stride_s, reuse=True, max_windows=limit)
-            full = from_file(r, video, window_s, stride_s, reuse=False, max_windows=limit)
+            reused = from_file(r, video, window_s, stride_s, reuse="on", max_windows=limit)
+            full = from_file(r, video, window_s, stride_s, reuse="off", max_windows=limit)
             auto = from_file(r, video, window_s, stride_s, reuse="auto", max_windows=limit)
             same = sum(a == b for a, b in zip(reused["labels"], full["labels"], strict=True)) / len(full["labels"])
             row = {"model": name, "window_s": window_s, "stride_s": stride_s, "reuse": reused, "full": full,

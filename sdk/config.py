@@ -63,6 +63,8 @@ SHORT_VIDEO = ("adapt", "repeat")  # a video shorter than the SFC input: a short
 # non-reference frames (B-frames nothing is predicted from) and the nearest decoded frame
 # stands in, under half a sampling interval away (benchmarks/decode.py measures both).
 DECODE_MODES = ("exact", "reference")
+# Live windows: reuse the head features two windows share ("auto": time both ways, keep the faster).
+REUSE_MODES = ("auto", "on", "off")
 DISTILL_MODES = ("correct", "all", "none")  # train sfc: which videos the teacher's answer is a target on
 # How kept steps are scored: a trained score layer, or how far each step's head features are
 # from the video's median step (no training at all; the baseline a trained module must beat).

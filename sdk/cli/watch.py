@@ -7,11 +7,8 @@ import statistics
 
 import click
 
+from ..config import REUSE_MODES
 from ..errors import ConfigError
-
-# --reuse: the API's `reuse` (Recognizer.stream, stream_windows), "auto", True or False,
-# spelled auto, on and off on the command line. This mapping is the only place the two meet.
-REUSE = {"auto": "auto", "on": True, "off": False}
 
 
 @click.command()
@@ -30,9 +27,9 @@ REUSE = {"auto": "auto", "on": True, "off": False}
 @click.option("--stall-timeout", type=float, default=5.0, show_default=True, help="Seconds without a frame = stalled.")
 @click.option("--reconnects", type=int, default=3, show_default=True, help="Reopen attempts before giving up.")
 @click.option("--follow", is_flag=True, help="SOURCE is a file being written: wait for new frames at its end.")
-@click.option("--reuse", type=click.Choice(tuple(REUSE)), default="auto", show_default=True,
+@click.option("--reuse", type=click.Choice(REUSE_MODES), default="auto", show_default=True,
               help="Reuse the head features of overlapping windows (PyTorch models; exact): on, off, or auto: time "
-                   "both on the first windows and keep the faster (the API's reuse=True, False, \"auto\").")
+                   "both on the first windows and keep the faster.")
 def watch(source, model, runtime, expect_digest, window_s, stride_s, target, profiles, ratio, as_json, max_windows,
           stall_timeout, reconnects, follow, reuse) -> None:
     """Recognise actions live in SOURCE: a camera index (0), an rtsp:// or http:// URL, or a video file
@@ -57,7 +54,7 @@ def watch(source, model, runtime, expect_digest, window_s, stride_s, target, pro
         click.echo(why, err=True)
     options = SourceOptions(stall_timeout_s=stall_timeout, reconnects=reconnects, follow=follow)
     latencies, last = [], None
-    for result in rec.stream(source, window_s=window_s, stride_s=stride_s, ratio=ratio, reuse=REUSE[reuse],
+    for result in rec.stream(source, window_s=window_s, stride_s=stride_s, ratio=ratio, reuse=reuse,
                              options=options, max_windows=max_windows):
         latencies.append(result.latency_ms)
         last = result

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ModelConfig
+from ..config import REUSE_MODES, ModelConfig
 from ..errors import ConfigError
 from ..runtimes import Runtime, WindowRunner
 from ..video.live import LiveSource, Sample, SourceOptions
@@ -83,15 +83,17 @@ class WindowPlan:
 
 
 def stream_windows(runtime: Runtime, config: ModelConfig, source: str | int | Path, *, window_s: float = 4.0,
-                   stride_s: float = 1.0, top_k: int = 5, ratio: int | None = None, reuse: bool | str = "auto",
+                   stride_s: float = 1.0, top_k: int = 5, ratio: int | None = None, reuse: str | bool = "auto",
                    options: SourceOptions | None = None, max_windows: int | None = None) -> Iterator[WindowResult]:
     """Windows of `source` through `runtime`, for a model described by `config`: the
     generator behind `Recognizer.stream` (see there)."""
     spec, ratio = config.input_spec, ratio or config.sfc.ratio
     plan = WindowPlan.make(config.sfc.frames, runtime.head_stride, window_s, stride_s)
     runtime.check_sfc(plan.samples, ratio)
-    if reuse not in (True, False, "auto"):
-        raise ConfigError(f"reuse must be True, False or 'auto', got {reuse!r}")
+    if isinstance(reuse, bool):  # the spelling before REUSE_MODES: True / False
+        reuse = "on" if reuse else "off"
+    if reuse not in REUSE_MODES:
+        raise ConfigError(f"reuse must be one of {', '.join(REUSE_MODES)}, got {reuse!r}")
     runner = runtime.window_runner(plan.samples, reuse)
     src = LiveSource(source, plan.rate, prepare=lambda rgb: frame_input(rgb, spec), options=options)
     window: deque[Sample] = deque(maxlen=plan.samples)

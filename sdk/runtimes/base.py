@@ -102,9 +102,9 @@ class Runtime(ABC):
     @abstractmethod
     def info(self) -> RuntimeInfo: ...
 
-    def window_runner(self, frames: int, reuse: bool | str = "auto") -> WindowRunner:
+    def window_runner(self, frames: int, reuse: str = "auto") -> WindowRunner:
         """What runs the successive windows of a stream, each `frames` long. `reuse`: take
-        work two windows share from the last one (True, False, or "auto": where it measures
+        work two windows share from the last one ("on", "off", or "auto": where it measures
         faster) where this runtime can; this one cannot and runs every window whole."""
         return WindowRunner(self)
 

@@ -193,12 +193,13 @@ class TorchRuntime(Runtime):
             logits = self.network.forward_views(self._input(torch.from_numpy(views)))
         return logits.float().cpu().numpy()
 
-    def window_runner(self, frames: int, reuse: bool | str = "auto") -> WindowRunner:
+    def window_runner(self, frames: int, reuse: str = "auto") -> WindowRunner:
         """Windows reuse the head features they share with the previous one, exactly
-        (`torch_head_reuse.py`), unless `reuse` is False."""
-        if reuse is False:
+        (`torch_head_reuse.py`), unless `reuse` is "off"."""
+        if reuse == "off":
             return WindowRunner(self)
-        return HeadReuseRunner(self, self.network, frames, reuse, threads=self.small_work_threads.call)
+        mode = True if reuse == "on" else "auto"  # the cache's own state: True, or "auto" until it decides
+        return HeadReuseRunner(self, self.network, frames, mode, threads=self.small_work_threads.call)
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, str(self.device), "fp32")

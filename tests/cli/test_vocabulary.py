@@ -1,5 +1,5 @@
 """One name per idea: the CLI offers exactly the values the API accepts (its choices are
-the API's own tuples), `watch --reuse` speaks auto/on/off for the API's "auto"/True/False,
+the API's own tuples), `watch --reuse` and the API's `reuse` both speak auto/on/off,
 and every pip extra a message names is one the package defines (pyproject.toml)."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import pytest
 from sfc_sdk.cli.main import main
 from sfc_sdk.cli.predict import ENGINES
 from sfc_sdk.cli.train import TEACHERS
-from sfc_sdk.cli.watch import REUSE
-from sfc_sdk.config import DECODE_MODES, DISTILL_MODES, MODES, SFC_GATES, SFC_SELECTORS, SHORT_VIDEO
+from sfc_sdk.config import DECODE_MODES, DISTILL_MODES, MODES, REUSE_MODES, SFC_GATES, SFC_SELECTORS, SHORT_VIDEO
 from sfc_sdk.defaults import SAMPLE_CLIP
 from sfc_sdk.formats import FORMATS, PLOT_EXTRA, RAY_EXTRA, RUNTIMES, TORCH_EXTRA, export_formats
 
@@ -30,7 +29,7 @@ def _vocabularies() -> dict[tuple[str, str], tuple]:
         ("train sfc", "teacher"): TEACHERS, ("train sfc", "distill"): DISTILL_MODES,
         ("train sfc", "gate"): SFC_GATES, ("train sfc", "selector"): SFC_SELECTORS,
         ("train sfc", "short"): SHORT_VIDEO,
-        ("watch", "reuse"): tuple(REUSE),
+        ("watch", "reuse"): REUSE_MODES,
     }
 
 
@@ -71,9 +70,8 @@ def _windows(cli, model: Path, reuse: str) -> list[dict]:
 
 
 def test_watch_reuse_is_auto_on_or_off(cli, tiny_model_dir):
-    """The API's reuse=True / False / "auto" as --reuse on / off / auto: on reuses the head
+    """--reuse on / off / auto, as the API's reuse: on reuses the head
     features of every window after the first, off none, auto times both; the answers agree."""
-    assert REUSE == {"auto": "auto", "on": True, "off": False}
     on, off, auto = (_windows(cli, tiny_model_dir, reuse) for reuse in ("on", "off", "auto"))
     assert all(w["reused_steps"] > 0 for w in on[1:]) and len(on) == 3
     assert all(w["reused_steps"] == 0 for w in off)

@@ -74,7 +74,7 @@ def same_as_offline(rec: Recognizer, result, frames: np.ndarray, atol: float) ->
 def test_file_stream_windows_equal_offline_predict_with_reused_features(lena_video, tiny_model_dir):
     # A head ending after layer2 (32 steps per window) leaves room to reuse at this stride.
     rec = Recognizer(tiny_model_dir, device="cpu")
-    results = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5, reuse=True))
+    results = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5, reuse="on"))
     assert len(results) >= 8
     assert all(r.reused_steps > 0 for r in results[1:])  # the head ran only over what was new
     assert [r.start_s for r in results] == sorted(r.start_s for r in results)
@@ -85,7 +85,7 @@ def test_file_stream_windows_equal_offline_predict_with_reused_features(lena_vid
         offline = same_as_offline(rec, r, frames, atol=1e-4)
         assert [r.frames[k.frame] for k in offline.kept] == [k.frame for k in r.prediction.kept]
     # Reuse is exact: the same windows computed in full give the same results.
-    full = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5, reuse=False))
+    full = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5, reuse="off"))
     assert [r.frames for r in full] == [r.frames for r in results]
     auto = list(rec.stream(lena_video, window_s=2.0, stride_s=0.5))  # the default: time both, keep the faster
     assert any(e.startswith("head-feature reuse") for r in auto for e in r.events)
@@ -236,7 +236,7 @@ def test_a_gap_in_a_live_stream_restarts_the_window(lena_frames, tiny_model_dir)
     # after it start from step 0 again, where the cache holds that first window's steps.
     server = MJPEGServer(lena_frames, fps=50, pause=(70, 1.0))
     try:
-        results, _ = collect(rec.stream(server.url, window_s=1.28, stride_s=0.32, reuse=True,
+        results, _ = collect(rec.stream(server.url, window_s=1.28, stride_s=0.32, reuse="on",
                                         options=SourceOptions(stall_timeout_s=3, reconnects=0)),
                              StreamDisconnectedError)
     finally:
