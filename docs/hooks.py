@@ -6,13 +6,20 @@
   and `models` are `sfc-sdk backbones --markdown` and `sfc-sdk models --markdown`;
   `environment` is the table of `SFC_SDK_*` variables (sfc_sdk.defaults). An unknown NAME
   fails the build.
-- Pages link to measured results as `../benchmarks/results/FILE` (a path that works on a
-  repository host); the site serves that folder at `benchmarks/results/`, and the links
-  are rewritten to it, so strict mode still fails on a link to a file that is not there.
+- Pages link to measured results as `../benchmarks/results/FILE` (`../../` from a page under
+  docs/benchmarks/: a path that works on a repository host); the site serves that folder
+  at `benchmarks/results/`, and the links are rewritten to it, so strict mode still fails
+  on a link to a file that is not there.
+- A page line `<!-- results: NAME -->` becomes benchmarks/results/NAME.md as measured: its
+  machine/date/command line and its tables, its headings moved under the heading the
+  marker sits in, then NAME.png as an image when there is one and a link to the file.
+  A result kept only as NAME.json (+ .png), such as a device profile, shows its image and
+  the json's own `date` and `how`. A NAME with neither .md nor .json fails the build.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +30,9 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = "benchmarks/results"
 MARKER = re.compile(r"^<!-- generated: ([a-z-]+) -->$", re.MULTILINE)
-RESULTS_LINK = re.compile(r"\]\(\.\./" + re.escape(RESULTS) + "/")
+RESULTS_LINK = re.compile(r"\]\((?:\.\./)+" + re.escape(RESULTS) + "/")
+INCLUDE = re.compile(r"^<!-- results: ([\w-]+) -->$", re.MULTILINE)
+HEADING = re.compile(r"^(#{1,6}) ", re.MULTILINE)
 
 
 def _cli(command: Callable, *args: str) -> str:
@@ -85,6 +94,42 @@ def generated(name: str) -> str:
     return _cache[name]
 
 
+def results(name: str, level: int) -> str:
+    """The markdown a `<!-- results: NAME -->` marker becomes, under a heading of `level`."""
+    base = REPO / RESULTS / name
+    link = f"../{RESULTS}/{name}"  # rewritten to the page's depth with the other links
+    if base.with_suffix(".md").is_file():
+        text = base.with_suffix(".md").read_text().strip()
+        top = min((len(m.group(1)) for m in HEADING.finditer(text)), default=level + 1)
+        shift = level + 1 - top  # the file's top heading goes one below the marker's
+        text = HEADING.sub(lambda m: "#" * min(6, len(m.group(1)) + shift) + " ", text)
+        source = f"{name}.md"
+    elif base.with_suffix(".json").is_file():
+        meta = json.loads(base.with_suffix(".json").read_text())
+        said = ", ".join(f"{key} {meta[key]}" for key in ("how", "model") if key in meta)
+        text = f"Measured {meta.get('date', '(no date in the file)')}" + (f" ({said})." if said else ".")
+        source = f"{name}.json"
+    else:
+        raise PluginError(f"<!-- results: {name} -->: no {RESULTS}/{name}.md nor .json")
+    if base.with_suffix(".png").is_file():
+        text += f"\n\n![{name}]({link}.png)"
+    return f"{text}\n\nResult file: [{RESULTS}/{source}](../{RESULTS}/{source})\n"
+
+
+def include_results(markdown: str) -> str:
+    """Replace each results marker, knowing the level of the last heading above it."""
+    out, level, fence = [], 1, False
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        heading = None if fence else HEADING.match(line)
+        if heading:
+            level = len(heading.group(1))
+        marker = None if fence else INCLUDE.match(line)
+        out.append(results(marker.group(1), level) if marker else line)
+    return "\n".join(out)
+
+
 def on_pre_build(config, **kwargs) -> None:
     _cache.clear()  # `mkdocs serve` rebuilds: print the tables afresh
 
@@ -101,5 +146,6 @@ def on_files(files: Files, config, **kwargs) -> Files:
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
     depth = page.file.src_uri.count("/")
+    markdown = include_results(markdown)
     markdown = RESULTS_LINK.sub("](" + "../" * depth + RESULTS + "/", markdown)
     return MARKER.sub(lambda m: generated(m.group(1)), markdown)

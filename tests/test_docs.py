@@ -136,3 +136,81 @@ def test_a_broken_link_or_anchor_fails_the_build(tmp_path):
     out = mkdocs_build(config, tmp_path / "site")
     assert out.returncode != 0
     assert "nowhere.md" in out.stderr and "#nowhere" in out.stderr
+
+
+RESULTS_MARKER = re.compile(r"^<!-- results: ([\w-]+) -->$", re.MULTILINE)  # as docs/hooks.py reads it
+DATE = re.compile(r"20\d\d-\d\d-\d\d")
+
+
+def benchmark_pages() -> list[Path]:
+    """The benchmark guide's source pages: docs/benchmarks.md and the pages under docs/benchmarks/."""
+    return [REPO / "docs" / "benchmarks.md", *sorted((REPO / "docs" / "benchmarks").glob("*.md"))]
+
+
+def load_hooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", REPO / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    return hooks
+
+
+def test_every_results_marker_names_a_measured_file():
+    results = REPO / "benchmarks" / "results"
+    markers = [(page, name) for page in sorted((REPO / "docs").rglob("*.md"))
+               for name in RESULTS_MARKER.findall(page.read_text())]
+    assert len(markers) >= 20, "the benchmark pages should include their results, not paste them"
+    missing = [f"{page.relative_to(REPO)}: {name}" for page, name in markers
+               if not (results / f"{name}.md").is_file() and not (results / f"{name}.json").is_file()]
+    assert not missing, f"results markers without a file in benchmarks/results/: {missing}"
+
+
+def test_a_results_marker_includes_the_file_under_its_heading_and_a_missing_one_fails():
+    from mkdocs.exceptions import PluginError
+
+    hooks = load_hooks()
+    speed = hooks.include_results("# Page\n\n## Speed\n\n<!-- results: speed -->\n")
+    first = (REPO / "benchmarks" / "results" / "speed.md").read_text().splitlines()[0]
+    assert first == "# Speed: SFC against dense sampling, every backbone x runtime"
+    assert "\n### Speed: SFC against dense sampling" in speed  # its title goes under the marker's heading
+    assert "\n#### Every configuration" in speed and "\n# Speed:" not in speed
+    assert "![speed](../benchmarks/results/speed.png)" in speed
+    profile = hooks.include_results("<!-- results: profile-generic-cpu -->")
+    assert profile.startswith("Measured 2026-") and "profile-generic-cpu.json" in profile
+    fenced = "```\n<!-- results: nowhere -->\n```"
+    assert hooks.include_results(fenced) == fenced  # a marker shown in a code block stays as it is
+    with pytest.raises(PluginError, match="nowhere"):
+        hooks.include_results("<!-- results: nowhere -->")
+
+
+def test_the_benchmark_pages_show_each_result_s_machine_and_date_line(site):
+    def text(page: Path) -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split())
+
+    def line(markdown: str) -> str:  # a markdown line as its rendered text
+        return " ".join(markdown.replace("`", "").replace("&", "&amp;").split())
+
+    sources = {page.stem: page.read_text() for page in benchmark_pages()}
+    compute = site / "benchmarks" / "compute" / "index.html"
+    flops = (REPO / "benchmarks" / "results" / "flops.md").read_text().splitlines()[0]
+    assert DATE.search(flops), flops
+    assert line(flops) in text(compute), "the compute page does not show flops.md's machine/date line"
+    for stem, source in sources.items():
+        html = site / ("benchmarks" if stem == "benchmarks" else f"benchmarks/{stem}") / "index.html"
+        page = text(html)
+        assert "<!-- results:" not in html.read_text()
+        for name in RESULTS_MARKER.findall(source):
+            result = REPO / "benchmarks" / "results" / f"{name}.md"
+            if result.is_file():
+                dated = next(ln for ln in result.read_text().splitlines() if DATE.search(ln))
+                assert line(dated)[:60] in page, f"{stem}: {name}'s machine/date line is not on the built page"
+
+
+def test_the_benchmark_prose_has_no_dates():
+    """Dates, like machines, live in the results files the pages include, not in the guide."""
+    pages = benchmark_pages()
+    assert len(pages) > 1
+    dated = [f"{page.relative_to(REPO)}:{n}: {ln}" for page in pages
+             for n, ln in enumerate(page.read_text().splitlines(), 1) if DATE.search(ln)]
+    assert not dated, "dates in the benchmark guide's prose:\n" + "\n".join(dated)
