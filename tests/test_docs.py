@@ -139,7 +139,9 @@ def test_a_broken_link_or_anchor_fails_the_build(tmp_path):
 
 
 RESULTS_MARKER = re.compile(r"^<!-- results: ([\w-]+) -->$", re.MULTILINE)  # as docs/hooks.py reads it
-DATE = re.compile(r"20\d\d-\d\d-\d\d")
+DATE = re.compile(r"20\d\d-\d\d-\d\d")  # a day; a year alone (a paper's, a release's) is fine
+COMMIT = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b")  # a git hash: hex, digits and letters
+CODE = re.compile(r"^(```|~~~).*?^\1[^\n]*$|`[^`]*`", re.MULTILINE | re.DOTALL)  # fenced blocks, inline spans
 
 
 def benchmark_pages() -> list[Path]:
@@ -207,6 +209,17 @@ def test_the_benchmark_pages_show_each_result_s_machine_and_date_line(site):
                 assert line(dated)[:60] in page, f"{stem}: {name}'s machine/date line is not on the built page"
 
 
+def guide_pages() -> list[Path]:
+    """Every source page of the site (the benchmark pages and the guide's), less those not yet cleaned."""
+    return sorted((REPO / "docs").rglob("*.md"))
+
+
+def prose(markdown: str) -> str:
+    """The page with its code (fenced blocks, inline spans) blanked, line numbers kept: a hash
+    the reader needs (a checksum, a pinned upstream commit) is shown as code."""
+    return CODE.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
+
+
 def test_the_benchmark_prose_has_no_dates():
     """Dates, like machines, live in the results files the pages include, not in the guide."""
     pages = benchmark_pages()
@@ -214,3 +227,26 @@ def test_the_benchmark_prose_has_no_dates():
     dated = [f"{page.relative_to(REPO)}:{n}: {ln}" for page in pages
              for n, ln in enumerate(page.read_text().splitlines(), 1) if DATE.search(ln)]
     assert not dated, "dates in the benchmark guide's prose:\n" + "\n".join(dated)
+
+
+def test_the_guide_prose_has_no_dates_and_no_commits():
+    """Every page, not only the benchmark pages: a measurement's date, machine and commit are
+    its results file's first line; the guide says what was measured and how."""
+    pages = guide_pages()
+    cleaned = {p.relative_to(REPO / "docs").as_posix() for p in pages}
+    assert {"deploy.md", "reliability.md", "scale-out.md", "architecture.md", "model-card.md", "devices.md",
+            "live.md", "checkpoints.md", "credits.md", "index.md", "benchmarks.md"} <= cleaned
+    found = [f"{page.relative_to(REPO)}:{n}: {ln.strip()}" for page in pages
+             for n, ln in enumerate(prose(page.read_text()).splitlines(), 1) if DATE.search(ln) or COMMIT.search(ln)]
+    assert not found, "dates or commit hashes in the guide's prose:\n" + "\n".join(found)
+
+
+def test_the_prose_check_sees_dates_and_commits_but_not_code_or_years():
+    def flagged(markdown: str) -> bool:
+        return any(DATE.search(ln) or COMMIT.search(ln) for ln in prose(markdown).splitlines())
+
+    assert flagged("Measured 2026-12-03 on a Xeon.") and flagged("main at 25b1532, then")
+    assert flagged("`a span`\nat 5eb3511~1 after a span")
+    assert not flagged("ICCV 2021, arXiv 2104.00179; OpenVINO 2026.4; 1500 frames; a decade")
+    assert not flagged("sha256 `31d64fc6...5e1784d60`, at\n`python -m x --before\n25b1532`")
+    assert not flagged("```\ngit checkout 25b1532\n```\nafter the block")
