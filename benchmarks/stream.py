@@ -66,11 +66,9 @@ def from_file(rec, video: Path, window_s: float, stride_s: float, reuse: str,
 
 
 def live(rec, frames: list[np.ndarray], window_s: float, stride_s: float) -> dict:
-    sys.path.insert(0, str(REPO))
-    from tests.test_stream import MJPEGServer  # the loopback camera the tests use
-
     from sfc_sdk import SourceOptions
     from sfc_sdk.errors import StreamDisconnectedError
+    from tests.inference.test_stream import MJPEGServer  # the loopback camera the tests use (run from the repo root)
 
     server = MJPEGServer(frames, fps=25)
     results = []

@@ -65,6 +65,17 @@ SHORT_VIDEO = ("adapt", "repeat")  # a video shorter than the SFC input: a short
 DECODE_MODES = ("exact", "reference")
 # Live windows: reuse the head features two windows share ("auto": time both ways, keep the faster).
 REUSE_MODES = ("auto", "on", "off")
+
+
+def reuse_mode(reuse: str | bool) -> str:
+    """`reuse` as one of REUSE_MODES; True / False (the spelling before them) read as on / off."""
+    if isinstance(reuse, bool):
+        return "on" if reuse else "off"
+    if reuse not in REUSE_MODES:
+        raise ConfigError(f"reuse must be one of {', '.join(REUSE_MODES)}, got {reuse!r}")
+    return reuse
+
+
 DISTILL_MODES = ("correct", "all", "none")  # train sfc: which videos the teacher's answer is a target on
 # How kept steps are scored: a trained score layer, or how far each step's head features are
 # from the video's median step (no training at all; the baseline a trained module must beat).

@@ -31,8 +31,9 @@ class EnvVar:
         return os.environ.get(self.name, "")
 
 
-CACHE = EnvVar("SFC_SDK_CACHE", "The per-user cache: measured device profiles, OpenVINO's compiled models, dense "
-               "teacher predictions, the demo's plot, and by default the three caches below.",
+CACHE = EnvVar("SFC_SDK_CACHE", "The per-user cache: `sfc-sdk profile` measurements (`measurements/`), "
+               "OpenVINO's compiled models, dense teacher predictions, the demo's plot, and by default the "
+               "three caches below.",
                "`$XDG_CACHE_HOME/sfc-sdk`, else `~/.cache/sfc-sdk`")
 DOWNLOADS = EnvVar("SFC_SDK_DOWNLOADS", "Where `sfc-sdk pull` keeps the checkpoints it fetches (and finds them "
                    "next time, by sha256).", "the cache's `downloads/`")

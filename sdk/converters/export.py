@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -97,12 +96,14 @@ class ExportOptions:
 
 
 def export_bundle(model: str | Path | None, export_format: ExportFormat, precision: str, out: str | Path, *,
-                  log: Callable[[str], None] = print, **options: Any) -> ExportReport:
+                  target: str | None = None, ratio: int | None = None, frames: int | None = None,
+                  calib: str | Path | None = None, overwrite: bool = False, selection: dict | None = None,
+                  runtime_versions: tuple[str, ...] = (), log: Callable[[str], None] = print) -> ExportReport:
     """Export `model` (a model directory; None: the bundled default) as `export_format` at
-    `precision` into `out` (a directory, or an archive when it ends in .tar.gz). `options`:
-    the other fields of `ExportOptions` (target, ratio, frames, calib, overwrite, selection,
-    runtime_versions)."""
-    opts = ExportOptions(export_format, precision, **options)
+    `precision` into `out` (a directory, or an archive when it ends in .tar.gz). The other
+    arguments are `ExportOptions`' fields (see there), checked before the model loads."""
+    opts = ExportOptions(export_format, precision, target=target, ratio=ratio, frames=frames, calib=calib,
+                         overwrite=overwrite, selection=selection or {}, runtime_versions=runtime_versions)
     model_dir = Path(model) if model is not None else default_model_dir()
     return _export(model_dir, Path(out), opts, log)
 

@@ -29,11 +29,6 @@ MAX_BYTES = 2 * 2**30
 SUFFIX = ".onnx"
 
 
-def export_dir() -> Path:
-    """The root of the export cache: $SFC_SDK_EXPORT_CACHE, else the user cache's exports/."""
-    return export_cache_dir()
-
-
 def export_key(*parts: object) -> str:
     """A file name for the export `parts` describe (reprs of plain values and dataclasses)."""
     digest = hashlib.sha256(repr((parts, _library_versions(), _source_digest())).encode())
@@ -41,7 +36,7 @@ def export_key(*parts: object) -> str:
 
 
 def load(key: str) -> bytes | None:
-    path = export_dir() / f"{key}{SUFFIX}"
+    path = export_cache_dir() / f"{key}{SUFFIX}"
     try:
         data = path.read_bytes()
         os.utime(path)  # recently used: evicted last
@@ -55,7 +50,7 @@ def store(key: str, data: bytes) -> None:
     reader or a killed process never sees part of a file; a cache that cannot be
     written (read-only home, full disk) only costs the next export its time. The file
     gets the user's umask (mkstemp's 0600 would hide a shared cache from its other users)."""
-    folder = export_dir()
+    folder = export_cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / f"{key}{SUFFIX}", data)
@@ -86,10 +81,10 @@ def _library_versions() -> tuple[str, ...]:
 @functools.cache
 def _source_digest() -> str:
     """sha256 over this package's Python source (about 100 files, a few ms)."""
-    root = Path(__file__).parents[1]  # not resolved: in a source tree, sub-packages are links
+    root = Path(__file__).parents[1]
     digest = hashlib.sha256()
     files = []
-    for folder, _, names in os.walk(root, followlinks=True):
+    for folder, _, names in os.walk(root):
         files += [Path(folder) / n for n in names if n.endswith(".py")]
     for path in sorted(files, key=lambda p: p.relative_to(root).as_posix()):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())

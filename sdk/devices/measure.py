@@ -174,8 +174,10 @@ def _write(result: dict, out: str | Path | None, stored: Path | None) -> Measure
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=1) + "\n")
     if stored is not None:  # new rows replace the same configurations; other measured ones stay
+        # before the first write, the measurement to add to may be in the legacy cache
+        earlier = _stored_measurement(result["device"], stored.stem) or stored
         stored.parent.mkdir(parents=True, exist_ok=True)
-        stored.write_text(json.dumps(_merged(stored, result), indent=1) + "\n")
+        stored.write_text(json.dumps(_merged(earlier, result), indent=1) + "\n")
     png: Path | None = json_path.with_suffix(".png")
     try:
         plot_measurement(result, png)

@@ -189,7 +189,7 @@ class Recognizer:
                 yield e
 
     def stream(self, source: str | int | Path, *, window_s: float = 4.0, stride_s: float = 1.0, top_k: int = 5,
-               ratio: int | None = None, reuse: str = "auto", options: SourceOptions | None = None,
+               ratio: int | None = None, reuse: str | bool = "auto", options: SourceOptions | None = None,
                max_windows: int | None = None) -> Iterator[WindowResult]:
         """Recognise live: a camera index (0), an RTSP/HTTP URL or a video file.
 
@@ -199,7 +199,7 @@ class Recognizer:
         `StreamDisconnectedError`; files end at their last frame. `reuse`: reuse the head
         features two windows share where the runtime can (PyTorch; exact, see
         `runtimes/torch_head_reuse.py`): "on", "off", or "auto" (time both on the first
-        windows, keep the faster).
+        windows, keep the faster; True / False read as on / off).
         """
         return stream_windows(self.runtime, self.config, source, window_s=window_s, stride_s=stride_s, top_k=top_k,
                               ratio=ratio, reuse=reuse, options=options, max_windows=max_windows)

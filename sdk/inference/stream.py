@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import REUSE_MODES, ModelConfig
+from ..config import ModelConfig, reuse_mode
 from ..errors import ConfigError
 from ..runtimes import Runtime, WindowRunner
 from ..video.live import LiveSource, Sample, SourceOptions
@@ -90,11 +90,7 @@ def stream_windows(runtime: Runtime, config: ModelConfig, source: str | int | Pa
     spec, ratio = config.input_spec, ratio or config.sfc.ratio
     plan = WindowPlan.make(config.sfc.frames, runtime.head_stride, window_s, stride_s)
     runtime.check_sfc(plan.samples, ratio)
-    if isinstance(reuse, bool):  # the spelling before REUSE_MODES: True / False
-        reuse = "on" if reuse else "off"
-    if reuse not in REUSE_MODES:
-        raise ConfigError(f"reuse must be one of {', '.join(REUSE_MODES)}, got {reuse!r}")
-    runner = runtime.window_runner(plan.samples, reuse)
+    runner = runtime.window_runner(plan.samples, reuse_mode(reuse))
     src = LiveSource(source, plan.rate, prepare=lambda rgb: frame_input(rgb, spec), options=options)
     window: deque[Sample] = deque(maxlen=plan.samples)
     taken = 0  # samples since the stream (or the last gap) began

@@ -6,8 +6,8 @@ shaped exactly as the tail expects, plus the K time positions it kept:
 
 1. Abstraction: features pooled over space, then a small temporal conv stack
    -> one descriptor per time step, and from it an informativeness score. (TopK is
-   not differentiable; `sfc_sdk.training.sfc` teaches the scores where the frozen
-   tail classifies best.)
+   not differentiable; training teaches the scores where the frozen tail classifies
+   best: `sfc_sdk.training.sfc_scores` and `sfc_objective`.)
 2. TopK pooling along time: the K highest-scoring positions, kept in temporal order.
    Their descriptors are the queries, at the compressed length.
 3. Attention of those queries over keys from *all* T positions; values are the head

@@ -102,7 +102,7 @@ class Runtime(ABC):
     @abstractmethod
     def info(self) -> RuntimeInfo: ...
 
-    def window_runner(self, frames: int, reuse: str = "auto") -> WindowRunner:
+    def window_runner(self, frames: int, reuse: str | bool = "auto") -> WindowRunner:
         """What runs the successive windows of a stream, each `frames` long. `reuse`: take
         work two windows share from the last one ("on", "off", or "auto": where it measures
         faster) where this runtime can; this one cannot and runs every window whole."""

@@ -64,13 +64,13 @@ class HeadFeatureCache:
     ahead, or a cache that is cold, fall back to computing more, never to a wrong answer.
     """
 
-    def __init__(self, model: SFCModel, halo: int | None, reuse: bool | str = "auto") -> None:
+    def __init__(self, model: SFCModel, halo: int | None, reuse: str = "auto") -> None:
         self.model = model
         self.halo = halo
         self.stride = model.backbone.head_temporal_stride
         self._cache: dict[int, torch.Tensor] = {}  # global step -> (C, H, W), context-complete
         self.reused = 0  # steps taken from the cache in the last call
-        self.reuse = reuse if halo is not None else False  # True, False, or "auto" until decided
+        self.reuse = reuse if halo is not None else "off"  # "on", "off", or "auto" until decided
         self.decision: str | None = None  # how "auto" decided, once it has
         self._times: dict[bool, list[float]] = {True: [], False: []}
 
@@ -92,13 +92,13 @@ class HeadFeatureCache:
         if self.reuse == "auto" and self._cache:
             trial = len(self._times[True]) <= len(self._times[False])
         start = time.perf_counter()
-        feats = self._features(frames, first_step, steps, h, reuse=self.reuse is True or trial is True)
+        feats = self._features(frames, first_step, steps, h, reuse=self.reuse == "on" or trial is True)
         if trial is not None:
             self._times[trial].append(time.perf_counter() - start)
             if min(len(t) for t in self._times.values()) >= AUTO_TRIALS:
                 on, off = (statistics.median(self._times[k]) * 1000 for k in (True, False))
-                self.reuse = on < off
-                self.decision = (f"head-feature reuse {'on' if self.reuse else 'off'}: head {on:.1f} ms per window "
+                self.reuse = "on" if on < off else "off"
+                self.decision = (f"head-feature reuse {self.reuse}: head {on:.1f} ms per window "
                                  f"with it, {off:.1f} ms without")
         self._cache = {first_step + p: feats[0, :, p] for p in range(h, steps - h)}
         return feats
@@ -126,7 +126,7 @@ class HeadReuseRunner(WindowRunner):
     """Windows of a stream on the torch runtime's inference copy: head features from the
     cache, then the SFC module and the tail on the whole window (they see all of it)."""
 
-    def __init__(self, runtime: Runtime, network: SFCModel, frames: int, reuse: bool | str = "auto",
+    def __init__(self, runtime: Runtime, network: SFCModel, frames: int, reuse: str = "auto",
                  threads: Callable[..., AbstractContextManager] | None = None) -> None:
         """`network`: the one `runtime` runs (its inference copy: BatchNorm folded,
         channels-last), so that reuse and the runtime's own pass are timed, and answer,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..bundle import Bundle
-from ..config import ModelConfig
+from ..config import ModelConfig, reuse_mode
 from ..errors import RuntimeUnavailableError
 from ..model import SFCModel, load_model
 from .base import Runtime, RuntimeInfo, WindowRunner
@@ -193,13 +193,13 @@ class TorchRuntime(Runtime):
             logits = self.network.forward_views(self._input(torch.from_numpy(views)))
         return logits.float().cpu().numpy()
 
-    def window_runner(self, frames: int, reuse: str = "auto") -> WindowRunner:
+    def window_runner(self, frames: int, reuse: str | bool = "auto") -> WindowRunner:
         """Windows reuse the head features they share with the previous one, exactly
         (`torch_head_reuse.py`), unless `reuse` is "off"."""
+        reuse = reuse_mode(reuse)
         if reuse == "off":
             return WindowRunner(self)
-        mode = True if reuse == "on" else "auto"  # the cache's own state: True, or "auto" until it decides
-        return HeadReuseRunner(self, self.network, frames, mode, threads=self.small_work_threads.call)
+        return HeadReuseRunner(self, self.network, frames, reuse, threads=self.small_work_threads.call)
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, str(self.device), "fp32")

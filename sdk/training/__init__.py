@@ -4,6 +4,7 @@ Needs torch: without it, importing this package raises one MissingExtraError nam
 from .. import model  # noqa: F401  (first: the clear error when torch is missing)
 from .backbone import train_backbone
 from .loop import TrainSettings
-from .sfc import SFCTrainOptions, train_sfc
+from .sfc import train_sfc
+from .sfc_options import SFCTrainOptions
 
 __all__ = ["SFCTrainOptions", "TrainSettings", "train_backbone", "train_sfc"]

@@ -33,7 +33,7 @@ from .sfc_objective import SFCObjective
 from .sfc_options import SFCTrainOptions
 from .sfc_scores import score_targets
 
-__all__ = ["SFCTrainOptions", "runnable_ratios", "train_sfc"]
+__all__ = ["runnable_ratios", "train_sfc"]
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,26 @@ def _in_memory(video: object) -> bool:
 
 def _open(video: object, video_stream: int | None = None) -> FrameSource:
     """A path is a file whatever its name looks like; anything else here is frames in memory."""
-    return open_frame_source(video, kind="frames" if _in_memory(video) else "file", video_stream=video_stream)
+    def opened() -> FrameSource:
+        return open_frame_source(video, kind="frames" if _in_memory(video) else "file", video_stream=video_stream)
+
+    source = opened()
+    return source if hasattr(source, "rewind") else _ReopenToRewind(source, opened)
+
+
+class _ReopenToRewind:
+    """A registered frame source without `rewind` (written before it existed): rewinding
+    opens it again; everything else is the source's own."""
+
+    def __init__(self, source: FrameSource, opened: Callable[[], FrameSource]) -> None:
+        self._source, self._opened = source, opened
+
+    def rewind(self) -> None:
+        self._source.close()
+        self._source = self._opened()
+
+    def __getattr__(self, name: str):
+        return getattr(self._source, name)
 
 
 def _streams(source: FrameSource) -> dict:

@@ -236,6 +236,7 @@ def test_export_options_are_checked_when_made_in_one_line(tmp_path, options, mes
         export_bundle(tmp_path / "no-model", get_format("onnx"), out=tmp_path / "b", **options)
     assert str(exported.value) == message and not (tmp_path / "b").exists()
 
+
 def test_bundles_and_imported_models_are_readable_as_the_umask_says(cli, tmp_path, jester_checkpoint):
     """Bundles were written 0700 (mkdtemp) and imported weights 0600 (safetensors): another
     user or a service account could not read them."""

@@ -116,6 +116,26 @@ def test_measurements_are_found_in_the_measurement_cache_and_the_legacy_one(tmp_
     assert [o.latency_ms for o in measured_options("generic-cpu", "abc", "onnx", "fp32")] == [10.0]
     assert [r["latency_ms"] for r in measured_here("abc")] == [10.0]
 
+
+def test_a_new_measurement_keeps_the_rows_of_one_in_the_legacy_cache(tmp_path, monkeypatch):
+    """The first `sfc-sdk profile` after the rename measures fp32: the fp16 rows measured
+    before it (in the legacy `profiles/` folder) stay usable, merged into the new file."""
+    from sfc_sdk.devices.measure import _write, measured_options, measurement_cache_path
+
+    monkeypatch.setenv("SFC_SDK_CACHE", str(tmp_path))
+    host = read_host().describe()
+    legacy = tmp_path / "profiles" / "generic-cpu" / "abc.json"
+    legacy.parent.mkdir(parents=True)
+    row = {"ratio": 4, "format": "onnx", "latency_ms": 30.0}
+    legacy.write_text(json.dumps({"device": "generic-cpu", "host": host, "frames": 64, "model_id": "abc",
+                                  "rows": [{**row, "precision": "fp16"}]}))
+    result = {"device": "generic-cpu", "host": host, "frames": 64, "model": "m", "budget_ms": 100.0,
+              "rows": [{**row, "precision": "fp32", "latency_ms": 20.0}]}
+    _write(result, tmp_path / "out.json", measurement_cache_path("generic-cpu", "abc"))
+    assert [o.latency_ms for o in measured_options("generic-cpu", "abc", "onnx", "fp32")] == [20.0]
+    assert [o.latency_ms for o in measured_options("generic-cpu", "abc", "onnx", "fp16")] == [30.0]
+
+
 def test_cuda_gpu_is_detected_on_a_pc_but_not_on_a_jetson():
     pc = read_host(SAMPLES / "cuda-desktop")  # the NVIDIA driver's own files: no torch asked
     assert pc.cuda == "NVIDIA GeForce RTX 3080"

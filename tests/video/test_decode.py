@@ -253,3 +253,41 @@ def test_a_refused_seek_decodes_from_the_first_frame_on_the_same_source(clips_di
     got = sample_frames(path, wide, 64)
     assert got.indices == reference.indices and got.num_frames == reference.num_frames == 310
     np.testing.assert_array_equal(got.frames, reference.frames)
+
+
+class _NoRewind:
+    """A frame source as users registered them before `rewind` existed: OpenCV's, without it."""
+
+    def __init__(self, target, *, kind, timeout_s=None):
+        from sfc_sdk.video.sources.opencv import OpenCVSource
+
+        self._cv = OpenCVSource(target, kind=kind, timeout_s=timeout_s)
+        self.fps, self.frame_count = self._cv.fps, self._cv.frame_count
+
+    def grab(self):
+        return self._cv.grab()
+
+    def retrieve(self, short_side=None):
+        return self._cv.retrieve(short_side)
+
+    def seek(self, index):
+        return False  # so the sample falls back to decoding the whole file, which starts from frame 0
+
+    def close(self):
+        self._cv.close()
+
+
+def test_a_registered_source_without_rewind_is_opened_again(clips_dir, monkeypatch):
+    from sfc_sdk.video import decode as video
+    from sfc_sdk.video.sources import _REGISTRY, register_frame_source
+
+    path = clips_dir / "flipping_pancake_kinetics.mkv"
+    wide = lambda n: [0, n // 2, n - 1]  # noqa: E731
+    reference = sample_frames(path, wide, 64)
+    monkeypatch.setitem(_REGISTRY, "norewind", _REGISTRY["opencv"])  # restored after the test
+    register_frame_source("norewind", kinds=("file",))(_NoRewind)
+    monkeypatch.setenv("SFC_SDK_FRAME_SOURCE", "norewind")
+    monkeypatch.setattr(video, "SEEK_MIN_GAP", 20)
+    got = sample_frames(path, wide, 64)
+    assert got.indices == reference.indices and got.num_frames == reference.num_frames
+    np.testing.assert_array_equal(got.frames, reference.frames)

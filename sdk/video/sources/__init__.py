@@ -20,7 +20,7 @@ from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from ...defaults import FRAME_SOURCE, preferred_frame_source
+from ...defaults import preferred_frame_source
 from ...errors import ConfigError, NotAVideoError, StillImageError, VideoError
 
 Kind = Literal["file", "camera", "url", "frames"]
@@ -47,7 +47,8 @@ class FrameSource(Protocol):
     def rewind(self) -> None:
         """Make the next `grab` decode the first frame, exactly as on a freshly opened
         source (so one opening serves every pass over a file); raises a VideoError where
-        the source cannot be read again."""
+        the source cannot be read again. Optional for a registered source: one without it
+        is opened again instead."""
 
     def close(self) -> None: ...
 
@@ -126,11 +127,6 @@ def source_kind(target: object) -> Kind:
     if isinstance(target, str) and "://" in target:
         return "url"
     return "file"
-
-
-# A user's override of the order: SFC_SDK_FRAME_SOURCE=opencv tries OpenCV first (the
-# decoder before PyAV became the file decoder), e.g. to compare them.
-PREFERRED_ENV = FRAME_SOURCE.name
 
 
 def frame_sources(kind: Kind) -> list[SourceEntry]:

@@ -345,8 +345,16 @@ class PyAVSource:
         self._current = None
         if self._fresh and not self._skipping:
             self._frames = None
-        elif self._skipping or not self.seek(0):
+        elif self._skipping or not self._seek_quietly(0):
             self._reopen()
+
+    def _seek_quietly(self, index: int) -> bool:
+        """`seek`, with a demuxer error (a damaged file, after a failed read) as False: the
+        caller opens the file again instead."""
+        try:
+            return self.seek(index)
+        except av.FFmpegError:
+            return False
 
     def close(self) -> None:
         self._frames = None
