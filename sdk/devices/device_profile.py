@@ -55,7 +55,7 @@ class DeviceProfile:
             raise DeviceProfileError(f"{where}: must be a JSON object")
         if d.get("schema") != SCHEMA or d.get("schema_version") != SCHEMA_VERSION:
             raise DeviceProfileError(f"{where}: expected schema {SCHEMA!r} version {SCHEMA_VERSION}, got "
-                               f"{d.get('schema')!r} version {d.get('schema_version')!r}")
+                                     f"{d.get('schema')!r} version {d.get('schema_version')!r}")
         known = {"schema", "schema_version", *cls.__dataclass_fields__} - {"path"}
         unknown = sorted(set(d) - known)
         if unknown:

@@ -60,7 +60,7 @@ def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts
     if name == "auto":
         if detected is None:
             raise DeviceProfileError(f"could not recognise this device ({facts.describe()}); name one: "
-                               f"{', '.join(profiles)}")
+                                     f"{', '.join(profiles)}")
         choice = choose_auto(detected.profile, facts, probe if probe is not None else probe_runtimes(), calib)
         profile = replace(detected.profile, target=choice.format, precision=choice.precision)
         return ResolvedDevice(profile, f"{detected.how}; runtime: {choice.reason}")
@@ -70,7 +70,7 @@ def resolve_device(name: str, extra: Sequence[str | Path] = (), facts: HostFacts
         # A typo may be of any --target: a format, an alias, a device, a family or auto.
         hint = did_you_mean(name, [*profiles, *families, "auto", *target_names()])
         raise DeviceProfileError(f"unknown device {name!r}{hint}; devices: {', '.join(profiles)}; "
-                           f"families: {', '.join(families)}")
+                                 f"families: {', '.join(families)}")
     if detected and detected.profile.family == name:
         return ResolvedDevice(detected.profile, f"family {name}: {detected.how}")
     default = next((p for p in members if p.family_default), members[0])
