@@ -1,22 +1,19 @@
-"""Can I3D's stem head run through time in chunks, exactly, in less memory and no more time?
+"""How many head steps per chunk for I3D's stem head, in memory and time?
 
-    python -m benchmarks.i3d_head_memory --model kinetics400-i3d/ [--frames 256] [--chunks 16,32] [--repeats 3]
+    python -m benchmarks.i3d_head_memory --model kinetics400-i3d/ [--frames 256] [--chunks 4,8,16,32] [--repeats 3]
 
-A design question for SFC's memory (docs/benchmarks/i3d.md): the head runs once over all
-frames, and after I3D's first convolution that is one 64 x T/2 x 112 x 112 activation. This
-script runs the stem head (Conv3d_1a .. MaxPool3d_3a, BatchNorm folded as the PyTorch
-runtime folds it, channels-last) on the same random input, the same code either way:
+The PyTorch runtime runs I3D's stem head through time in chunks (sdk/model/backbones/
+i3d_chunked_stem.py; HEAD_CHUNK_STEPS in sdk/runtimes/torch_fusion.py), from uint8 frames
+normalised a chunk at a time. This script runs the runtime's inference copy of the model on
+the same random uint8 frames, one arm per fresh process:
 
-    whole      one chunk: each layer over the whole input, as `forward_head` does
-    chunk:N    N head steps at a time, with no step computed twice: Conv3d_1a, MaxPool3d_2a
-               and Conv3d_2b per chunk into one buffer (Conv3d_1a's "SAME" padding built from
-               the neighbouring frames), then Conv3d_2c (one step of context each side) and
-               MaxPool3d_3a per chunk. Max pools pad with 0, which equals -inf after a ReLU.
+    whole      no chunks: the float input made whole, each layer over all of it (`forward_head`)
+    chunk:N    N head steps at a time
 
-Each arm runs in a fresh process: *peak MB* is its peak RSS minus its RSS with the model
-loaded and the input made; *ms* the median of 3 warm calls. *Max diff*: the largest
-difference from `forward_head` (BatchNorm not folded) over the whole output: float rounding.
-A prototype for the runtime, not the SDK's code path.
+*Peak MB*: the process's peak RSS while the head runs minus its RSS with the model loaded
+and the frames made (the runtime's allocator settings, cpu_allocator.py, included); *ms* the
+median of 3 warm calls. *Max diff*: the largest difference from the model's own
+`forward_head` (BatchNorm not folded) on the same input, over the whole output.
 """
 
 from __future__ import annotations
@@ -48,71 +45,31 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * 4096 / 2**20
 
 
-def _stem(model_dir: str):
-    """The stem's convolutions with BatchNorm folded in, channels-last, and the backbone."""
-    import torch
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    from sfc_sdk.model import load_model
-
-    model, _ = load_model(model_dir)
-    bb = model.eval().backbone
-
-    def fused(unit):
-        return fuse_conv_bn_eval(unit.conv, unit.bn).to(memory_format=torch.channels_last_3d)
-
-    return bb, fused(bb.Conv3d_1a_7x7), fused(bb.Conv3d_2b_1x1), fused(bb.Conv3d_2c_3x3)
-
-
-def head_in_chunks(x, c1a, c2b, c2c, chunk: int):
-    """The stem head over (1, 3, T, 224, 224) `x`, `chunk` head steps at a time (see above)."""
-    import torch
-    import torch.nn.functional as F
-
-    from sfc_sdk.model.backbones.i3d import tf_same_pads
-
-    def pool(y):  # MaxPool 1x3x3, stride (1, 2, 2), "SAME"; its input is a ReLU's output
-        ph, pw = tf_same_pads(y.shape[3], 3, 2), tf_same_pads(y.shape[4], 3, 2)
-        return F.max_pool3d(F.pad(y, (*pw, *ph, 0, 0)), (1, 3, 3), (1, 2, 2))
-
-    frames, steps = x.shape[2], x.shape[2] // 2
-    ph, pw, pt = tf_same_pads(x.shape[3], 7, 2), tf_same_pads(x.shape[4], 7, 2), tf_same_pads(frames, 7, 2)
-    middle = out = None
-    for a in range(0, steps, chunk):  # Conv3d_1a outputs [a, b) read frames [2a - pad, 2(b - 1) - pad + 7)
-        b = min(steps, a + chunk)
-        lo, hi = 2 * a - pt[0], 2 * (b - 1) - pt[0] + 7
-        xs = F.pad(x[:, :, max(lo, 0):min(hi, frames)], (*pw, *ph, max(0, -lo), max(0, hi - frames)))
-        y = F.relu(c2b(pool(F.relu(F.conv3d(xs, c1a.weight, c1a.bias, stride=2)))))
-        if middle is None:
-            middle = torch.empty((1, y.shape[1], steps, *y.shape[3:]), memory_format=torch.channels_last_3d)
-        middle[:, :, a:b] = y
-    for a in range(0, steps, chunk):  # Conv3d_2c (3x3x3, padding 1) outputs [a, b) read [a - 1, b + 1)
-        b = min(steps, a + chunk)
-        ys = F.pad(middle[:, :, max(a - 1, 0):min(b + 1, steps)], (0, 0, 0, 0, int(a == 0), int(b == steps)))
-        y = pool(F.relu(F.conv3d(ys, c2c.weight, c2c.bias, padding=(0, 1, 1))))
-        if out is None:
-            out = torch.empty((1, y.shape[1], steps, *y.shape[3:]), memory_format=torch.channels_last_3d)
-        out[:, :, a:b] = y
-    return out
-
-
 def worker(arm: str, model_dir: str, frames: int) -> None:
     """One arm in this process: peak memory of the first call, then 3 warm calls."""
     import torch
 
-    bb, c1a, c2b, c2c = _stem(model_dir)
-    x = torch.randn(1, 3, frames, 224, 224, generator=torch.Generator().manual_seed(0))
-    x = x.contiguous(memory_format=torch.channels_last_3d)
-    chunk = frames // 2 if arm == "whole" else int(arm.split(":")[1])
+    from sfc_sdk.model import load_model
+    from sfc_sdk.runtimes.cpu_allocator import keep_freed_memory
+    from sfc_sdk.runtimes.torch_fusion import as_model_input, inference_copy
+
+    keep_freed_memory()  # as the runtime runs
+    model, config = load_model(model_dir)
+    spec = model.resolve(config).input_spec
+    net = inference_copy(model, torch.device("cpu"), head_chunk=None if arm == "whole" else int(arm.split(":")[1]),
+                         input_spec=spec)
+    gen = torch.Generator().manual_seed(0)
+    rgb = torch.randint(0, 256, (1, frames, spec.crop_size, spec.crop_size, 3), dtype=torch.uint8, generator=gen)
+    x = as_model_input(rgb.permute(0, 4, 1, 2, 3), torch.device("cpu"))
     base = _rss_mb()
     times = []
     with torch.inference_mode():
         for _ in range(4):
             tick = time.perf_counter()
-            y = head_in_chunks(x, c1a, c2b, c2c, chunk)
+            y = net.backbone.forward_head(x)
             times.append((time.perf_counter() - tick) * 1000)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
-        diff = float((y - bb.forward_head(x)).abs().max())
+        diff = float((y - model.eval().backbone.forward_head(net.backbone.input_normalization(x))).abs().max())
     print(json.dumps({"peak_mb": peak, "ms": statistics.median(times[1:]), "max_diff": diff}))
 
 
@@ -120,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("kinetics400-i3d"), help="`sfc-sdk pull kinetics400-i3d`")
     parser.add_argument("--frames", type=int, default=256)
-    parser.add_argument("--chunks", default="16,32", help="head steps per chunk, one arm each")
+    parser.add_argument("--chunks", default="4,8,16,32", help="head steps per chunk, one arm each")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS / "i3d_head_memory.md")
     parser.add_argument("--worker", nargs=3, metavar=("ARM", "MODEL", "FRAMES"), help=argparse.SUPPRESS)
@@ -143,7 +100,8 @@ def main() -> None:
              f"{max(r['max_diff'] for r in runs[arm]):.1e}"] for arm in arms]
     cmd = command("i3d_head_memory", f"--frames {args.frames} --chunks {args.chunks} --repeats {args.repeats}")
     write_results(args.out, [f"{measured(cmd, when=utc_now() + ' UTC')}: I3D's stem head over {args.frames} "
-                             f"frames at 224 px; medians over {args.repeats} fresh processes, arms interleaved.", "",
+                             f"uint8 frames at 224 px; medians over {args.repeats} fresh processes, arms "
+                             "interleaved.", "",
                              *markdown_table(["arm", "peak MB", "ms (warm)", "max diff"], rows, align="lrrr")])
 
 

@@ -1,7 +1,7 @@
 """SFC on I3D against 30 views and I3D's one pass: end-to-end time and memory, per runtime.
 
     python -m benchmarks.i3d_speed --model kinetics400-i3d/ --sfc TRAINED_DIR [--video V] [--repeats 3]
-        [--openvino WORK]
+        [--openvino WORK] [--load numpy] [--arms torch,openvino]
 
 One process per measurement (fresh interpreter), arms interleaved round-robin, the first
 arm rotating each repeat. In each process the model loads, then `predict` runs the video
@@ -18,13 +18,19 @@ pulled model at `--frames 64 --ratio 1` (I3D on one clip: an untrained module at
 every step) run on each of the 30 views `predict --mode dense` decodes and crops; for the one
 pass, `--frames 256 --ratio 1` (every frame of a 10-s video at 25 fps, spread over longer ones).
 GMAC of each arm beside it. Writes benchmarks/results/i3d_speed.md (--out).
+
+--load KIND: every process runs beside a competitor on every core (benchmarks/contention.py's:
+`numpy`, an OpenBLAS matrix-multiply loop), started before the model loads and stopped after;
+writes benchmarks/results/i3d_speed_loaded.md unless --out says. --arms: the runtimes to run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.harness import (
@@ -93,6 +99,22 @@ def convert(model: Path, out: Path, extra: list[str]) -> Path:
     return out
 
 
+@contextlib.contextmanager
+def competing(kind: str | None) -> Iterator[None]:
+    """A competitor on every core while the block runs (none for None)."""
+    if kind is None:
+        yield
+        return
+    from benchmarks.contention import start_competitor
+
+    proc = start_competitor(kind, [], own_session=False)
+    try:
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("kinetics400-i3d"), help="`sfc-sdk pull kinetics400-i3d`")
@@ -101,8 +123,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--calls", type=int, default=3, help="predict calls per process (the first is cold)")
     parser.add_argument("--openvino", type=Path, help="work folder for the OpenVINO bundles (also runs those arms)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "i3d_speed.md")
+    parser.add_argument("--load", choices=("numpy", "torch"), help="run beside this competitor on every core")
+    parser.add_argument("--arms", default="torch,openvino", help="runtimes to measure (openvino needs --openvino)")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/i3d_speed.md (_loaded with --load)")
     args = parser.parse_args()
+    args.out = args.out or RESULTS / f"i3d_speed{'_loaded' if args.load else ''}.md"
+    runtimes = set(args.arms.split(","))
 
     from sfc_sdk.model import load_model
     from sfc_sdk.model.flops import sfc_gmacs, view_gmacs
@@ -112,8 +138,11 @@ def main() -> None:
     sfc_cost = sfc_gmacs(sfc_net, sfc_config.sfc.frames, 4, 224).total
     whole_frames = 248  # a 10-s video at 25 fps, as a multiple of I3D's temporal stride
     gmac = {"30views": 30 * view_gmacs(net, 64, 224), "whole": view_gmacs(net, whole_frames, 224), "sfc": sfc_cost}
-    arms = {f"torch {k}": (k, str(m)) for k, m in (("30views", args.model), ("whole", args.model), ("sfc", args.sfc))}
-    if args.openvino:
+    arms = {}
+    if "torch" in runtimes:
+        arms = {f"torch {k}": (k, str(m)) for k, m in (("30views", args.model), ("whole", args.model),
+                                                       ("sfc", args.sfc))}
+    if args.openvino and "openvino" in runtimes:
         arms["openvino 30views"] = ("views", str(convert(args.model, args.openvino / "clip64", ["--frames", "64",
                                                                                              "--ratio", "1"])))
         arms["openvino whole"] = ("frames:256", str(convert(args.model, args.openvino / "whole256",
@@ -123,7 +152,8 @@ def main() -> None:
 
     def measure(name: str, rep: int) -> dict:
         kind, model = arms[name]
-        return run_json(python_code(WORKER, kind, model, args.video, args.calls), cwd=None, what=name)
+        with competing(args.load):
+            return run_json(python_code(WORKER, kind, model, args.video, args.calls), cwd=None, what=name)
 
     def report(name: str, rep: int, result: dict) -> None:
         print(f"repeat {rep + 1}/{args.repeats} {name}: {result['ms']:.0f} ms", file=sys.stderr, flush=True)
@@ -133,9 +163,14 @@ def main() -> None:
     def med(name: str, key: str) -> float:
         return median(r[key] for r in runs[name])
 
-    cmd = command("i3d_speed", f"--sfc {args.sfc.name}{' --openvino WORK' if args.openvino else ''}")
+    options = (f"--sfc {args.sfc.name}{' --openvino WORK' if args.openvino else ''}"
+               f"{f' --load {args.load}' if args.load else ''}"
+               f"{f' --arms {args.arms}' if args.arms != 'torch,openvino' else ''}")
+    cmd = command("i3d_speed", options)
+    load = (f" Every process beside a competitor on every core (`{args.load}` matrix-multiply loop)."
+            if args.load else "")
     lines = [f"{measured(cmd, when=utc_now() + ' UTC')}: video `{args.video.name}`; medians over {args.repeats} "
-             "fresh processes, arms interleaved. "
+             f"fresh processes, arms interleaved.{load} "
              f"SFC: `{args.sfc.name}` (head ending after {sfc_config.split}, {sfc_config.sfc.frames} frames, ratio 4). "
              f"GMAC of the whole pass: {whole_frames} frames.", "",
              "| arm | GMAC | e2e ms (cold) | SFC faster by | inference MB | SFC uses less by | top-1 |",

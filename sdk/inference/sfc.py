@@ -36,7 +36,8 @@ def sfc_recipe(runtime: Runtime, config: ModelConfig, ratio: int | None = None, 
     t_in = config.sfc.frames if frames is None else frames
     runtime.check_sfc(t_in, ratio)  # before decoding anything
     recipe = SfcRecipe(config.input_spec, t_in, ratio, runtime.head_stride, short, decode=decode,
-                       channels_last=runtime.channels_last_input, video_stream=video_stream)
+                       channels_last=runtime.channels_last_input, video_stream=video_stream,
+                       uint8=runtime.uint8_input_spec is not None and runtime.uint8_input_spec == config.input_spec)
     unit = recipe.unit
     lengths = tuple(n for n in range(unit, t_in, unit) if unit and runtime.accepts(n, n // unit))
     return replace(recipe, short_lengths=lengths)

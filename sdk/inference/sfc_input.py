@@ -26,7 +26,7 @@ class SfcInput:
     """One video decoded and preprocessed for the SFC pass, waiting for the runtime."""
 
     clip: SampledFrames
-    x: np.ndarray  # the runtime's input (1, 3, T, crop, crop)
+    x: np.ndarray  # the runtime's input (1, 3, T, crop, crop): float32, or uint8 (SfcRecipe.uint8)
     ratio: int  # the ratio it runs at (lower for a short video)
     frames: int  # the recipe's SFC input length (notes say when a video had fewer)
     watch: Stopwatch  # decode and preprocess so far; restarted when handed to the runtime
@@ -37,7 +37,8 @@ class SfcInput:
         return self.watch.ms
 
     def without_frames(self) -> SfcInput:
-        """The same input without the decoded frames (only plots need them): 3x less to ship."""
+        """The same input without the decoded frames (only plots need them): 3x less to ship.
+        (A uint8 input is a view of them; pickling it copies the crop alone.)"""
         return replace(self, clip=replace(self.clip, frames=np.empty((0, 0, 0, 3), np.uint8)))
 
 
@@ -52,6 +53,7 @@ class SfcRecipe:
     decode: str = "exact"  # one of DECODE_MODES
     channels_last: bool = False  # the runtime's input in (T, H, W, 3) memory (Runtime.channels_last_input)
     video_stream: int | None = None  # a file's video stream (container index); None: the one FFmpeg would pick
+    uint8: bool = False  # the runtime normalises uint8 frames itself (Runtime.uint8_input_spec is `spec`)
 
     def __post_init__(self) -> None:
         if self.frames < 1 or self.ratio < 1:
@@ -97,6 +99,6 @@ class SfcRecipe:
         clip = sample_frames(video, self.plan, self.spec.resize_size, fps, nearest=self.decode == "reference",
                              video_stream=self.video_stream)
         watch.lap("decode")
-        x = sfc_input(clip.frames, self.spec, self.channels_last)
+        x = sfc_input(clip.frames, self.spec, self.channels_last, uint8=self.uint8)
         watch.lap("preprocess")
         return SfcInput(clip, x, self.ratio_at(len(clip.indices)), self.frames, watch)

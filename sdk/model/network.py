@@ -67,6 +67,7 @@ class SFCModel(nn.Module):
     def forward_from_head(self, feats: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Head features (B, C, T, h, w) -> logits, kept positions: the SFC module and the tail."""
         compressed, kept = self.sfc(feats, ratio)
+        del feats  # the head's features are the largest activation; the tail needs none of them
         return self.backbone.forward_tail(compressed), kept
 
     def forward_scored(self, frames: torch.Tensor, ratio: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

