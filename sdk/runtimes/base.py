@@ -10,6 +10,9 @@ backend they hold.
     frames (1, 3, T_in, H, W) float32 -> run_sfc_scored -> the same, plus scores (1, T) float (or None)
     many (frames, ratio) pairs        -> run_sfc_many   -> run_sfc_scored's results, in input order
     views  (V, 3, T,    H, W) float32 -> run_views      -> logits (V, classes)
+
+SFC frames are the normalised float32 input, or uint8 where the runtime says it normalises
+them itself (`uint8_input_spec`).
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ class TorchRuntime(Runtime):
         (BatchNorm folded, channels-last on CPU; see torch_fusion.py) instead of `model`
         itself; same outputs to float rounding, at the cost of a second set of weights in
         memory while `model` is kept. The copy runs the head in chunks of time where the
-        backbone can (I3D's stem) and, for a model directory, takes uint8 frames
+        backbone can (I3D's stem) and then, for a model directory, takes uint8 frames
         (`Runtime.uint8_input_spec`). On CPU it also keeps freed activation memory in the
         process (cpu_allocator.py). `threads`: torch's intra-op threads (process-wide); left
         out on CPU (and no OMP_NUM_THREADS / MKL_NUM_THREADS), a model whose per-call work is
@@ -157,7 +157,10 @@ class TorchRuntime(Runtime):
         # The copy normalises uint8 frames itself where the model's preprocessing is known.
         self.network = (inference_copy(model, self.device, input_spec=spec) if optimize
                         else model.to(self.device).eval())
-        self.uint8_input_spec = spec if optimize else None
+        # uint8 in only where the head runs in chunks (it saves the float input there); elsewhere
+        # preprocessing normalises, in the decode-ahead thread, with its faster lookup table.
+        chunked = optimize and self.network.backbone.chunked_head is not None
+        self.uint8_input_spec = spec if chunked else None
         self.head_stride = model.backbone.head_temporal_stride
         self.view_stride = model.backbone.temporal_stride
         self._input = (lambda x: as_model_input(x, self.device)) if optimize else (lambda x: x.to(self.device))

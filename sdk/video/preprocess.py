@@ -15,11 +15,15 @@ from .transforms import center_crop, normalize, resize_short_side, three_crops
 
 
 def sfc_input(frames: np.ndarray, spec: InputSpec, channels_last: bool = False, uint8: bool = False) -> np.ndarray:
-    """Decoded frames (T, H, W, 3) uint8, short side resized -> the SFC input (1, 3, T, crop, crop) float32,
-    in channels-last memory if asked (see `normalize`). `uint8`: the centre crop of `frames` as
-    (1, 3, T, crop, crop) uint8, a view (no copy), for a runtime that normalises it itself."""
+    """Decoded frames (T, H, W, 3) uint8, short side resized -> the SFC input (1, 3, T, crop, crop):
+    float32, in channels-last memory if asked (see `normalize`); or, with `uint8`, the centre
+    crop of `frames` as uint8, a view (no copy) for a runtime that normalises it itself
+    (`Runtime.uint8_input_spec`)."""
     if uint8:
-        return center_crop(frames, spec.crop_size).transpose(3, 0, 1, 2)[None]
+        crop = center_crop(frames, spec.crop_size)
+        if any(s < 0 for s in crop.strides):  # a reversed view (BGR -> RGB): torch takes none
+            crop = np.ascontiguousarray(crop)
+        return crop.transpose(3, 0, 1, 2)[None]
     return normalize(center_crop(frames, spec.crop_size), spec.mean, spec.std, channels_last=channels_last)[None]
 
 

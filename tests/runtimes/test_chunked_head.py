@@ -17,6 +17,7 @@ from sfc_sdk.model import build_model, save_model
 from sfc_sdk.model.backbones.i3d_chunked_stem import ChunkedStem
 from sfc_sdk.runtimes.torch_fusion import as_model_input, inference_copy
 from sfc_sdk.runtimes.torch_runtime import TorchRuntime
+from sfc_sdk.video.preprocess import sfc_input
 from sfc_sdk.video.transforms import normalize
 
 CPU = torch.device("cpu")
@@ -90,3 +91,19 @@ def test_uint8_frames_from_a_model_directory_give_the_models_answer(tmp_path, ru
     assert not sfc_recipe(runtime, from_dir.config).uint8
     with pytest.raises(Exception, match="uint8 frames need"):
         TorchRuntime(net, "cpu", optimize=False).run_sfc(np.zeros((1, 3, 32, 224, 224), np.uint8), 4)
+
+
+def test_a_model_whose_head_runs_whole_takes_float_input(tiny_model_dir):
+    # uint8 saves memory only where the head runs in chunks; elsewhere the decode-ahead
+    # thread normalises, as before.
+    rec = Recognizer(tiny_model_dir, device="cpu")
+    assert rec.runtime.uint8_input_spec is None and not rec.sfc_recipe().uint8
+
+
+def test_uint8_input_of_reversed_channels_is_a_tensor_torch_takes():
+    spec = _i3d()[1].input_spec
+    rgb = np.random.default_rng(0).integers(0, 256, (4, 240, 250, 3), dtype=np.uint8)
+    bgr = rgb[..., ::-1]  # what an OpenCV caller holds, flipped as a view
+    x = sfc_input(bgr, spec, uint8=True)
+    assert x.shape == (1, 3, 4, 224, 224) and x.dtype == np.uint8
+    np.testing.assert_array_equal(torch.from_numpy(x).numpy()[0], bgr[:, 8:232, 13:237].transpose(3, 0, 1, 2))
