@@ -11,9 +11,10 @@ How, with no step computed twice: per chunk, Conv3d_1a_7x7 (its "SAME" padding b
 the neighbouring frames, zeros only outside the video; uint8 frames normalised per chunk),
 MaxPool3d_2a_3x3 and Conv3d_2b_1x1; once the next chunk's first step is there, Conv3d_2c_3x3
 (one step of context each side) and MaxPool3d_3a_3x3 of the chunk before it, into the output.
-So only the output is held whole, and two or three chunks of the rest. Both max pools are 1 step long in time and
-follow a ReLU (in place), so padding them with 0 equals TensorFlow's -inf; where "SAME" pads
-both sides alike or only after, PyTorch's own padding or ceil mode does it without a copy.
+So only the output is held whole, and two or three chunks of the rest. Both max pools are one
+step long in time and follow a ReLU (in place), so padding them with 0 equals TensorFlow's
+-inf; where "SAME" pads both sides alike or only after, PyTorch's own padding or ceil mode
+does it without a copy.
 
 Eval only: BatchNorm is folded into each convolution from its running statistics.
 """
@@ -32,7 +33,8 @@ from .tf_same import tf_same_pads
 
 
 def _folded(unit: nn.Module, padding: tuple[int, int, int]) -> nn.Conv3d:
-    """`unit`'s (an I3D Unit3D's) convolution with its BatchNorm folded in, padding `padding` (the chunks pad)."""
+    """`unit`'s (an I3D Unit3D's) convolution with its BatchNorm folded in, and `padding`
+    (the chunks pad the rest themselves)."""
     conv = fuse_conv_bn_eval(unit.conv, unit.bn)
     conv.padding = padding
     return conv
