@@ -1,6 +1,8 @@
 """ONNX: one self-contained file (opset 18), FP32 or FP16 weights with FP32 inputs and outputs.
 
 The same file feeds ONNX Runtime and OpenVINO, and TensorRT builds its engine from it.
+Where the backbone can run its head in chunks of time (I3D's stem), the graph does
+(`ExportableSFC.with_chunked_head`): the runtimes then hold a fraction of its activations.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def _export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, pa
     lacks adapters for several of our ops."""
     require("onnx", get_format("onnx"))
     require("onnxscript", get_format("onnx"))
+    if isinstance(module, ExportableSFC):
+        module = module.with_chunked_head()
     # The exporter narrates each step on stdout; keep the CLI's own progress readable.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")

@@ -12,6 +12,7 @@ except ImportError:
     raise MissingExtraError(f"models, training and converting need PyTorch: {extra_hint(TORCH_EXTRA)}") from None
 
 from .backbones import (
+    HEAD_CHUNK_STEPS,
     BackboneEntry,
     StageInfo,
     VideoBackbone,
@@ -27,8 +28,8 @@ from .sfc import SelectiveFeatureCompression
 from .weights import check_fits, load_weights, read_state_dict, state_hash
 
 __all__ = [
-    "BackboneEntry", "SFCModel", "SelectiveFeatureCompression", "StageInfo", "VideoBackbone", "backbone_entry",
-    "build_model", "check_fits", "create_backbone", "list_backbones", "load_checkpoint", "load_model", "load_weights",
-    "model_from_checkpoint", "pretrained_start", "read_state_dict", "register_backbone", "resplit", "save_model",
-    "state_hash",
+    "HEAD_CHUNK_STEPS", "BackboneEntry", "SFCModel", "SelectiveFeatureCompression", "StageInfo", "VideoBackbone",
+    "backbone_entry", "build_model", "check_fits", "create_backbone", "list_backbones", "load_checkpoint",
+    "load_model", "load_weights", "model_from_checkpoint", "pretrained_start", "read_state_dict",
+    "register_backbone", "resplit", "save_model", "state_hash",
 ]

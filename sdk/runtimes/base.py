@@ -214,6 +214,8 @@ class ExportedRuntime(Runtime):
         if ratio != m.ratio:
             raise ConfigError(f"this bundle was exported for ratio {m.ratio}; re-export with --ratio {ratio}")
         expected = m.inputs[0].shape
+        if frames.dtype == np.uint8:  # cast as they are, they would give a wrong answer, silently
+            raise ConfigError("this bundle takes normalised float32 frames, not uint8 (video.preprocess.sfc_input)")
         if tuple(frames.shape) != tuple(expected):
             raise ConfigError(f"this bundle takes input {tuple(expected)}, got {tuple(frames.shape)}")
         return runtime, np.ascontiguousarray(frames, dtype=np.float32)

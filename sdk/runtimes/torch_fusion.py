@@ -22,7 +22,7 @@ from torch import fx, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..config import InputSpec
-from ..model import SFCModel
+from ..model import HEAD_CHUNK_STEPS, SFCModel
 
 _CONV_BN = ((nn.Conv1d, nn.BatchNorm1d), (nn.Conv2d, nn.BatchNorm2d), (nn.Conv3d, nn.BatchNorm3d))
 
@@ -113,11 +113,6 @@ def _onednn_convolutions(net: nn.Module) -> None:
             m.__class__ = OneDNNConv3d  # same fields and parameters; only forward differs
 
 
-HEAD_CHUNK_STEPS = 8
-"""Head steps per chunk where the backbone can run its head in chunks of time (I3D's stem).
-At 256 frames (benchmarks/results/i3d_head_memory.md): 8 peaked at 285 MB in 2010 ms, 16 at
-384 MB in 1966 ms, 4 at 199 MB in 2012 ms, the whole input at 1699 MB in 1981 ms; in an
-earlier run 4 took 4% longer than 8, so 8 is the middle."""
 
 
 class InputNormalization(nn.Module):

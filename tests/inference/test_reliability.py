@@ -20,7 +20,7 @@ from hypothesis.extra import numpy as hnp
 
 from sfc_sdk import Recognizer
 from sfc_sdk.bundle import Manifest, load_manifest
-from sfc_sdk.errors import SfcError
+from sfc_sdk.errors import ConfigError, SfcError
 from sfc_sdk.inference.records import FIELDS
 from sfc_sdk.video.decode import sample_frames
 
@@ -144,6 +144,13 @@ def test_float_frames_with_nan_are_refused():
     frames = np.full((4, 8, 8, 3), np.nan, np.float32)
     with pytest.raises(SfcError, match="uint8"):
         Recognizer().predict(frames)
+
+
+def test_a_bundle_refuses_uint8_frames_it_would_read_as_normalised(bundles):
+    runtime = Recognizer.load(bundles("onnx", "fp32")).runtime
+    frames = np.zeros(runtime.manifest.inputs[0].shape, np.uint8)
+    with pytest.raises(ConfigError, match="normalised float32 frames, not uint8"):
+        runtime.run_sfc(frames, runtime.manifest.ratio)
 
 
 def test_load_manifest_on_garbage_files(tmp_path):

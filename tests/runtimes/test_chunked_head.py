@@ -1,10 +1,11 @@
-"""The PyTorch runtime's memory savers: I3D's stem head in chunks of time
-(model/backbones/i3d_chunked_stem.py) and uint8 frames normalised by the runtime
-(Runtime.uint8_input_spec). Both must give the model's own answer."""
+"""The memory savers: I3D's stem head in chunks of time (model/backbones/i3d_chunked_stem.py),
+in the PyTorch runtime and in ONNX exports, and uint8 frames normalised by the PyTorch runtime
+(Runtime.uint8_input_spec). Each must give the model's own answer."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ import torch
 
 from sfc_sdk import ModelConfig, Recognizer
 from sfc_sdk.config import SFCSettings
+from sfc_sdk.converters.exportable import ExportableSFC, ExportShape
+from sfc_sdk.converters.onnx_converter import export_onnx
 from sfc_sdk.inference.sfc import sfc_recipe
 from sfc_sdk.model import build_model, save_model
 from sfc_sdk.model.backbones.i3d_chunked_stem import ChunkedStem
@@ -107,3 +110,24 @@ def test_uint8_input_of_reversed_channels_is_a_tensor_torch_takes():
     x = sfc_input(bgr, spec, uint8=True)
     assert x.shape == (1, 3, 4, 224, 224) and x.dtype == np.uint8
     np.testing.assert_array_equal(torch.from_numpy(x).numpy()[0], bgr[:, 8:232, 13:237].transpose(3, 0, 1, 2))
+
+
+def test_an_onnx_export_runs_the_stem_in_chunks_and_answers_as_the_model(tmp_path: Path):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    net, _ = _i3d(frames=40)
+    shape = ExportShape(frames=40, ratio=2, crop=64, head_stride=2)  # 20 head steps: chunks of 8, 8 and 4
+    path = export_onnx(ExportableSFC(net, 2), shape, tmp_path / "i3d.onnx")
+    assert net.backbone.chunked_head is None  # the user's model keeps its plain head
+
+    convs = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Conv"]
+    in_chunks = [n for n in convs if any("chunked_head" in p.value for p in n.metadata_props)]
+    assert len(in_chunks) == 3 * 3  # the stem's three convolutions, once per chunk
+
+    x = torch.randn(shape.input_shape, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        want_logits, want_kept = net(x, 2)
+    got_logits, got_kept = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"frames": x.numpy()})
+    np.testing.assert_allclose(got_logits, want_logits.numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_array_equal(got_kept, want_kept.numpy())

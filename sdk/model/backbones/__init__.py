@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 
 from ...config import InputSpec
-from .base import StageInfo, VideoBackbone
+from .base import HEAD_CHUNK_STEPS, StageInfo, VideoBackbone
 from .registry import BackboneEntry, backbone_entry, create_backbone, list_backbones, register_backbone
 
 _NOT_BACKBONES = {"base", "registry"}
@@ -19,6 +19,6 @@ for _module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
-    "BackboneEntry", "InputSpec", "StageInfo", "VideoBackbone",
+    "HEAD_CHUNK_STEPS", "BackboneEntry", "InputSpec", "StageInfo", "VideoBackbone",
     "backbone_entry", "create_backbone", "list_backbones", "register_backbone",
 ]

@@ -37,6 +37,14 @@ class StageInfo:
         return self.modules or (self.name,)
 
 
+HEAD_CHUNK_STEPS = 8
+"""Head steps per chunk where the backbone can run its head in chunks of time (I3D's stem),
+in the PyTorch runtime and in ONNX exports. At 256 frames (benchmarks/results/
+i3d_head_memory.md): 8 peaked at 285 MB in 2010 ms, 16 at 384 MB in 1966 ms, 4 at 199 MB in
+2012 ms, the whole input at 1699 MB in 1981 ms; in an earlier run 4 took 4% longer than 8,
+so 8 is the middle."""
+
+
 class VideoBackbone(nn.Module):
     """A 3D CNN as named stages plus a classifier, split into head and tail.
 
@@ -52,8 +60,9 @@ class VideoBackbone(nn.Module):
     def __init__(self, split: str | None = None) -> None:
         super().__init__()
         self._split = split
-        # Set on an inference copy (runtimes/torch_fusion.py): forward_head in chunks of time
-        # (make_chunked_head), and what turns uint8 frames into the network's input.
+        # Set on an inference or export copy (runtimes/torch_fusion.py, converters/exportable.py):
+        # forward_head in chunks of time (make_chunked_head), and what turns uint8 frames into
+        # the network's input.
         self.chunked_head: nn.Module | None = None
         self.input_normalization: nn.Module | None = None
 
@@ -138,7 +147,7 @@ class VideoBackbone(nn.Module):
         normalize = self.input_normalization
         if x.dtype == torch.uint8 and normalize is None:
             raise ConfigError("uint8 frames need the network's input normalisation (an inference copy's)")
-        if self.chunked_head is not None and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
+        if self.chunked_head is not None:
             return self.chunked_head(x, normalize if x.dtype == torch.uint8 else None)
         if x.dtype == torch.uint8:
             x = normalize(x)

@@ -75,6 +75,11 @@ class ChunkedStem(nn.Module):
         ph, pw = tf_same_pads(height, 7, 2), tf_same_pads(width, 7, 2)
         spans = [(a, min(steps, a + self.chunk)) for a in range(0, steps, self.chunk)]
         middles: dict[int, torch.Tensor] = {}  # Conv3d_2b's output of the chunks still needed
+        # Exporters get the chunks joined by one concatenation (their memory planners place
+        # it in place); eager PyTorch writes each chunk into one buffer instead of holding
+        # the chunks and their concatenation at once.
+        exporting = torch.jit.is_tracing() or torch.compiler.is_compiling()
+        outs: list[torch.Tensor] = []
         out = None
         for i, (a, b) in enumerate(spans):
             lo, hi = 2 * a - before, 2 * (b - 1) - before + 7  # Conv3d_1a outputs [a, b) read frames [lo, hi)
@@ -85,10 +90,15 @@ class ChunkedStem(nn.Module):
                 if j < 0:
                     continue
                 y = self._second_half(middles, j, len(spans))
+                if exporting:
+                    outs.append(y)
+                    continue
                 if out is None:
                     out = _buffer_like(y, steps)
                 out[:, :, spans[j][0]:spans[j][1]] = y
-                middles.pop(j - 1, None)
+            middles.pop(i - 2, None)
+        if exporting:
+            return torch.cat(outs, dim=2)
         assert out is not None
         return out
 
