@@ -17,6 +17,8 @@ into WORK once (kept): the SFC model's bundle (`predict` as is); for 30 views, a
 pulled model at `--frames 64 --ratio 1` (I3D on one clip: an untrained module at ratio 1 keeps
 every step) run on each of the 30 views `predict --mode dense` decodes and crops; for the one
 pass, `--frames 256 --ratio 1` (every frame of a 10-s video at 25 fps, spread over longer ones).
+As `predict` runs them, the SFC and one-pass bundles take the uint8 crop (normalised in the
+graph); the 30 views go in as float, through a float-only runtime compiled before the call.
 GMAC of each arm beside it. Writes benchmarks/results/i3d_speed.md (--out).
 
 --load KIND: every process runs beside a competitor on every core (benchmarks/contention.py's:
@@ -60,15 +62,18 @@ def rss_mb():
 
 rec = Recognizer(model, device="cpu")
 if kind == "views":  # 30 views through a 64x1 clip bundle: predict's own decode and crops
+    from sfc_sdk.bundle import Bundle
+    from sfc_sdk.runtimes.openvino_runtime import OpenVINORuntime
     from sfc_sdk.video.decode import sample_frames
     from sfc_sdk.video.preprocess import dense_input, dense_plan
     from sfc_sdk.video.sampling import Views
     views = Views.parse("10x3")
     plan, short = dense_plan(rec.input_spec, views)
+    floats = OpenVINORuntime(Bundle.open(model), uint8_input=False)  # views are float; compiled as loaded
 
     def run():
         batch = dense_input(sample_frames(video, plan, short).frames, rec.input_spec, views)
-        logits = np.stack([rec.runtime.run_sfc(v[None], 1)[0][0] for v in batch])
+        logits = np.stack([floats.run_sfc(v[None], 1)[0][0] for v in batch])
         probs = np.exp(logits - logits.max(1, keepdims=True))
         probs = (probs / probs.sum(1, keepdims=True)).mean(0)
         return rec.labels[int(probs.argmax())]

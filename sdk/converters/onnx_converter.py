@@ -18,6 +18,7 @@ import torch
 
 from ..errors import ExportError
 from ..formats import get_format
+from ..model import HEAD_CHUNK_STEPS
 from . import export_cache
 from .base import Converter, ExportRequest, ExportResult, require
 from .exportable import INPUT_NAME, ExportableClips, ExportableSFC, ExportShape
@@ -34,10 +35,14 @@ _EXPORTED_MAX_BYTES = 256 * 2**20
 
 
 def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, path: Path, opset: int = OPSET,
-                model_dir_sha256: str = "") -> Path:
+                model_dir_sha256: str = "", head_chunk: int | None = HEAD_CHUNK_STEPS) -> Path:
     """`_export_onnx`, reusing an earlier export of the same model (`model_dir_sha256`: the
-    sha256 of the model directory's files; "" exports afresh) at the same shape and opset."""
-    key = (model_dir_sha256, type(module).__name__, getattr(module, "ratio", None), shape, opset)
+    sha256 of the model directory's files; "" exports afresh) at the same shape and opset.
+    An SFC graph runs its head `head_chunk` steps at a time where the backbone can
+    (`ExportableSFC.with_chunked_head`; None: whole)."""
+    if isinstance(module, ExportableSFC) and head_chunk:
+        module = module.with_chunked_head(head_chunk)
+    key = (model_dir_sha256, type(module).__name__, getattr(module, "ratio", None), shape, opset, head_chunk)
     if not model_dir_sha256:
         return _export_onnx(module, shape, path, opset)
     data = _EXPORTED.pop(key, None) or export_cache.load(export_cache.export_key(*key))
@@ -59,8 +64,6 @@ def _export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, pa
     lacks adapters for several of our ops."""
     require("onnx", get_format("onnx"))
     require("onnxscript", get_format("onnx"))
-    if isinstance(module, ExportableSFC):
-        module = module.with_chunked_head()
     # The exporter narrates each step on stdout; keep the CLI's own progress readable.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")

@@ -214,10 +214,13 @@ class ExportedRuntime(Runtime):
         if ratio != m.ratio:
             raise ConfigError(f"this bundle was exported for ratio {m.ratio}; re-export with --ratio {ratio}")
         expected = m.inputs[0].shape
-        if frames.dtype == np.uint8:  # cast as they are, they would give a wrong answer, silently
-            raise ConfigError("this bundle takes normalised float32 frames, not uint8 (video.preprocess.sfc_input)")
         if tuple(frames.shape) != tuple(expected):
             raise ConfigError(f"this bundle takes input {tuple(expected)}, got {tuple(frames.shape)}")
+        if frames.dtype == np.uint8:  # cast as they are, they would give a wrong answer, silently
+            if runtime.uint8_input_spec is None:
+                raise ConfigError(f"the {self.name} runtime takes normalised float32 frames, not uint8 "
+                                  "(video.preprocess.sfc_input)")
+            return runtime, np.ascontiguousarray(frames)
         return runtime, np.ascontiguousarray(frames, dtype=np.float32)
 
     def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,12 @@ in f16 where the device lists FP16 among its capabilities and in f32 elsewhere, 
 the bf16 a CPU would choose: bf16 keeps 8 bits of mantissa to fp16's 11, and on this AMD
 CPU it flipped 1 of 30 held-out answers of the 3D ShuffleNet model that f32 keeps.
 
+Frames come in as float32, or as the uint8 crop (`Runtime.uint8_input_spec`: what
+`predict` sends), which a second compile of the graph normalises itself (OpenVINO's
+PrePostProcessor, as the bundle's preprocessing says): no float copy of the input is made in
+Python (154 MB for 256 frames at 224 px). That compile is made with the runtime, the others
+on first use.
+
 One video at a time (`run_sfc`) runs the model compiled for latency. Batch jobs
 (`run_sfc_many`) keep several videos in flight in an AsyncInferQueue over a second
 compile with the THROUGHPUT hint (OpenVINO's streams: parallel requests that each take
@@ -24,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..bundle import Bundle
+from ..config import InputSpec
 from ..defaults import cache_dir
 from ..errors import RuntimeUnavailableError
 from .base import ExportedRuntime, RuntimeInfo
@@ -37,7 +44,8 @@ class OpenVINORuntime(ExportedRuntime):
 
     def __init__(self, bundle: Bundle, device: str = "CPU", threads: int | None = None,
                  precision: str | None = None,
-                 make_runtime: Callable[[Bundle], ExportedRuntime] | None = None) -> None:
+                 make_runtime: Callable[[Bundle], ExportedRuntime] | None = None, uint8_input: bool = True) -> None:
+        """`uint8_input`: also take uint8 frames (and compile for them first); False: float32 only."""
         super().__init__(bundle, make_runtime)
         import openvino as ov
 
@@ -57,27 +65,38 @@ class OpenVINORuntime(ExportedRuntime):
             config["INFERENCE_NUM_THREADS"] = threads
         config["CACHE_DIR"] = str(cache_dir() / "openvino")
         self.core, self.config, self.device = core, config, device
-        self.compiled = self._compile({"PERFORMANCE_HINT": "LATENCY"})
-        self.request = self.compiled.create_infer_request()
-        self._throughput: Any = None  # the compile run_sfc_many uses, made on first use
+        self.uint8_input_spec = bundle.manifest.model.input_spec if uint8_input else None
+        # (input is uint8, performance hint) -> compiled model; the latency ones' infer requests
+        self._compiled: dict[tuple[bool, str], Any] = {}
+        self._requests: dict[bool, Any] = {}
+        self._compile_lock = threading.Lock()
+        # What `predict` runs, compiled now: it fails here, not at the first video, and its
+        # compile's transient memory is not a video's.
+        self._compiled_model(uint8=uint8_input, hint="LATENCY")
 
-    def _compile(self, hint: dict[str, str]) -> Any:
-        try:
-            return self.core.compile_model(str(self.bundle.model_path), self.device, {**self.config, **hint})
-        except RuntimeError as e:
-            raise RuntimeUnavailableError(f"OpenVINO could not compile the model for {self.device}: "
-                                          f"{str(e).splitlines()[0]}") from None
+    def _compiled_model(self, uint8: bool, hint: str) -> Any:
+        """The graph compiled for `hint` (LATENCY or THROUGHPUT), taking uint8 frames that it
+        normalises itself or float32 ones; once each (threads may ask together)."""
+        with self._compile_lock:
+            if (uint8, hint) not in self._compiled:
+                model = self.core.read_model(str(self.bundle.model_path))
+                if uint8:
+                    model = _normalising(model, self.uint8_input_spec)
+                try:
+                    compiled = self.core.compile_model(model, self.device, {**self.config, "PERFORMANCE_HINT": hint})
+                except RuntimeError as e:
+                    raise RuntimeUnavailableError(f"OpenVINO could not compile the model for {self.device}: "
+                                                  f"{str(e).splitlines()[0]}") from None
+                self._compiled[(uint8, hint)] = compiled
+                if hint == "LATENCY":
+                    self._requests[uint8] = compiled.create_infer_request()
+            return self._compiled[(uint8, hint)]
 
     def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self.request.infer({0: frames})
-        return out[self.compiled.outputs[0]], out[self.compiled.outputs[1]]
-
-    def _throughput_model(self) -> Any:
-        """The model compiled with the THROUGHPUT hint, once (threads may ask together)."""
-        with self._lock:
-            if self._throughput is None:
-                self._throughput = self._compile({"PERFORMANCE_HINT": "THROUGHPUT"})
-            return self._throughput
+        uint8 = frames.dtype == np.uint8
+        compiled = self._compiled_model(uint8, "LATENCY")
+        out = self._requests[uint8].infer({0: frames})
+        return out[compiled.outputs[0]], out[compiled.outputs[1]]
 
     def run_sfc_many(self, inputs: Iterable[tuple[np.ndarray, int]]
                      ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
@@ -105,7 +124,7 @@ class OpenVINORuntime(ExportedRuntime):
                 raise out
             return out
 
-        # One queue per input length per call: concurrent batch jobs share the compiled
+        # One queue per input length and type per call: concurrent batch jobs share the compiled
         # models (thread-safe) but never a queue's callback.
         queues: dict[int, Any] = {}
         submitted = yielded = 0
@@ -113,13 +132,14 @@ class OpenVINORuntime(ExportedRuntime):
             for frames, ratio in inputs:
                 runtime, frames = self._checked(frames, ratio)
                 assert isinstance(runtime, OpenVINORuntime)
-                if id(runtime) not in queues:
-                    compiled = runtime._throughput_model()
+                key = (id(runtime), frames.dtype == np.uint8)
+                if key not in queues:
+                    compiled = runtime._compiled_model(frames.dtype == np.uint8, "THROUGHPUT")
                     queue = ov.AsyncInferQueue(compiled, compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
                     queue.set_callback(on_done)
-                    queues[id(runtime)] = queue
-                _wait_idle(queues[id(runtime)])
-                queues[id(runtime)].start_async({0: frames}, submitted)
+                    queues[key] = queue
+                _wait_idle(queues[key])
+                queues[key].start_async({0: frames}, submitted)
                 submitted += 1
                 with ready:  # the finished results next in order go out now; the rest wait their turn
                     ready_now = []
@@ -143,6 +163,20 @@ class OpenVINORuntime(ExportedRuntime):
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, self.device, self.precision, self.manifest.model_file)
+
+
+def _normalising(model: Any, spec: InputSpec) -> Any:
+    """`model` taking (1, 3, T, H, W) uint8 frames and standardising them first, as
+    `video.transforms.normalize` does ((x / 255 - mean) / std; float rounding aside)."""
+    import openvino as ov
+    from openvino.preprocess import PrePostProcessor
+
+    ppp = PrePostProcessor(model)
+    ppp.input(0).tensor().set_element_type(ov.Type.u8)
+    ppp.input(0).model().set_layout(ov.Layout("NCDHW"))
+    ppp.input(0).preprocess().convert_element_type(ov.Type.f32).scale(255.0).mean(list(spec.mean)).scale(
+        list(spec.std))
+    return ppp.build()
 
 
 def _wait_idle(queue: Any) -> None:

@@ -14,6 +14,7 @@ from sfc_sdk import Recognizer
 from sfc_sdk.bundle import Bundle
 from sfc_sdk.defaults import SAMPLE_CLIP
 from sfc_sdk.errors import ConfigError, RuntimeUnavailableError
+from sfc_sdk.runtimes.openvino_runtime import OpenVINORuntime
 from sfc_sdk.video.decode import sample_frames
 from sfc_sdk.video.preprocess import sfc_input
 from sfc_sdk.video.sampling import uniform_indices
@@ -115,6 +116,24 @@ def test_openvino_ir_runs_in_openvino_itself(bundles, heldout_clips):
     compiled = ov.Core().compile_model(str(bundle / "model.xml"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     out = compiled({0: x})
     np.testing.assert_allclose(out[compiled.outputs[0]][0], _reference(rec, x), atol=1e-3)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_openvino_takes_uint8_frames_and_normalises_them_as_preprocessing_does(bundles, heldout_clips, precision):
+    rec = Recognizer.load(bundles("openvino", precision))
+    m = rec.runtime.manifest
+    assert rec.runtime.uint8_input_spec == m.model.input_spec and rec.sfc_recipe().uint8  # what predict sends
+    for clip in heldout_clips[:3]:
+        frames = sample_frames(clip, lambda n: uniform_indices(n, m.frames), m.model.input_spec.resize_size).frames
+        as_uint8 = sfc_input(frames, m.model.input_spec, uint8=True)
+        assert as_uint8.dtype == np.uint8
+        logits, kept = rec.runtime.run_sfc(as_uint8, m.ratio)
+        want_logits, want_kept = rec.runtime.run_sfc(sfc_input(frames, m.model.input_spec), m.ratio)
+        np.testing.assert_allclose(logits, want_logits, atol=1e-3 if precision == "fp32" else 0.05)
+        np.testing.assert_array_equal(kept, want_kept)
+    floats_only = OpenVINORuntime(Bundle.open(bundles("openvino", precision)), uint8_input=False)
+    with pytest.raises(ConfigError, match="takes normalised float32 frames, not uint8"):
+        floats_only.run_sfc(as_uint8, m.ratio)
 
 
 def test_tflite_file_runs_in_litert_interpreter_itself(bundles, heldout_clips):
