@@ -3,16 +3,16 @@
     python -m benchmarks.i3d_head_memory --model kinetics400-i3d/ [--frames 256] [--chunks 4,8,16,32] [--repeats 3]
 
 The PyTorch runtime runs I3D's stem head through time in chunks (sdk/model/backbones/
-i3d_chunked_stem.py; HEAD_CHUNK_STEPS in sdk/runtimes/torch_fusion.py), from uint8 frames
+i3d_chunked_stem.py; HEAD_CHUNK_STEPS in sdk/model/backbones/base.py), from uint8 frames
 normalised a chunk at a time. This script runs the runtime's inference copy of the model on
 the same random uint8 frames, one arm per fresh process:
 
     whole      no chunks: the float input made whole, each layer over all of it (`forward_head`)
     chunk:N    N head steps at a time
 
-*Peak MB*: the process's peak RSS while the head runs minus its RSS with the model loaded
-and the frames made (the runtime's allocator settings, cpu_allocator.py, included); *ms* the
-median of 3 warm calls. *Max diff*: the largest difference from the model's own
+*Peak MB*: the process's peak RSS while the head runs (its high-water mark reset once the
+model is loaded and the frames made) minus its RSS then (the runtime's allocator settings,
+cpu_allocator.py, included); *ms* the median of 3 warm calls. *Max diff*: the largest difference from the model's own
 `forward_head` (BatchNorm not folded) on the same input, over the whole output.
 """
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
@@ -49,6 +48,7 @@ def worker(arm: str, model_dir: str, frames: int) -> None:
     """One arm in this process: peak memory of the first call, then 3 warm calls."""
     import torch
 
+    from sfc_sdk.inference.memory import peak_rss_mb, reset_peak_rss
     from sfc_sdk.model import load_model
     from sfc_sdk.runtimes.cpu_allocator import keep_freed_memory
     from sfc_sdk.runtimes.torch_fusion import as_model_input, inference_copy
@@ -62,13 +62,14 @@ def worker(arm: str, model_dir: str, frames: int) -> None:
     rgb = torch.randint(0, 256, (1, frames, spec.crop_size, spec.crop_size, 3), dtype=torch.uint8, generator=gen)
     x = as_model_input(rgb.permute(0, 4, 1, 2, 3), torch.device("cpu"))
     base = _rss_mb()
+    reset_peak_rss()  # the head's peak, not loading's
     times = []
     with torch.inference_mode():
         for _ in range(4):
             tick = time.perf_counter()
             y = net.backbone.forward_head(x)
             times.append((time.perf_counter() - tick) * 1000)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+        peak = peak_rss_mb() - base
         diff = float((y - model.eval().backbone.forward_head(net.backbone.input_normalization(x))).abs().max())
     print(json.dumps({"peak_mb": peak, "ms": statistics.median(times[1:]), "max_diff": diff}))
 

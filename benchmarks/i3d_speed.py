@@ -7,7 +7,8 @@ One process per measurement (fresh interpreter), arms interleaved round-robin, t
 arm rotating each repeat. In each process the model loads, then `predict` runs the video
 --calls times; *e2e ms* is the median warm call (decode + preprocess + network, what a
 service pays per video), the first call is kept as *cold*. *Inference MB*: the process's
-peak RSS minus its RSS once the model is loaded (frames, activations, workspace).
+peak RSS over the calls (its high-water mark reset once the model is loaded, so loading's own
+peak is not counted) minus its RSS then (frames, activations, workspace).
 
 Arms on PyTorch CPU (model directories, `Recognizer.predict`):
     30 views: dense 10x3 on the pulled model   whole: dense `whole` (I3D's own protocol)
@@ -51,45 +52,49 @@ from benchmarks.harness import (
 
 VIDEO = CLIPS / "arm_wrestling_kinetics.mp4"
 WORKER = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 from sfc_sdk import Recognizer
+from sfc_sdk.inference.memory import peak_rss_mb, reset_peak_rss
 kind, model, video, calls = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20
 
-rec = Recognizer(model, device="cpu")
 if kind == "views":  # 30 views through a 64x1 clip bundle: predict's own decode and crops
     from sfc_sdk.bundle import Bundle
     from sfc_sdk.runtimes.openvino_runtime import OpenVINORuntime
     from sfc_sdk.video.decode import sample_frames
     from sfc_sdk.video.preprocess import dense_input, dense_plan
     from sfc_sdk.video.sampling import Views
+    bundle = Bundle.open(model)
+    spec, labels = bundle.manifest.model.input_spec, bundle.manifest.model.labels
     views = Views.parse("10x3")
-    plan, short = dense_plan(rec.input_spec, views)
-    floats = OpenVINORuntime(Bundle.open(model), uint8_input=False)  # views are float; compiled as loaded
+    plan, short = dense_plan(spec, views)
+    floats = OpenVINORuntime(bundle, uint8_input=False)  # the views are float
 
     def run():
-        batch = dense_input(sample_frames(video, plan, short).frames, rec.input_spec, views)
+        batch = dense_input(sample_frames(video, plan, short).frames, spec, views)
         logits = np.stack([floats.run_sfc(v[None], 1)[0][0] for v in batch])
         probs = np.exp(logits - logits.max(1, keepdims=True))
         probs = (probs / probs.sum(1, keepdims=True)).mean(0)
-        return rec.labels[int(probs.argmax())]
+        return labels[int(probs.argmax())]
 else:
+    rec = Recognizer(model, device="cpu")
     args = {"30views": dict(mode="dense", views="10x3"), "whole": dict(mode="dense", views="whole"),
             "sfc": dict(ratio=4)}.get(kind)
     if args is None:  # "frames:N": a bundle of the network at ratio 1 over N frames
         args = dict(frames=int(kind.split(":")[1]), ratio=1)
     run = lambda: rec.predict(video, **args).label
 loaded = rss_mb()
+reset_peak_rss()  # the peak of what follows, not of loading (a compile's transient memory)
 times = []
 for _ in range(calls):
     tick = time.perf_counter()
     label = run()
     times.append((time.perf_counter() - tick) * 1000)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = peak_rss_mb()
 warm = sorted(times[1:] or times)
 print(json.dumps({"cold_ms": times[0], "ms": warm[len(warm) // 2], "loaded_mb": loaded,
                   "inference_mb": peak - loaded, "label": label}))

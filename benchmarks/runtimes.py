@@ -75,7 +75,7 @@ def _measure(runtime: str, bundle: str | None, clips: list[str], runs: int, queu
         load_cached_ms = load()[1]  # OpenVINO: from the CACHE_DIR blob the load before wrote
         frames, ratio = rec.default_frames, rec.default_ratio
         x = sfc_input(sample_frames(clips[0], lambda n: uniform_indices(n, frames), rec.input_spec.resize_size).frames,
-                      rec.input_spec)
+                      rec.input_spec, uint8=rec.sfc_recipe().uint8)  # as predict sends it
         times = rec.runtime.time_sfc(x, ratio, runs, warmup=10)
         # Model only, many inputs: one at a time vs in flight together (run_sfc_many).
         start = time.perf_counter()

@@ -43,7 +43,7 @@ from ..runtimes.registry import runtime_order
 from .base import ExportRequest, converter_for, model_file_metadata
 from .export_jobs import run_exports
 from .exportable import INPUT_NAME, OUTPUT_NAMES, ExportShape, export_shape, short_shapes
-from .parity import PARITY_THRESHOLDS, calibration_videos, measure_parity, reference_inputs
+from .parity import PARITY_THRESHOLDS, calibration_videos, measure_parity, reference_inputs, runtime_input
 
 STEPS = 6
 
@@ -217,7 +217,7 @@ def _check_exports(job: _Job, work: Path, manifest: Manifest, log: Callable[[str
     _check_parity(parity, f"{shape.frames} frames", fmt, precision)
 
     log(f"[4/{STEPS}] latency on this machine")
-    timings = runtime.time_sfc(job.inputs[0], shape.ratio, runs=10, warmup=1, budget_s=10)
+    timings = runtime.time_sfc(runtime_input(job.inputs[0], runtime), shape.ratio, runs=10, warmup=1, budget_s=10)
     del runtime  # its buffers, before the next runtime makes its own
 
     if job.shorts:

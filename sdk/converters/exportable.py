@@ -73,11 +73,9 @@ class ExportableSFC(nn.Module):
         outputs to float rounding; a runtime that plans its memory (ONNX Runtime, OpenVINO)
         then holds a few chunks of the stem's activations instead of all of them: I3D over
         256 frames took 472 MB instead of 1802 in ONNX Runtime, 210 instead of 799 in OpenVINO."""
-        if self.model.backbone.make_chunked_head(steps) is None:
-            return self
         model = copy.deepcopy(self.model).eval()
         model.backbone.chunked_head = model.backbone.make_chunked_head(steps)
-        return ExportableSFC(model, self.ratio)
+        return self if model.backbone.chunked_head is None else ExportableSFC(model, self.ratio)
 
 
 class ExportableClips(nn.Module):

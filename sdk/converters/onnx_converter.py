@@ -40,14 +40,16 @@ def export_onnx(module: ExportableSFC | ExportableClips, shape: ExportShape, pat
     sha256 of the model directory's files; "" exports afresh) at the same shape and opset.
     An SFC graph runs its head `head_chunk` steps at a time where the backbone can
     (`ExportableSFC.with_chunked_head`; None: whole)."""
-    if isinstance(module, ExportableSFC) and head_chunk:
-        module = module.with_chunked_head(head_chunk)
     key = (model_dir_sha256, type(module).__name__, getattr(module, "ratio", None), shape, opset, head_chunk)
+    if isinstance(module, ExportableSFC) and head_chunk:
+        chunked = lambda: module.with_chunked_head(head_chunk)  # a copy: made only to export
+    else:
+        chunked = lambda: module
     if not model_dir_sha256:
-        return _export_onnx(module, shape, path, opset)
+        return _export_onnx(chunked(), shape, path, opset)
     data = _EXPORTED.pop(key, None) or export_cache.load(export_cache.export_key(*key))
     if data is None:
-        data = _export_onnx(module, shape, path, opset).read_bytes()
+        data = _export_onnx(chunked(), shape, path, opset).read_bytes()
         export_cache.store(export_cache.export_key(*key), data)
     else:
         path.write_bytes(data)

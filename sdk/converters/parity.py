@@ -69,14 +69,25 @@ def calibration_videos(calib_dir: str | Path) -> list[Path]:
     return videos[::step][:MAX_USER_CLIPS]
 
 
+def runtime_input(x: np.ndarray, runtime: Runtime) -> np.ndarray:
+    """The float SFC input `x` as `predict` hands it to `runtime`: the uint8 frames where the
+    runtime normalises them itself (`uint8_input_spec`; recovered exactly, since each float is
+    one of 256 levels per channel), else `x`."""
+    spec = runtime.uint8_input_spec
+    if spec is None:
+        return x
+    mean, std = (np.asarray(v, np.float32).reshape(1, 3, 1, 1, 1) for v in (spec.mean, spec.std))
+    return np.rint((x * std + mean) * 255).clip(0, 255).astype(np.uint8)
+
+
 def measure_parity(reference: SFCModel, shape: ExportShape, runtime: Runtime, inputs: list[np.ndarray]) -> dict:
-    """Exported model vs PyTorch FP32 on the same inputs."""
+    """Exported model vs PyTorch FP32 on the same inputs, each as `predict` sends it."""
     agree, kept_same, cosines = 0, 0, []
     for x in inputs:
         with torch.inference_mode():
             ref_logits, ref_kept = reference(torch.from_numpy(x), shape.ratio)
         ref_logits, ref_kept = ref_logits.numpy()[0], ref_kept.numpy()[0]
-        logits, kept = runtime.run_sfc(x, shape.ratio)
+        logits, kept = runtime.run_sfc(runtime_input(x, runtime), shape.ratio)
         logits = logits[0]
         agree += int(np.argmax(logits) == np.argmax(ref_logits))
         kept_same += int(np.array_equal(kept[0], ref_kept))

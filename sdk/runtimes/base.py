@@ -12,7 +12,8 @@ backend they hold.
     views  (V, 3, T,    H, W) float32 -> run_views      -> logits (V, classes)
 
 SFC frames are the normalised float32 input, or uint8 where the runtime says it normalises
-them itself (`uint8_input_spec`).
+them itself (`uint8_input_spec`); an exported runtime normalises uint8 frames it is given
+otherwise as preprocessing does.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from ..bundle import Bundle
 from ..config import InputSpec, ModelConfig
 from ..errors import ConfigError, RuntimeUnavailableError
+from ..video.transforms import normalize
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ class ExportedRuntime(Runtime):
 
     @abstractmethod
     def _run(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(1, 3, T_in, H, W) float32 -> logits (1, classes) float32, kept (1, K) int."""
+        """(1, 3, T_in, H, W) float32 (or uint8 where `uint8_input_spec` is set) -> logits
+        (1, classes) float32, kept (1, K) int."""
 
     def check_sfc(self, frames: int, ratio: int) -> None:
         m = self.manifest
@@ -216,11 +219,14 @@ class ExportedRuntime(Runtime):
         expected = m.inputs[0].shape
         if tuple(frames.shape) != tuple(expected):
             raise ConfigError(f"this bundle takes input {tuple(expected)}, got {tuple(frames.shape)}")
-        if frames.dtype == np.uint8:  # cast as they are, they would give a wrong answer, silently
-            if runtime.uint8_input_spec is None:
-                raise ConfigError(f"the {self.name} runtime takes normalised float32 frames, not uint8 "
-                                  "(video.preprocess.sfc_input)")
-            return runtime, np.ascontiguousarray(frames)
+        if frames.dtype == np.uint8:
+            if runtime.uint8_input_spec is not None:  # its graph normalises them
+                return runtime, np.ascontiguousarray(frames)
+            # Normalised here, as preprocessing does (a uint8 input from a recipe made for
+            # another runtime, e.g. a Ray worker's fallback): cast as they are, they would
+            # give a wrong answer, silently.
+            spec = m.model.input_spec
+            return runtime, normalize(frames[0].transpose(1, 2, 3, 0), spec.mean, spec.std)[None]
         return runtime, np.ascontiguousarray(frames, dtype=np.float32)
 
     def run_sfc(self, frames: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray]:

@@ -113,8 +113,6 @@ def _onednn_convolutions(net: nn.Module) -> None:
             m.__class__ = OneDNNConv3d  # same fields and parameters; only forward differs
 
 
-
-
 class InputNormalization(nn.Module):
     """uint8 frames (B, 3, T, H, W) -> the network's float input, as `InputSpec` says:
     scaled to [0, 1], then standardised. The same float32 arithmetic as

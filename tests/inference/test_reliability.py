@@ -20,9 +20,11 @@ from hypothesis.extra import numpy as hnp
 
 from sfc_sdk import Recognizer
 from sfc_sdk.bundle import Manifest, load_manifest
-from sfc_sdk.errors import ConfigError, SfcError
+from sfc_sdk.errors import SfcError
 from sfc_sdk.inference.records import FIELDS
 from sfc_sdk.video.decode import sample_frames
+from sfc_sdk.video.preprocess import sfc_input
+from sfc_sdk.video.sampling import uniform_indices
 
 
 def _results(path: Path) -> dict[str, dict]:
@@ -146,11 +148,17 @@ def test_float_frames_with_nan_are_refused():
         Recognizer().predict(frames)
 
 
-def test_a_bundle_refuses_uint8_frames_it_would_read_as_normalised(bundles):
+def test_a_bundle_given_uint8_frames_normalises_them_as_preprocessing_does(bundles, run_clip):
+    # e.g. a Ray worker whose runtime fell back to ONNX Runtime, given the uint8 input an
+    # OpenVINO driver's recipe makes: never read as if normalised
     runtime = Recognizer.load(bundles("onnx", "fp32")).runtime
-    frames = np.zeros(runtime.manifest.inputs[0].shape, np.uint8)
-    with pytest.raises(ConfigError, match="normalised float32 frames, not uint8"):
-        runtime.run_sfc(frames, runtime.manifest.ratio)
+    m = runtime.manifest
+    assert runtime.uint8_input_spec is None
+    frames = sample_frames(run_clip, lambda n: uniform_indices(n, m.frames), m.model.input_spec.resize_size).frames
+    got = runtime.run_sfc(sfc_input(frames, m.model.input_spec, uint8=True), m.ratio)
+    want = runtime.run_sfc(sfc_input(frames, m.model.input_spec), m.ratio)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
 
 
 def test_load_manifest_on_garbage_files(tmp_path):
