@@ -72,7 +72,8 @@ class ExportableSFC(nn.Module):
         offers that (`VideoBackbone.make_chunked_head`; I3D's stem), else this one. Same
         outputs to float rounding; a runtime that plans its memory (ONNX Runtime, OpenVINO)
         then holds a few chunks of the stem's activations instead of all of them: I3D over
-        256 frames took 472 MB instead of 1802 in ONNX Runtime, 210 instead of 799 in OpenVINO."""
+        256 frames took 474 MB instead of 1802 in ONNX Runtime, 210 instead of 799 in OpenVINO
+        (benchmarks/results/i3d_export_memory.md)."""
         model = copy.deepcopy(self.model).eval()
         model.backbone.chunked_head = model.backbone.make_chunked_head(steps)
         return self if model.backbone.chunked_head is None else ExportableSFC(model, self.ratio)
