@@ -62,7 +62,8 @@ def worker(arm: str, model_dir: str, frames: int) -> None:
     rgb = torch.randint(0, 256, (1, frames, spec.crop_size, spec.crop_size, 3), dtype=torch.uint8, generator=gen)
     x = as_model_input(rgb.permute(0, 4, 1, 2, 3), torch.device("cpu"))
     base = _rss_mb()
-    reset_peak_rss()  # the head's peak, not loading's
+    if not reset_peak_rss():  # the head's peak, not loading's
+        sys.exit("peak memory is measured on Linux only (/proc/self/clear_refs)")
     times = []
     with torch.inference_mode():
         for _ in range(4):

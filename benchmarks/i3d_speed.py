@@ -88,7 +88,8 @@ else:
         args = dict(frames=int(kind.split(":")[1]), ratio=1)
     run = lambda: rec.predict(video, **args).label
 loaded = rss_mb()
-reset_peak_rss()  # the peak of what follows, not of loading (a compile's transient memory)
+if not reset_peak_rss():  # the peak of what follows, not of loading (a compile's transient memory)
+    sys.exit("peak memory is measured on Linux only (/proc/self/clear_refs)")
 times = []
 for _ in range(calls):
     tick = time.perf_counter()

@@ -74,9 +74,11 @@ class ExportableSFC(nn.Module):
         then holds a few chunks of the stem's activations instead of all of them: I3D over
         256 frames took 474 MB instead of 1802 in ONNX Runtime, 210 instead of 799 in OpenVINO
         (benchmarks/results/i3d_export_memory.md)."""
+        if self.model.backbone.make_chunked_head(steps) is None:  # (eval: this wrapper set it)
+            return self
         model = copy.deepcopy(self.model).eval()
         model.backbone.chunked_head = model.backbone.make_chunked_head(steps)
-        return self if model.backbone.chunked_head is None else ExportableSFC(model, self.ratio)
+        return ExportableSFC(model, self.ratio)
 
 
 class ExportableClips(nn.Module):

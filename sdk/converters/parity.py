@@ -72,12 +72,17 @@ def calibration_videos(calib_dir: str | Path) -> list[Path]:
 def runtime_input(x: np.ndarray, runtime: Runtime) -> np.ndarray:
     """The float SFC input `x` as `predict` hands it to `runtime`: the uint8 frames where the
     runtime normalises them itself (`uint8_input_spec`; recovered exactly, since each float is
-    one of 256 levels per channel), else `x`."""
+    one of 256 levels per channel), else, or where `x` is not on those levels (made with
+    another spec), `x`."""
     spec = runtime.uint8_input_spec
     if spec is None:
         return x
     mean, std = (np.asarray(v, np.float32).reshape(1, 3, 1, 1, 1) for v in (spec.mean, spec.std))
-    return np.rint((x * std + mean) * 255).clip(0, 255).astype(np.uint8)
+    levels = (x * std + mean) * 255
+    rounded = np.rint(levels)
+    if rounded.min() < 0 or rounded.max() > 255 or np.abs(levels - rounded).max() > 0.01:
+        return x
+    return rounded.astype(np.uint8)
 
 
 def measure_parity(reference: SFCModel, shape: ExportShape, runtime: Runtime, inputs: list[np.ndarray]) -> dict:

@@ -7,7 +7,7 @@ in f16 where the device lists FP16 among its capabilities and in f32 elsewhere, 
 the bf16 a CPU would choose: bf16 keeps 8 bits of mantissa to fp16's 11, and on this AMD
 CPU it flipped 1 of 30 held-out answers of the 3D ShuffleNet model that f32 keeps.
 
-Frames come in as float32, or, where the graph runs in f32, as the uint8 crop
+Frames come in as float32, or, where the bundle asks for f32, as the uint8 crop
 (`Runtime.uint8_input_spec`: what `predict` sends), which a compile of the graph normalises itself (OpenVINO's
 PrePostProcessor, as the bundle's preprocessing says): no float copy of the input is made in
 Python (154 MB for 256 frames at 224 px). That compile is made with the runtime, the others
@@ -45,8 +45,8 @@ class OpenVINORuntime(ExportedRuntime):
     def __init__(self, bundle: Bundle, device: str = "CPU", threads: int | None = None,
                  precision: str | None = None,
                  make_runtime: Callable[[Bundle], ExportedRuntime] | None = None, uint8_input: bool = True) -> None:
-        """`uint8_input`: also take uint8 frames (and compile for them first) where the graph
-        runs in f32; False: float32 only."""
+        """`uint8_input`: also take uint8 frames (and compile for them first) where the bundle
+        asks for f32; False: float32 only."""
         super().__init__(bundle, make_runtime)
         import openvino as ov
 
