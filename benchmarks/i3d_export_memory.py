@@ -41,11 +41,6 @@ from benchmarks.harness import (
 ARMS = ("onnxruntime:whole", "onnxruntime:chunked", "openvino:whole", "openvino:chunked")
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
-
-
 def worker(arm: str, graph: str) -> None:
     """One arm in this process: the graph on a fixed random input, 3 calls."""
     import numpy as np
@@ -68,9 +63,9 @@ def worker(arm: str, graph: str) -> None:
     from sfc_sdk.inference.memory import peak_rss_mb, reset_peak_rss
 
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
-    base = _rss_mb()
-    if not reset_peak_rss():  # the calls' peak, not the compile's
+    if not reset_peak_rss():  # the calls' peak, not the compile's: the high-water mark starts at the RSS now
         sys.exit("peak memory is measured on Linux only (/proc/self/clear_refs)")
+    base = peak_rss_mb()
     times, logits = [], None
     for _ in range(3):
         tick = time.perf_counter()

@@ -39,11 +39,6 @@ from benchmarks.harness import (
 )
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
-
-
 def worker(arm: str, model_dir: str, frames: int) -> None:
     """One arm in this process: peak memory of the first call, then 3 warm calls."""
     import torch
@@ -61,9 +56,9 @@ def worker(arm: str, model_dir: str, frames: int) -> None:
     gen = torch.Generator().manual_seed(0)
     rgb = torch.randint(0, 256, (1, frames, spec.crop_size, spec.crop_size, 3), dtype=torch.uint8, generator=gen)
     x = as_model_input(rgb.permute(0, 4, 1, 2, 3), torch.device("cpu"))
-    base = _rss_mb()
-    if not reset_peak_rss():  # the head's peak, not loading's
+    if not reset_peak_rss():  # the head's peak, not loading's: the high-water mark starts at the RSS now
         sys.exit("peak memory is measured on Linux only (/proc/self/clear_refs)")
+    base = peak_rss_mb()
     times = []
     with torch.inference_mode():
         for _ in range(4):

@@ -58,10 +58,6 @@ from sfc_sdk import Recognizer
 from sfc_sdk.inference.memory import peak_rss_mb, reset_peak_rss
 kind, model, video, calls = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
-def rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
-
 if kind == "views":  # 30 views through a 64x1 clip bundle: predict's own decode and crops
     from sfc_sdk.bundle import Bundle
     from sfc_sdk.runtimes.openvino_runtime import OpenVINORuntime
@@ -87,9 +83,9 @@ else:
     if args is None:  # "frames:N": a bundle of the network at ratio 1 over N frames
         args = dict(frames=int(kind.split(":")[1]), ratio=1)
     run = lambda: rec.predict(video, **args).label
-loaded = rss_mb()
-if not reset_peak_rss():  # the peak of what follows, not of loading (a compile's transient memory)
+if not reset_peak_rss():  # the peak of what follows, not of loading: it starts at the RSS now
     sys.exit("peak memory is measured on Linux only (/proc/self/clear_refs)")
+loaded = peak_rss_mb()
 times = []
 for _ in range(calls):
     tick = time.perf_counter()

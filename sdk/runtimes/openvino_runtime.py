@@ -8,9 +8,9 @@ the bf16 a CPU would choose: bf16 keeps 8 bits of mantissa to fp16's 11, and on 
 CPU it flipped 1 of 30 held-out answers of the 3D ShuffleNet model that f32 keeps.
 
 Frames come in as float32, or, where the bundle asks for f32, as the uint8 crop
-(`Runtime.uint8_input_spec`: what `predict` sends), which a compile of the graph normalises itself (OpenVINO's
-PrePostProcessor, as the bundle's preprocessing says): no float copy of the input is made in
-Python (154 MB for 256 frames at 224 px). That compile is made with the runtime, the others
+(`Runtime.uint8_input_spec`: what `predict` sends), which a compile of the graph normalises
+itself (OpenVINO's PrePostProcessor, as the bundle's preprocessing says): no float copy of
+the input is made in Python (154 MB for 256 frames at 224 px). That compile is made with the runtime, the others
 on first use.
 
 One video at a time (`run_sfc`) runs the model compiled for latency. Batch jobs

@@ -40,9 +40,9 @@ class StageInfo:
 HEAD_CHUNK_STEPS = 8
 """Head steps per chunk where the backbone can run its head in chunks of time (I3D's stem),
 in the PyTorch runtime and in ONNX exports. At 256 frames (benchmarks/results/
-i3d_head_memory.md): 8 peaked at 285 MB in 2010 ms, 16 at 384 MB in 1966 ms, 4 at 199 MB in
-2012 ms, the whole input at 1699 MB in 1981 ms; in an earlier run 4 took 4% longer than 8,
-so 8 is the middle."""
+i3d_head_memory.md): 8 peaked at 285 MB, 16 at 392, 4 at 261 (199 in an earlier run, where
+they took 4% longer than 8), the whole input at 1699, all in about the same time: 8 is the
+middle."""
 
 
 class VideoBackbone(nn.Module):
